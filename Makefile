@@ -1,0 +1,55 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PORTAL_PORT ?= 8000
+SANDBOX_PORT ?= 8001
+
+# The first interpreter that actually runs and is >= 3.12 (pyenv shims exist but may fail).
+PYTHON ?= $(shell for c in python3.13 python3.12 \
+	"$$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python3.13" \
+	"$$(pyenv root 2>/dev/null)/versions/3.12.1/bin/python3.12" \
+	$$(ls -d $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null) python3; do \
+	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
+	done)
+
+.PHONY: run test lint check install bootstrap e2e bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt sdk/pyproject.toml
+	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found (tried python3.13, python3.12, pyenv, python3)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+bootstrap: install
+	$(PY) scripts/bootstrap.py --portal-port $(PORTAL_PORT) --sandbox-port $(SANDBOX_PORT)
+
+run: bootstrap
+	PORTAL_PORT=$(PORTAL_PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho start
+
+lint: install
+	$(BIN)/ruff check .
+
+check: install
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m sandbox makemigrations --check --dry-run
+	DJANGO_ENV=production SECRET_KEY=check-only-$$(date +%s)-not-a-real-key-0123456789abcdefghijklmnopqrstuvwxyz \
+	  TOKEN_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	  ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+test: lint check
+	$(BIN)/pytest
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
+
+print-python:
+	@echo $(PYTHON)

@@ -1,0 +1,140 @@
+"""Fixtures shared by every test suite (portal, sandbox, SDK).
+
+Imports of portal code stay inside fixtures: the sandbox's tests run under its own settings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    """A test that tries to reach any host but this machine fails loudly."""
+    if isinstance(address, tuple) and self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise OSError(f"tests may not reach {host}: only 127.0.0.1 is allowed")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+# --- the portal's tenants: two partners and their people ------------------------------------
+
+
+@pytest.fixture
+def partner(db: None) -> Any:
+    from partners.models import Partner
+
+    return Partner.objects.create(
+        partner_id="partner-acme",
+        name="Acme Corp",
+        tier="gold",
+        type="technology",
+        api_key="nck_acme_test",
+        api_secret="acme-test-secret",
+        webhook_secret="whsec_acme_test_secret_0123456789",
+        quota_limits={"api_calls_per_minute": 1000, "vm_create_per_day": 1000, "migration_concurrent": 50},
+    )
+
+
+@pytest.fixture
+def other_partner(db: None) -> Any:
+    from partners.models import Partner
+
+    return Partner.objects.create(
+        partner_id="partner-globex",
+        name="Globex",
+        tier="silver",
+        type="managed_service",
+        api_key="nck_globex_test",
+        api_secret="globex-test-secret",
+        webhook_secret="whsec_globex_test_secret_0123456789",
+    )
+
+
+def _make_user(partner: Any, role: str, email: str) -> Any:
+    from accounts.models import User
+
+    return User.objects.create_user(
+        username=email,
+        email=email,
+        full_name=email.split("@")[0].title(),
+        partner=partner,
+        role=role,
+        novacron_sub=f"sub-{email}",
+    )
+
+
+@pytest.fixture
+def owner(partner: Any) -> Any:
+    """The partner's admin."""
+    return _make_user(partner, "admin", "admin@acme.example")
+
+
+@pytest.fixture
+def operator(partner: Any) -> Any:
+    return _make_user(partner, "operator", "operator@acme.example")
+
+
+@pytest.fixture
+def viewer(partner: Any) -> Any:
+    return _make_user(partner, "viewer", "viewer@acme.example")
+
+
+@pytest.fixture
+def outsider(other_partner: Any) -> Any:
+    """An admin of the other partner: sees none of Acme's data."""
+    return _make_user(other_partner, "admin", "admin@globex.example")
+
+
+@pytest.fixture
+def grant(db: None) -> Callable[..., Any]:
+    """Give a user NovaCron tokens with these scopes (for views whose API calls `responses` answers)."""
+    from django.utils import timezone
+
+    from accounts.models import OAuthToken
+
+    def _grant(user: Any, scopes: str = "openid profile email vm:read", expires_in: int = 3600) -> Any:
+        token, _ = OAuthToken.objects.update_or_create(
+            user=user,
+            defaults={
+                "access_token": f"access-{user.pk}",
+                "refresh_token": f"refresh-{user.pk}",
+                "expires_at": timezone.now() + timedelta(seconds=expires_in),
+                "scopes": scopes.split(),
+            },
+        )
+        return token
+
+    return _grant
+
+
+@pytest.fixture
+def client_of(db: None) -> Callable[[Any], Any]:
+    """A Django test client signed in as the given user."""
+    from django.test import Client
+
+    def _client(user: Any) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return _client

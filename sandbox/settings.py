@@ -1,0 +1,123 @@
+"""Settings of the NovaCron sandbox (a separate Django project with its own database).
+
+Every knob comes from the environment with a default that runs locally with no environment at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BASE_DIR.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+# The sandbox is a local emulator; a fixed development key is acceptable unless one is provided.
+SECRET_KEY = os.environ.get("SANDBOX_SECRET_KEY", "sandbox-insecure-local-only-key-0123456789abcdefghijklmnop")
+DEBUG = _env_bool("SANDBOX_DEBUG", False)
+ALLOWED_HOSTS = os.environ.get("SANDBOX_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+    "sandbox.core",
+    "sandbox.identity",
+]
+
+MIDDLEWARE = [
+    "sandbox.api.middleware.RequestIdMiddleware",
+    "sandbox.api.middleware.FaultInjectionMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sandbox.urls"
+ASGI_APPLICATION = "sandbox.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_DEFAULT_SQLITE = REPO_ROOT / "var" / "sandbox.sqlite3"
+_DATABASE_URL = os.environ.get("SANDBOX_DATABASE_URL", f"sqlite:///{_DEFAULT_SQLITE}")
+DATABASES = {"default": dj_database_url.parse(_DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _db_name = str(DATABASES["default"]["NAME"])
+    if _db_name and _db_name != ":memory:" and not _db_name.startswith("file:"):
+        Path(_db_name).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets the engine thread write while requests read; IMMEDIATE avoids lock-upgrade deadlocks.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+AUTH_USER_MODEL = "identity.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "/accounts/login/"
+
+# The portal runs on the same host (other port): cookies are per host, so names must differ.
+SESSION_COOKIE_NAME = "sandbox_sessionid"
+CSRF_COOKIE_NAME = "sandbox_csrftoken"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+USE_I18N = False
+STATIC_URL = "/static/"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"sandbox": {"handlers": ["console"], "level": os.environ.get("SANDBOX_LOG_LEVEL", "INFO")}},
+}
+
+# --- Sandbox behaviour -------------------------------------------------------------------------------
+# Simulated seconds per real second (migrations, provisioning, progress events).
+SANDBOX_TIME_SCALE = _env_float("SANDBOX_TIME_SCALE", 10.0)
+# Multiplies every tier's rate limit (benchmarks raise it).
+SANDBOX_RATE_LIMIT_SCALE = _env_float("SANDBOX_RATE_LIMIT_SCALE", 1.0)
+# Delay before attempt n+1 (seconds); compressed compared to production so retries are observable.
+SANDBOX_WEBHOOK_RETRY_SCHEDULE = json.loads(
+    os.environ.get("SANDBOX_WEBHOOK_RETRY_SCHEDULE", "[1, 2, 5, 10, 30, 60, 120]")
+)
+SANDBOX_WEBHOOK_MAX_ATTEMPTS = 8
+SANDBOX_WEBHOOK_TIMEOUT_SECONDS = _env_float("SANDBOX_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Real seconds between two steps of the background engine.
+SANDBOX_ENGINE_INTERVAL = _env_float("SANDBOX_ENGINE_INTERVAL", 1.0)
+# Generated CPU above this for a sustained window raises alert.critical.
+SANDBOX_CPU_ALERT_THRESHOLD = _env_float("SANDBOX_CPU_ALERT_THRESHOLD", 90.0)
+# Fault injection, off by default; JSON, see sandbox/engine/faults.py for the keys.
+SANDBOX_FAULTS = json.loads(os.environ.get("SANDBOX_FAULTS", "{}"))

@@ -1,0 +1,1 @@
+"""NovaCron Partner SDK."""
