@@ -1,3 +1,165 @@
+"""The local cache of the partner's fleet: kept in sync by Celery and by webhooks.
+
+List pages read these tables (filtered and paginated in SQL), never the API. Field names follow
+the wire contract (docs/partner-api.md).
+"""
+
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+from django.db import models
+from django.db.models.functions import Lower
+
+from partners.models import Partner
+
+
+class Cluster(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="clusters")
+    cluster_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    cloud_provider = models.CharField(max_length=32)
+    region = models.CharField(max_length=64)
+    status = models.CharField(max_length=32, default="active")
+    link_speed_mbps = models.IntegerField(default=0)
+    capacity = models.JSONField(default=dict, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "cluster_id"], name="cluster_unique_per_partner")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})"
+
+
+class VM(models.Model):
+    class Status(models.TextChoices):
+        PROVISIONING = "provisioning"
+        RUNNING = "running"
+        STOPPED = "stopped"
+        MIGRATING = "migrating"
+        ERROR = "error"
+        DELETED = "deleted"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="vms")
+    vm_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    template = models.CharField(max_length=64, blank=True)
+    cpu_cores = models.IntegerField(default=0)
+    memory_gb = models.IntegerField(default=0)
+    disk_size_gb = models.IntegerField(default=0)
+    network_id = models.CharField(max_length=64, blank=True)
+    cloud_provider = models.CharField(max_length=32, blank=True)
+    region = models.CharField(max_length=64, blank=True)
+    cluster = models.CharField(max_length=64, blank=True, help_text="NovaCron cluster id")
+    ip_address = models.CharField(max_length=64, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(help_text="NovaCron's updated_at: events older than this are ignored")
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "vm_id"], name="vm_unique_per_partner")]
+        indexes = [
+            models.Index(fields=["partner", "status"], name="vm_partner_status"),
+            models.Index(fields=["partner", "region"], name="vm_partner_region"),
+            models.Index(fields=["partner", "cloud_provider"], name="vm_partner_cloud"),
+            models.Index(fields=["partner", "cluster"], name="vm_partner_cluster"),
+            models.Index(fields=["partner", "created_at"], name="vm_partner_created"),
+            models.Index(fields=["partner", "name"], name="vm_partner_name"),
+            models.Index("partner", Lower("name"), name="vm_partner_lower_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Migration(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        IN_PROGRESS = "in_progress"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="migrations")
+    migration_id = models.CharField(max_length=64)
+    source_vm_id = models.CharField(max_length=64)
+    vm_name = models.CharField(max_length=255, blank=True)
+    source_cluster = models.CharField(max_length=64, blank=True)
+    target_cluster = models.CharField(max_length=64)
+    migration_type = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    phase = models.CharField(max_length=32, blank=True)
+    progress_percentage = models.FloatField(default=0)
+    bytes_transferred = models.BigIntegerField(default=0)
+    bytes_total = models.BigIntegerField(default=0)
+    estimated_completion = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    # Recent (timestamp, transfer_rate_mbps) samples for the panel's small rate chart.
+    rate_history = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(help_text="NovaCron's updated_at: older updates never overwrite newer")
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "migration_id"], name="migration_unique_per_partner")
+        ]
+        indexes = [
+            models.Index(fields=["partner", "status"], name="migration_partner_status"),
+            models.Index(fields=["partner", "source_vm_id"], name="migration_partner_vm"),
+            models.Index(fields=["partner", "-created_at"], name="migration_partner_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.migration_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in self.FINISHED
+
+
+class SyncRun(models.Model):
+    """One run of a background sync: what it did, or why it failed."""
+
+    class Kind(models.TextChoices):
+        PARTNER = "partner"
+        CLUSTERS = "clusters"
+        VMS_INCREMENTAL = "vms_incremental"
+        VMS_FULL = "vms_full"
+        MIGRATIONS = "migrations"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    items = models.IntegerField(default=0)
+    deleted = models.IntegerField(default=0)
+    api_calls = models.IntegerField(default=0)
+    # The updated_since watermark this run reached (the next incremental run starts here).
+    watermark = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["partner", "kind", "-started_at"], name="syncrun_partner_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} at {self.started_at:%Y-%m-%d %H:%M:%S}"
