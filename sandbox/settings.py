@@ -84,6 +84,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 AUTH_USER_MODEL = "identity.User"
+# Swappable-model settings read by migrations (the default models of django-oauth-toolkit).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"
 
@@ -121,3 +127,39 @@ SANDBOX_ENGINE_INTERVAL = _env_float("SANDBOX_ENGINE_INTERVAL", 1.0)
 SANDBOX_CPU_ALERT_THRESHOLD = _env_float("SANDBOX_CPU_ALERT_THRESHOLD", 90.0)
 # Fault injection, off by default; JSON, see sandbox/engine/faults.py for the keys.
 SANDBOX_FAULTS = json.loads(os.environ.get("SANDBOX_FAULTS", "{}"))
+
+# --- OAuth 2.0 / OpenID Connect (sandbox.identity) -----------------------------------------------------
+# The issuer is `<scheme>://<host>/oauth`, derived per request (no OIDC_ISS_ENDPOINT), so it is right on
+# any port. The ID-token signing key comes from $SANDBOX_OIDC_RSA_KEY or var/sandbox-oidc.pem (made once).
+from sandbox.identity.keys import oidc_rsa_private_key  # noqa: E402
+from sandbox.identity.scopes import SCOPE_DESCRIPTIONS  # noqa: E402
+
+# Short in tests, to exercise refresh.
+SANDBOX_ACCESS_TOKEN_LIFETIME = int(os.environ.get("SANDBOX_ACCESS_TOKEN_LIFETIME", "3600"))
+LOGIN_REDIRECT_URL = "/accounts/"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": oidc_rsa_private_key(REPO_ROOT / "var" / "sandbox-oidc.pem"),
+    "OAUTH2_VALIDATOR_CLASS": "sandbox.identity.oauth.SandboxOAuth2Validator",
+    "SCOPES": SCOPE_DESCRIPTIONS,
+    "DEFAULT_SCOPES": ["openid"],
+    "PKCE_REQUIRED": True,
+    # RFC 9700 behaviour: PKCE with S256 only, no implicit or password grants, no access token in
+    # query strings, and the `iss` parameter on authorization responses (mix-up defence).
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": SANDBOX_ACCESS_TOKEN_LIFETIME,
+    "ID_TOKEN_EXPIRE_SECONDS": SANDBOX_ACCESS_TOKEN_LIFETIME,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 120,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    # Each refresh returns a new refresh token; presenting a spent one revokes the whole family.
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+}

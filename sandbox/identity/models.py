@@ -67,8 +67,12 @@ class ScopeConsent(models.Model):
     a request with more scopes asks only about the new ones.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scope_consents")
-    application = models.ForeignKey(APPLICATION_MODEL, on_delete=models.CASCADE, related_name="scope_consents")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scope_consents"
+    )
+    application = models.ForeignKey(
+        APPLICATION_MODEL, on_delete=models.CASCADE, related_name="scope_consents"
+    )
     scope = models.TextField(blank=True, help_text="Space-separated scopes the user approved.")
     updated_at = models.DateTimeField(auto_now=True)
 
