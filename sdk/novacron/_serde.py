@@ -8,11 +8,10 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Self, Union
-
-UTC = timezone.utc  # noqa: UP017 - the SDK supports Python 3.10, which has no datetime.UTC
 
 
 def parse_datetime(value: str | datetime) -> datetime:
@@ -30,31 +29,45 @@ def format_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+Decoder = Callable[[Any], Any]
 
 
-def _decode(annotation: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _to_float(value: Any) -> Any:
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _decoder(annotation: Any) -> Decoder:
+    """A function turning a JSON value into ``annotation``, built once per model field."""
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):
         options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _decode(options[0], value) if len(options) == 1 else value
+        inner = _decoder(options[0]) if len(options) == 1 else _identity
+        return inner if inner is _identity else (lambda v: None if v is None else inner(v))
     if origin is list:
-        (item,) = typing.get_args(annotation) or (Any,)
-        return [_decode(item, v) for v in value]
+        item = _decoder((typing.get_args(annotation) or (Any,))[0])
+        return _identity if item is _identity else (lambda v: None if v is None else [item(x) for x in v])
     if origin is dict:
-        _, item = typing.get_args(annotation) or (str, Any)
-        return {k: _decode(item, v) for k, v in value.items()}
+        value_decoder = _decoder((typing.get_args(annotation) or (str, Any))[-1])
+        if value_decoder is _identity:
+            return _identity
+        return lambda v: None if v is None else {k: value_decoder(x) for k, x in v.items()}
     if annotation is datetime:
-        return parse_datetime(value)
+        return lambda v: None if v is None else parse_datetime(v)
     if isinstance(annotation, type) and issubclass(annotation, Model):
-        return annotation.from_dict(value)
-    if annotation is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
+        return lambda v: None if v is None else annotation.from_dict(v)
+    if annotation is float:
+        return _to_float
+    return _identity
+
+
+@cache
+def _plan(cls: type) -> dict[str, Decoder]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
 def encode(value: Any) -> Any:
@@ -75,9 +88,8 @@ class Model:
 
     @classmethod
     def from_dict(cls, raw: typing.Mapping[str, Any]) -> Self:
-        hints = _hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: _decode(hints[k], v) for k, v in raw.items() if k in known})
+        plan = _plan(cls)
+        return cls(**{k: plan[k](v) for k, v in raw.items() if k in plan})
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: encode(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]

@@ -189,3 +189,7 @@ def error_from_response(response: requests.Response) -> NovaCronError:
     status = response.status_code
     cls = _error_class(status, code)
     return cls(message, status=status, code=code, request_id=request_id, headers=headers, details=details)
+
+
+class OAuthError(UnauthorizedError):
+    """The authorization server refused a grant (``code`` is the OAuth error, e.g. ``invalid_grant``)."""

@@ -13,7 +13,7 @@ def sign_request(method: str, path: str, timestamp: int | str, secret: str) -> s
     (``/api/v1/vms``).
     """
     message = f"{method.upper()}:{path}:{int(timestamp)}"
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), message.encode(), hashlib.sha256).hex()
 
 
 def partner_headers(

@@ -1,0 +1,194 @@
+"""The one place a request is sent: rate limiting, signing, retries, error mapping.
+
+Order per attempt: wait for the client-side token bucket and the server's budget, sign with a
+fresh timestamp, send, map the response. Retries wrap all of it, so every attempt is signed anew,
+while a POST keeps the ``Idempotency-Key`` it was given on the first attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ._serde import encode
+from ._version import __version__
+from .config import SDKConfig
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    NovaCronError,
+    UnauthorizedError,
+    error_from_response,
+)
+from .models import RateLimitInfo
+from .ratelimit import ServerBudget, TokenBucket
+from .retry import RetryPolicy
+from .signing import partner_headers
+
+logger = logging.getLogger("novacron")
+
+USER_AGENT = f"novacron-partner-sdk/{__version__}"
+Params = Mapping[str, Any] | Sequence[tuple[str, str]] | None
+
+
+class Auth(Protocol):
+    def headers(self, method: str, path: str, now: float) -> dict[str, str]: ...
+
+    def refresh(self, rejected: Mapping[str, str]) -> bool:
+        """Renew credentials after a 401; True when a new attempt is worth making."""
+        ...
+
+
+class HMACAuth:
+    """Partner HMAC: four headers, the signature over ``METHOD:PATH:TIMESTAMP``."""
+
+    def __init__(self, partner_id: str, api_key: str, api_secret: str) -> None:
+        self.partner_id, self._api_key, self._api_secret = partner_id, api_key, api_secret
+
+    def headers(self, method: str, path: str, now: float) -> dict[str, str]:
+        return partner_headers(method=method, path=path, timestamp=int(now), partner_id=self.partner_id,
+                               api_key=self._api_key, api_secret=self._api_secret)
+
+    def refresh(self, rejected: Mapping[str, str]) -> bool:
+        return False  # a rejected HMAC key stays rejected
+
+
+class BearerAuth:
+    """A user's OAuth access token, renewed through ``token_provider`` when the server says so."""
+
+    def __init__(self, access_token: str, token_provider: Callable[[], str] | None = None) -> None:
+        self._token = access_token
+        self._provider = token_provider
+        self._lock = threading.Lock()
+
+    def headers(self, method: str, path: str, now: float) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def refresh(self, rejected: Mapping[str, str]) -> bool:
+        if self._provider is None:
+            return False
+        sent = rejected.get("Authorization", "")
+        with self._lock:
+            # Another thread may have renewed it while this request was in flight.
+            if sent == f"Bearer {self._token}":
+                self._token = self._provider()
+        return True
+
+
+def pooled_session(pool_maxsize: int) -> requests.Session:
+    """One session whose connection pool is shared by every thread using the client."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class Transport:
+    def __init__(
+        self,
+        config: SDKConfig,
+        auth: Auth,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] | None = None,
+    ) -> None:
+        self.config = config
+        self.auth = auth
+        self.session = session or pooled_session(config.pool_maxsize)
+        self._clock, self._sleep = clock, sleep
+        self._root = config.api_root
+        self._base_path = urlsplit(self._root).path
+        self.bucket = TokenBucket(config.rate_limit_rps, clock=monotonic, sleep=sleep)
+        self.budget = ServerBudget(clock=clock, max_wait=config.max_retry_wait)
+        self.retry = RetryPolicy(max_retries=config.max_retries, backoff_base=config.backoff_base,
+                                 backoff_max=config.backoff_max, max_wait=config.max_retry_wait, clock=clock)
+        if jitter is not None:
+            self.retry.jitter = jitter
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(self, method: str, path: str, *, params: Params = None, body: Any = None) -> Any:
+        """Send with retries; return the decoded JSON body (None for an empty one)."""
+        method = method.upper()
+        url_path = self._base_path + path
+        payload = None if body is None else json.dumps(encode(body), separators=(",", ":")).encode()
+        fixed = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if payload is not None:
+            fixed["Content-Type"] = "application/json"
+        if method == "POST":
+            fixed["Idempotency-Key"] = str(uuid.uuid4())
+        attempt, refreshed = 0, False
+        while True:
+            self._wait_for_budget()
+            headers = {**fixed, **self.auth.headers(method, url_path, self._clock())}
+            try:
+                return self._send(method, self._root + path, params, payload, headers)
+            except UnauthorizedError as error:
+                if refreshed or not self._token_expired(error) or not self.auth.refresh(headers):
+                    raise
+                refreshed = True  # a renewed token is a fresh start, not a retry
+            except NovaCronError as error:
+                if not self.retry.should_retry(error, attempt):
+                    raise
+                delay = self.retry.delay(error, attempt)
+                logger.info("novacron: %s %s failed (%s), retry %d in %.2fs",
+                            method, path, error, attempt + 1, delay)
+                self._sleep(delay)
+                attempt += 1
+
+    def _wait_for_budget(self) -> None:
+        self.bucket.acquire()
+        wait = self.budget.wait_needed()
+        if wait > 0:
+            logger.info("novacron: rate budget spent, waiting %.2fs for the server to refill", wait)
+            self._sleep(wait)
+
+    def _send(self, method: str, url: str, params: Params, payload: bytes | None,
+              headers: dict[str, str]) -> Any:
+        try:
+            response = self.session.request(method, url, params=params, data=payload, headers=headers,
+                                            timeout=self.config.timeout, allow_redirects=False)
+        except requests.Timeout as exc:
+            raise APITimeoutError(f"no response from {url} within {self.config.timeout}s") from exc
+        except requests.ConnectionError as exc:
+            raise APIConnectionError(f"could not reach {url}: {exc}") from exc
+        except requests.RequestException as exc:
+            raise NovaCronError(f"request to {url} failed: {exc}") from exc
+        self.budget.record(RateLimitInfo.from_headers(response.headers))
+        if not 200 <= response.status_code < 300:
+            raise error_from_response(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise NovaCronError("the server answered with a body that is not JSON",
+                                status=response.status_code,
+                                request_id=response.headers.get("X-Request-ID"),
+                                headers=response.headers) from exc
+
+    @staticmethod
+    def _token_expired(error: UnauthorizedError) -> bool:
+        challenge = error.headers.get("WWW-Authenticate", "")
+        return not challenge or "invalid_token" in challenge
+
+
+def path_segment(value: str) -> str:
+    """An id made safe for a URL path (ids are opaque; never let one add a slash)."""
+    if not value:
+        raise ValueError("an id is required")
+    return quote(str(value), safe="")
