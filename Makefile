@@ -14,7 +14,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 \
 	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
 	done)
 
-.PHONY: run test lint check install bootstrap e2e bench clean
+.PHONY: run test lint check install bootstrap e2e bench clean test-sdk test-sandbox test-portal test-portal-sqlite
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt sdk/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found (tried python3.13, python3.12, pyenv, python3)"; exit 1; }
@@ -33,6 +33,7 @@ run: bootstrap
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict sdk/novacron
 
 check: install
 	$(PY) manage.py check
@@ -42,8 +43,27 @@ check: install
 	  TOKEN_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	  ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
-test: lint check
-	$(BIN)/pytest
+# Every suite; under CI (DATABASE_URL set) the portal's unit tests also run once on the embedded
+# default (SQLite + filesystem broker), so both configurations stay covered.
+test: lint check test-sdk test-sandbox test-portal test-portal-sqlite
+
+test-sdk: install
+	$(BIN)/pytest sdk/tests -q
+
+test-sandbox: install
+	$(BIN)/pytest sandbox/tests --ds=sandbox.settings -q
+
+test-portal: install
+	$(BIN)/pytest -q
+
+test-portal-sqlite: install
+	@if [ -n "$$DATABASE_URL$$REDIS_URL" ]; then \
+	  echo "== portal unit tests on the embedded default (SQLite, filesystem broker)"; \
+	  env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not browser and not integration"; \
+	fi
+
+e2e: install
+	$(BIN)/pytest tests/e2e -q
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

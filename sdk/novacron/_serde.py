@@ -88,7 +88,7 @@ class Model:
 
     @classmethod
     def from_dict(cls, raw: typing.Mapping[str, Any]) -> Self:
-        plan = _plan(cls)
+        plan = _plan(cls)  # type: ignore[arg-type]  # classes are hashable
         return cls(**{k: plan[k](v) for k, v in raw.items() if k in plan})
 
     def to_dict(self) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class RetryPolicy:
         return isinstance(error, ServerError) and error.status in RETRYABLE_STATUSES
 
     def delay(self, error: NovaCronError, attempt: int) -> float:
-        backoff = min(self.backoff_max, self.backoff_base * 2**attempt) * self.jitter()
+        backoff = float(min(self.backoff_max, self.backoff_base * 2**attempt) * self.jitter())
         if isinstance(error, RateLimitError):
             return min(max(error.retry_after, self._until_reset(error)), self.max_wait)
         return min(backoff, self.max_wait)
