@@ -1,15 +1,241 @@
-"""Sign-in, token storage and refresh, and the per-user NovaCron client."""
+"""Sign-in, token storage and refresh, disconnect, and the per-user NovaCron client."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import novacron
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from novacron.errors import NovaCronError, OAuthError
+
+from accounts import oauth
+from accounts.models import OAuthToken, User
+from partners.models import Partner
 
 if TYPE_CHECKING:
-    import novacron
     from django.contrib.auth.models import AnonymousUser
 
-    from accounts.models import User
+logger = logging.getLogger(__name__)
+
+
+class SessionExpired(Exception):
+    """The user's NovaCron tokens are gone or could not be refreshed: they must sign in again.
+
+    Deliberately not a NovaCronError, so a view that catches API errors to show cached data
+    still lets this one reach the middleware, which signs the user out.
+    """
+
+
+class UnknownPartner(Exception):
+    """The signed-in person's partner is not set up in this portal."""
+
+    def __init__(self, partner_id: str | None) -> None:
+        super().__init__(f"partner {partner_id!r} is not set up in this portal")
+        self.partner_id = partner_id
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What the portal takes from the ID token (or userinfo)."""
+
+    sub: str
+    email: str
+    name: str
+    partner_id: str | None
+    partner_role: str | None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Claims:
+        if not data.get("sub"):
+            raise ValueError("the identity has no subject")
+        partner_id = data.get("partner_id")
+        return cls(
+            sub=str(data["sub"]),
+            email=str(data.get("email") or ""),
+            name=str(data.get("name") or data.get("preferred_username") or ""),
+            partner_id=str(partner_id) if partner_id else None,
+            partner_role=str(data["partner_role"]) if data.get("partner_role") else None,
+        )
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def _role(claimed: str | None) -> str:
+    return claimed if claimed in User.Role.values else User.Role.VIEWER
+
+
+@transaction.atomic
+def user_sign_in(*, claims: Claims) -> User:
+    """The portal user for these claims: created or updated, attached to its partner and role.
+
+    A person whose partner is not set up here gets no account at all (UnknownPartner).
+    """
+    partner = Partner.objects.filter(partner_id=claims.partner_id).first() if claims.partner_id else None
+    if partner is None:
+        raise UnknownPartner(claims.partner_id)
+    user = User.objects.select_for_update().filter(novacron_sub=claims.sub).first()
+    if user is None:
+        user = User(novacron_sub=claims.sub, username=f"nc-{claims.sub}"[:150])
+        user.set_unusable_password()
+    user.email = claims.email
+    user.full_name = claims.name
+    user.partner = partner
+    user.role = _role(claims.partner_role)
+    user.save()
+    return user
+
+
+def _expires_at(token: Mapping[str, Any]) -> datetime:
+    if token.get("expires_at"):
+        return datetime.fromtimestamp(float(token["expires_at"]), tz=UTC)
+    return timezone.now() + timedelta(seconds=float(token.get("expires_in") or 3600))
+
+
+def _scopes(token: Mapping[str, Any], requested: Iterable[str]) -> list[str]:
+    granted = token.get("scope")
+    if isinstance(granted, str):
+        return sorted(set(granted.split()))
+    if granted:
+        return sorted(set(granted))
+    # RFC 6749 §5.1: no `scope` in the answer means exactly the requested ones were granted.
+    return sorted(set(requested))
+
+
+@transaction.atomic
+def token_store(*, user: User, token: Mapping[str, Any], requested_scopes: Iterable[str]) -> OAuthToken:
+    """Keep the tokens from a code exchange, encrypted; the answer's scopes replace the old ones."""
+    stored, _ = OAuthToken.objects.select_for_update().update_or_create(
+        user=user,
+        defaults={
+            "access_token": token["access_token"],
+            "refresh_token": token.get("refresh_token") or "",
+            "token_type": str(token.get("token_type") or "Bearer").capitalize(),
+            "expires_at": _expires_at(token),
+            "scopes": _scopes(token, requested_scopes),
+        },
+    )
+    user.oauth_token = stored  # later reads in this request see the new scopes
+    return stored
+
+
+# --- refresh ---------------------------------------------------------------------------------
+
+
+def _needs_refresh(token: OAuthToken) -> bool:
+    margin = timedelta(seconds=settings.NOVACRON_TOKEN_REFRESH_MARGIN)
+    return token.expires_at - timezone.now() <= margin
+
+
+def token_fresh(*, user: User, rejected_access_token: str | None = None) -> OAuthToken:
+    """The user's token, refreshed first if it expires within the margin (or NovaCron rejected it).
+
+    The refresh happens under a row lock, and the row is read again once locked: when two requests
+    or workers race, the second finds the first one's new token and uses it, so a refresh token is
+    never spent twice. A refresh NovaCron refuses deletes the tokens and raises SessionExpired.
+    """
+    current = OAuthToken.objects.filter(user=user).first()
+    if current is None:
+        raise SessionExpired("no NovaCron token for this user")
+    if rejected_access_token is None and not _needs_refresh(current):
+        return current
+
+    refused = False
+    with transaction.atomic():
+        locked = OAuthToken.objects.select_for_update().filter(user=user).first()
+        if locked is None:
+            raise SessionExpired("the NovaCron token was removed")
+        if rejected_access_token is not None:
+            if locked.access_token != rejected_access_token:
+                return locked  # someone else already replaced the rejected token
+        elif not _needs_refresh(locked):
+            return locked  # someone else refreshed while we waited for the lock
+        if not locked.refresh_token:
+            refused = True
+        else:
+            try:
+                fresh = oauth.token_provider().refresh(locked.refresh_token)
+            except OAuthError as error:
+                # invalid_grant (revoked, expired, already used) and the like: the grant is over.
+                logger.info("token refresh refused for user %s: %s", user.pk, error)
+                refused = True
+            else:
+                locked.access_token = fresh.access_token
+                locked.refresh_token = fresh.refresh_token or locked.refresh_token
+                locked.expires_at = fresh.expires_at or timezone.now() + timedelta(hours=1)
+                if fresh.scope:
+                    locked.scopes = sorted(set(fresh.scope))
+                locked.save()
+                return locked
+        if refused:
+            locked.delete()
+    raise SessionExpired("NovaCron refused to refresh the token")
+
+
+# --- the per-user client ---------------------------------------------------------------------
 
 
 def user_client(*, user: User | AnonymousUser) -> novacron.Client:
-    raise NotImplementedError("the per-user client arrives with the sign-in flow")
+    """An SDK client acting as this user with their bearer token, refreshed when near expiry.
+
+    When NovaCron answers 401 invalid_token mid-call, the client asks for a new token once
+    (refreshed under the same lock) and retries.
+    """
+    if not user.is_authenticated:
+        raise SessionExpired("not signed in")
+    token = token_fresh(user=user)  # type: ignore[arg-type]
+    partner = user.partner  # type: ignore[union-attr]
+
+    def renew() -> str:
+        nonlocal token
+        token = token_fresh(user=user, rejected_access_token=token.access_token)  # type: ignore[arg-type]
+        return token.access_token
+
+    options: dict[str, Any] = {}
+    if partner is not None:
+        from partners.clients import recording_session
+
+        # A person's calls spend the partner's budget too: keep the figures the admin pages show fresh.
+        options["session"] = recording_session(partner, pool_maxsize=4)
+    return novacron.Client.with_token(
+        settings.NOVACRON_API_URL,
+        token.access_token,
+        token_provider=renew,
+        timeout=settings.NOVACRON_TIMEOUT,
+        max_retries=1,
+        partner_id=partner.partner_id if partner is not None else None,
+        # A web request should not sleep long waiting for the rate budget: fail and say so.
+        max_retry_wait=2.0,
+        **options,
+    )
+
+
+# --- disconnect ------------------------------------------------------------------------------
+
+
+def user_disconnect(*, user: User) -> bool:
+    """Revoke the user's grant at NovaCron and delete the tokens; True when NovaCron confirmed.
+
+    The local tokens go either way: the person asked to disconnect, and a token we no longer
+    hold cannot be used by the portal.
+    """
+    token = OAuthToken.objects.filter(user=user).first()
+    if token is None:
+        return True
+    revoked = False
+    try:
+        provider = oauth.token_provider()
+        # Revoking the refresh token ends the whole grant (its access tokens too, RFC 7009 §2.1).
+        provider.revoke(token.refresh_token or token.access_token,
+                        "refresh_token" if token.refresh_token else "access_token")
+        revoked = True
+    except (NovaCronError, ValueError, OSError) as error:
+        logger.warning("revocation at NovaCron failed for user %s: %s", user.pk, error)
+    OAuthToken.objects.filter(user=user).delete()
+    return revoked

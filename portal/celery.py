@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def _subscribe_webhooks_at_start(sender: Any = None, **kwargs: Any) -> None:
+    """A fresh worker makes sure NovaCron knows where to send events, without waiting for beat."""
+    app.send_task("partners.tasks.ensure_webhook_subscriptions")

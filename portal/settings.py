@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.NovaCronClientMiddleware",
+    "accounts.middleware.NovaCronErrorMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "portal.context_processors.portal",
+                "webhooks.context_processors.live_and_notifications",
             ],
         },
     },
@@ -153,6 +155,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Outside production, WhiteNoise serves static files straight from the app and project folders, so a
+# DEBUG=0 server (uvicorn in tests and benchmarks) has its JS without a collectstatic step.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", default=not PRODUCTION)
 
 # Content Security Policy: no inline scripts; a nonce for the rare script that needs one.
 SECURE_CSP = {
@@ -223,14 +229,41 @@ else:
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # The transport polls its folder; at the default 1 s a busy worker idles between messages and
+        # every webhook waits up to a second before processing starts.
+        "polling_interval": float(env("CELERY_BROKER_POLL_SECONDS", "0.1")),
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
+# One broker can serve several portals (CI runs a test portal next to the suite): separate queues.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "ensure-webhook-subscriptions": {
+        "task": "partners.tasks.ensure_webhook_subscriptions",
+        "schedule": float(env("WEBHOOK_ENSURE_INTERVAL_SECONDS", "600")),
+    },
+}
+# Inventory sync (vms.tasks): fan-out tasks enqueue one run per partner with credentials.
+CELERY_BEAT_SCHEDULE["vms-sync-incremental"] = {"task": "vms.sync_all_vms_incremental", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["vms-sync-full"] = {"task": "vms.sync_all_vms_full", "schedule": 15 * 60.0}
+CELERY_BEAT_SCHEDULE["vms-sync-quotas"] = {"task": "vms.sync_all_partners", "schedule": 60.0}
+# Previous webhook secrets (kept 24 h after a rotation) are dropped once expired.
+CELERY_BEAT_SCHEDULE["drop-expired-webhook-secrets"] = {
+    "task": "partners.tasks.drop_expired_webhook_secrets",
+    "schedule": 3600.0,
+}
+# Live push (live/, webhooks/): how streams wait, how long the outbox keeps events, the poll fallback.
+LIVE_POLL_INTERVAL = float(env("LIVE_POLL_INTERVAL", "0.5"))
+LIVE_KEEPALIVE_SECONDS = float(env("LIVE_KEEPALIVE_SECONDS", "15"))
+LIVE_EVENT_RETENTION_SECONDS = int(env("LIVE_EVENT_RETENTION_SECONDS", "3600"))
+MIGRATION_POLL_AFTER_SECONDS = int(env("MIGRATION_POLL_AFTER_SECONDS", "15"))
+CELERY_BEAT_SCHEDULE["live-prune-events"] = {"task": "live.prune_events", "schedule": 600.0}
+CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_migrations", "schedule": 10.0}
+CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,57 @@
+"""View decorators: every view of partner data is behind `partner_required`."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from inspect import iscoroutinefunction
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+View = Callable[..., Any]
+
+
+def _no_partner(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "accounts/no_partner.html", status=403).render()
+
+
+def _partner_of(user: Any) -> Any:
+    return user.partner if user.is_authenticated and user.partner_id else None
+
+
+def partner_required(view: View) -> View:
+    """Sign-in required and the user belongs to a partner; sets `request.partner`.
+
+    Views then scope every query by it: `get_object_or_404(Model, partner=request.partner, ...)`,
+    so another partner's object is a 404.
+    """
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = await request.auser()
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            partner = await sync_to_async(_partner_of)(user)
+            if partner is None:
+                return await sync_to_async(_no_partner)(request)
+            request.partner = partner  # type: ignore[attr-defined]
+            return await view(request, *args, **kwargs)
+
+        return async_wrapper
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        partner = _partner_of(request.user)
+        if partner is None:
+            return _no_partner(request)
+        request.partner = partner  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper

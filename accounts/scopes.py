@@ -1,0 +1,46 @@
+"""Which NovaCron scopes a user's token carries, and the ones a page may ask them to grant."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from accounts.models import OAuthToken
+
+# Scopes beyond sign-in that an action can ask for, with what they let the portal do for the user.
+GRANTABLE_SCOPES: dict[str, str] = {
+    "vm:write": "Create, delete, start and stop virtual machines",
+    "migration:execute": "Start and cancel migrations",
+    "partner:admin": "Manage integrations and webhook subscriptions",
+}
+
+
+def user_token(user: Any) -> OAuthToken | None:
+    """The user's stored token, or None (anonymous, or never signed in through NovaCron)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    from accounts.models import OAuthToken
+
+    try:
+        return user.oauth_token
+    except OAuthToken.DoesNotExist:
+        return None
+
+
+def granted_scopes(user: Any) -> list[str]:
+    token = user_token(user)
+    return list(token.scopes) if token is not None else []
+
+
+def has_scope(user: Any, scope: str) -> bool:
+    """True when the user's NovaCron token was granted `scope` (NovaCron still has the last word)."""
+    return scope in granted_scopes(user)
+
+
+def missing_scopes(user: Any) -> list[str]:
+    granted = set(granted_scopes(user))
+    return [scope for scope in GRANTABLE_SCOPES if scope not in granted]
+
+
+def is_grantable(scope: str) -> bool:
+    return scope in GRANTABLE_SCOPES

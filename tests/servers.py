@@ -1,0 +1,201 @@
+"""Real processes for integration and browser tests: the sandbox, the portal under uvicorn, a Celery
+worker. Each binds a free port on 127.0.0.1, logs to a file, and is stopped (its process group) at
+the end of the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_checked(args: list[str], env: Mapping[str, str], *, stdin: str | None = None, timeout: float = 300) -> str:
+    done = subprocess.run(args, cwd=REPO, env=dict(env), input=stdin, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Process:
+    """A background process in its own process group, with its output in a log file."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @classmethod
+    def start(cls, name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> Process:
+        log = log_dir / f"{name}.log"
+        with log.open("wb") as out:
+            popen = subprocess.Popen(args, cwd=REPO, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        return cls(name, popen, log)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_for_http(self, url: str, timeout: float = 90) -> None:
+        """Until `url` answers at all (any HTTP status), or fail with the process's log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer {url} within {timeout}s:\n{self.log_tail()}")
+
+    def wait_for_log(self, text: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace"):
+                return
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.log_tail()}")
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} never logged {text!r} within {timeout}s:\n{self.log_tail()}")
+
+    def stop(self, grace: float = 10) -> None:
+        if self.popen.poll() is not None:
+            return
+        try:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=grace)
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class SandboxServer:
+    url: str
+    issuer: str
+    database_url: str
+    credentials: dict[str, dict[str, str]]
+    client_id: str
+    client_secret: str
+    portal_port: int
+    env: dict[str, str]
+    process: Process
+    logins: tuple[str, ...] = ("admin@acme.example", "operator@acme.example", "viewer@acme.example",
+                               "admin@globex.example", "admin@initech.example")
+    password: str = "novacron"
+
+
+@dataclass
+class PortalServer:
+    url: str
+    env: dict[str, str]
+    process: Process
+    sandbox: SandboxServer
+    log_dir: Path = field(default_factory=Path)
+
+    def manage(self, *args: str, stdin: str | None = None) -> str:
+        """Run a management command against the server's database."""
+        return run_checked([sys.executable, "manage.py", *args], self.env, stdin=stdin)
+
+
+def start_sandbox(tmp: Path, *, vms: int = 200, extra_env: Mapping[str, str] | None = None) -> SandboxServer:
+    port, portal_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{tmp / 'sandbox.sqlite3'}"
+    env = {
+        **os.environ,
+        "SANDBOX_DATABASE_URL": database_url,
+        "SANDBOX_BASE_URL": url,
+        # Fast simulated time and short retry delays so flows finish within a test.
+        "SANDBOX_TIME_SCALE": "30",
+        "SANDBOX_ENGINE_INTERVAL": "0.5",
+        "SANDBOX_WEBHOOK_RETRY_SCHEDULE": "[1, 1, 2, 2, 3, 5, 5]",
+        "SANDBOX_ACCESS_TOKEN_LIFETIME": "600",
+        **(extra_env or {}),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    python = sys.executable
+    run_checked([python, "-m", "sandbox", "migrate", "--noinput", "-v", "0"], env)
+    run_checked([python, "-m", "sandbox", "seed", "--vms", str(vms)], env)
+    credentials = json.loads(run_checked([python, "-m", "sandbox", "partner-credentials", "--json"], env))
+    registration = json.loads(run_checked(
+        [python, "-m", "sandbox", "register-client", "--redirect-uri",
+         f"http://127.0.0.1:{portal_port}/accounts/callback/", "--base-url", url, "--json"], env))
+    process = Process.start("sandbox", [python, "-m", "sandbox", "serve", "--port", str(port)], env, tmp)
+    process.wait_for_http(f"{url}/healthz")
+    return SandboxServer(
+        url=url, issuer=registration.get("issuer") or f"{url}/oauth", database_url=database_url,
+        credentials={row["partner_id"]: row for row in credentials}, client_id=registration["client_id"],
+        client_secret=registration["client_secret"], portal_port=portal_port, env=env, process=process)
+
+
+def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
+    site = f"http://127.0.0.1:{sandbox.portal_port}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        # Its own database file (or the CI database), never the test process's in-memory one.
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'portal.sqlite3'}",
+        "PORTAL_VAR_DIR": str(tmp / "portal-var"),
+        "PORTAL_ENV_FILE": "/dev/null",
+        "NOVACRON_API_URL": sandbox.url,
+        "NOVACRON_OAUTH_ISSUER": sandbox.issuer,
+        "NOVACRON_CLIENT_ID": sandbox.client_id,
+        "NOVACRON_CLIENT_SECRET": sandbox.client_secret,
+        "NOVACRON_FORM_ACTION_ORIGINS": sandbox.url,
+        "SITE_URL": site,
+        "WEBHOOK_RECEIVER_URL": site + "/webhooks/novacron/{partner_id}/",
+        "DEBUG": "0",
+        # Its own Celery queue: with a shared Redis broker, the suite's tasks never reach this worker.
+        "CELERY_QUEUE": f"e2e-{sandbox.portal_port}",
+    }
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env
+
+
+def start_portal(sandbox: SandboxServer, tmp: Path, *, partners: tuple[str, ...] = ("partner-acme", "partner-globex"),
+                 ) -> PortalServer:
+    env = portal_env(sandbox, tmp)
+    python = sys.executable
+    run_checked([python, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    rows = [sandbox.credentials[p] for p in partners]
+    run_checked([python, "manage.py", "import_partners", "-", "--only", ",".join(partners)], env,
+                stdin=json.dumps(rows))
+    url = f"http://127.0.0.1:{sandbox.portal_port}"
+    process = Process.start("portal", [str(BIN / "uvicorn"), "portal.asgi:application", "--host", "127.0.0.1",
+                                       "--port", str(sandbox.portal_port), "--timeout-graceful-shutdown", "2",
+                                       "--log-level", "warning"], env, tmp)
+    process.wait_for_http(f"{url}/accounts/login/")
+    return PortalServer(url=url, env=env, process=process, sandbox=sandbox, log_dir=tmp)
+
+
+def start_worker(portal: PortalServer, tmp: Path) -> Process:
+    args = [str(BIN / "celery"), "-A", "portal", "worker", "--beat", "--schedule", str(tmp / "beat-schedule"),
+            "--pool", "threads", "--concurrency", "4", "--without-gossip", "--without-mingle", "-l", "info"]
+    process = Process.start("worker", args, portal.env, tmp)
+    process.wait_for_log("ready.")
+    return process
