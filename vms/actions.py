@@ -1,0 +1,72 @@
+"""Which lifecycle actions apply to a VM for this person, and if not, why not.
+
+NovaCron has the last word (409 for a state conflict, 403 for a role or scope); these rules mirror the
+contract so the page disables what would be refused, and says why, instead of spending an API call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from accounts import roles, scopes
+from vms.models import VM
+
+ACTION_VERBS = {"start": "start", "stop": "stop", "delete": "delete"}
+
+
+@dataclass(frozen=True)
+class VMAction:
+    name: str
+    label: str
+    allowed: bool
+    reason: str = ""
+    # The person's role allows it but their token lacks vm:write: show the grant link.
+    needs_grant: bool = False
+
+
+def _state_refusal(action: str, vm: VM) -> str:
+    status = vm.status
+    if status == VM.Status.PROVISIONING and action in ("start", "stop"):
+        return "The VM is still provisioning."
+    if action == "start" and status != VM.Status.STOPPED:
+        return {
+            VM.Status.RUNNING: "A running VM can't be started.",
+            VM.Status.MIGRATING: "A migrating VM can't be started.",
+        }.get(status, f"Only a stopped VM can be started (this one is {status}).")
+    if action == "stop" and status != VM.Status.RUNNING:
+        return {
+            VM.Status.STOPPED: "A stopped VM can't be stopped.",
+            VM.Status.MIGRATING: "A migrating VM can't be stopped.",
+        }.get(status, f"Only a running VM can be stopped (this one is {status}).")
+    if action == "delete" and status == VM.Status.MIGRATING:
+        return "A migrating VM can't be deleted."
+    if action == "delete" and status == VM.Status.DELETED:
+        return "The VM is already deleted."
+    return ""
+
+
+def vm_action(user: Any, vm: VM, action: str) -> VMAction:
+    label = action.capitalize()
+    if not roles.can(user, roles.VM_WRITE):
+        role = getattr(user, "role", "") or "none"
+        return VMAction(action, label, False, f"Your role ({role}) can't {ACTION_VERBS[action]} VMs.")
+    refusal = _state_refusal(action, vm)
+    if refusal:
+        return VMAction(action, label, False, refusal)
+    if not scopes.has_scope(user, roles.VM_WRITE):
+        return VMAction(action, label, False, "The portal needs your permission to change VMs.", needs_grant=True)
+    return VMAction(action, label, True)
+
+
+def vm_actions(user: Any, vm: VM) -> list[VMAction]:
+    return [vm_action(user, vm, action) for action in ("start", "stop", "delete")]
+
+
+def create_refusal(user: Any) -> tuple[str, bool]:
+    """Why this person can't create VMs ("" when they can), and whether a grant would fix it."""
+    if not roles.can(user, roles.VM_WRITE):
+        return f"Your role ({getattr(user, 'role', '') or 'none'}) can't create VMs.", False
+    if not scopes.has_scope(user, roles.VM_WRITE):
+        return "The portal needs your permission to create VMs.", True
+    return "", False

@@ -1,0 +1,72 @@
+"""Celery tasks of the inventory sync: thin adapters taking partner ids (schedule in settings).
+
+The fan-out tasks enqueue one task per partner with credentials, so one slow or failing partner does
+not hold up the others. A cache lock skips a run while the previous one of the same kind is still
+going (a full sync of a big fleet can outlast the 30 s beat).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from celery import shared_task
+from django.core.cache import cache
+
+from partners.models import Partner
+from vms import sync
+from vms.models import SyncRun
+
+LOCK_SECONDS = 15 * 60
+
+
+def _run_once(kind: str, partner_pk: int, run: Callable[..., SyncRun]) -> int | None:
+    partner = Partner.objects.filter(pk=partner_pk).first()
+    if partner is None:
+        return None
+    lock = f"vms:sync-lock:{kind}:{partner_pk}"
+    if not cache.add(lock, "1", timeout=LOCK_SECONDS):
+        return None
+    try:
+        return run(partner=partner).pk
+    finally:
+        cache.delete(lock)
+
+
+@shared_task(name="vms.sync_partner")
+def sync_partner(partner_pk: int) -> int | None:
+    return _run_once("partner", partner_pk, sync.sync_partner)
+
+
+@shared_task(name="vms.sync_vms_incremental")
+def sync_vms_incremental(partner_pk: int) -> int | None:
+    # Shares the full run's lock: both write the same rows and move the same watermark.
+    return _run_once("vms", partner_pk, sync.sync_vms_incremental)
+
+
+@shared_task(name="vms.sync_vms_full")
+def sync_vms_full(partner_pk: int) -> int | None:
+    return _run_once("vms", partner_pk, sync.sync_vms_full)
+
+
+@shared_task(name="vms.sync_all_partners")
+def sync_all_partners() -> int:
+    partners = sync.partners_to_sync()
+    for partner in partners:
+        sync_partner.delay(partner.pk)
+    return len(partners)
+
+
+@shared_task(name="vms.sync_all_vms_incremental")
+def sync_all_vms_incremental() -> int:
+    partners = sync.partners_to_sync()
+    for partner in partners:
+        sync_vms_incremental.delay(partner.pk)
+    return len(partners)
+
+
+@shared_task(name="vms.sync_all_vms_full")
+def sync_all_vms_full() -> int:
+    partners = sync.partners_to_sync()
+    for partner in partners:
+        sync_vms_full.delay(partner.pk)
+    return len(partners)
