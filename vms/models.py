@@ -61,6 +61,8 @@ class VM(models.Model):
     synced_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "VM"
+        verbose_name_plural = "VMs"
         constraints = [models.UniqueConstraint(fields=["partner", "vm_id"], name="vm_unique_per_partner")]
         indexes = [
             # Each filter column, then status, then creation time (the row id comes last implicitly):
