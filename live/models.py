@@ -1,3 +1,23 @@
+"""The outbox of live updates: one row per rendered fragment, streamed to the partner's open pages."""
+
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+from django.db import models
+
+from partners.models import Partner
+
+
+class Event(models.Model):
+    """A rendered fragment for one partner's pages; its id is the SSE event id (so pages resume)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="live_events")
+    topic = models.CharField(max_length=64)
+    html = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["partner", "id"], name="live_event_partner_id")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from live import views
 
 app_name = "live"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("stream/", views.stream, name="stream"),
+]

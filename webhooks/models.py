@@ -1,3 +1,102 @@
+"""What NovaCron posted to us: accepted events, refused deliveries (without their body), notifications."""
+
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.db import models
+
+from partners.models import Partner
+
+
+class WebhookEvent(models.Model):
+    """One accepted webhook; `event_id` is unique per partner, so a redelivery is a no-op."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        FAILED = "failed"
+        IGNORED = "ignored"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_events")
+    event_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    # Milliseconds from receipt to the end of processing: how far behind the cache runs.
+    processing_ms = models.FloatField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "event_id"], name="webhook_event_unique_per_partner")
+        ]
+        indexes = [
+            models.Index(fields=["partner", "-received_at"], name="webhook_event_partner_recv"),
+            models.Index(fields=["status", "received_at"], name="webhook_event_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.status})"
+
+
+class WebhookRejection(models.Model):
+    """A delivery we refused. Its body is deliberately not kept: it was not proven to come from NovaCron."""
+
+    class Reason(models.TextChoices):
+        BAD_SIGNATURE = "bad_signature"
+        MISSING_SIGNATURE = "missing_signature"
+        TOO_LARGE = "too_large"
+        MALFORMED = "malformed"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_rejections")
+    rejected_at = models.DateTimeField()
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-rejected_at"]
+        indexes = [models.Index(fields=["partner", "-rejected_at"], name="webhook_reject_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} at {self.rejected_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Notification(models.Model):
+    """Something people must see (a critical alert, a quota hit) until someone acknowledges it."""
+
+    class Kind(models.TextChoices):
+        ALERT_CRITICAL = "alert.critical"
+        QUOTA_EXCEEDED = "quota.exceeded"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The webhook event it came from: processing the same event twice makes one notification.
+    source_event_id = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "source_event_id"], name="notification_unique_per_event"
+            )
+        ]
+        indexes = [models.Index(fields=["partner", "acknowledged_at", "-created_at"], name="notification_open")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None

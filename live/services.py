@@ -1,0 +1,72 @@
+"""Publishing live updates: write the fragment to the outbox, then wake the streams that serve it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from live.models import Event
+from partners.models import Partner
+
+logger = logging.getLogger(__name__)
+
+
+# One channel for every partner (Redis PUBLISH / PostgreSQL NOTIFY); the payload names the partner,
+# so each web process needs a single listener however many streams it serves.
+CHANNEL = "portal_live"
+
+
+def notification_payload(*, partner_pk: int, event_id: int) -> str:
+    return f"{int(partner_pk)}:{int(event_id)}"
+
+
+def wakeup_backend() -> str:
+    """How publishers wake streams: "redis" when configured, "postgresql" on PostgreSQL, else "poll"."""
+    if getattr(settings, "REDIS_URL", ""):
+        return "redis"
+    if connection.vendor == "postgresql":
+        return "postgresql"
+    return "poll"
+
+
+@cache
+def _redis_client(url: str):  # type: ignore[no-untyped-def]
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _announce(*, partner_pk: int, event_id: int) -> None:
+    """Tell waiting streams there is a new row; losing this only delays them to their next safety poll."""
+    backend = wakeup_backend()
+    try:
+        if backend == "redis":
+            _redis_client(settings.REDIS_URL).publish(CHANNEL, notification_payload(partner_pk=partner_pk, event_id=event_id))
+        elif backend == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_notify(%s, %s)", [CHANNEL, notification_payload(partner_pk=partner_pk, event_id=event_id)]
+                )
+    except Exception:  # a wake-up is an optimisation: the row is committed and streams poll as well
+        logger.warning("could not announce live event %s", event_id, exc_info=True)
+
+
+def publish(*, partner: Partner, topic: str, html: str) -> Event:
+    """Add a fragment to the partner's outbox; streams are woken once the row is committed."""
+    event = Event.objects.create(partner=partner, topic=topic, html=html, created_at=timezone.now())
+    # Waking a stream before commit would make it look for a row it cannot see yet.
+    transaction.on_commit(lambda: _announce(partner_pk=partner.pk, event_id=event.pk))
+    return event
+
+
+def events_prune(*, older_than: timedelta | None = None) -> int:
+    """Delete outbox rows older than the retention: pages that were away longer reload anyway."""
+    if older_than is None:
+        older_than = timedelta(seconds=getattr(settings, "LIVE_EVENT_RETENTION_SECONDS", 3600))
+    deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from live.selectors import alatest_event_id
+from live.streams import event_stream
+
+
+def _resume_point(request: HttpRequest) -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+@require_GET
+async def stream(request: HttpRequest) -> HttpResponse:
+    """The viewer's partner's live events as SSE, resuming after Last-Event-ID.
+
+    Async under ASGI: an open stream holds no worker thread while it waits. Authorization is checked
+    here (not with the sync decorator) so the whole view stays async; another partner's events are
+    never selected because the partner comes from the signed-in user only.
+    """
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse("Sign in first.", status=401, content_type="text/plain")
+    partner_pk = user.partner_id  # type: ignore[union-attr]
+    if partner_pk is None:
+        return HttpResponse("Your account is not attached to a partner.", status=403, content_type="text/plain")
+    after_id = _resume_point(request)
+    if after_id is None:
+        # A fresh page shows current state already: send only what happens from now on.
+        after_id = await alatest_event_id(partner_pk=partner_pk)
+    response = StreamingHttpResponse(
+        event_stream(partner_pk=partner_pk, after_id=after_id),
+        content_type="text/event-stream",
+    )
+    response["Cache-Control"] = "no-cache"
+    # Tell nginx-like proxies not to buffer the stream.
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,125 @@
+/* Live updates: one EventSource per page on /live/stream/, fragments replace elements by id.
+ *
+ * Each SSE message carries HTML whose top-level elements have ids. An element already on the page is
+ * replaced; a new one is added to the first container named in its data-live-containers that the page
+ * has (e.g. a newly started migration on the migrations page). Repeats are harmless.
+ * While the stream is down, elements with data-poll-url are refreshed by polling every 3 s.
+ */
+(function () {
+  "use strict";
+
+  var anchor = document.getElementById("live-stream");
+  if (!anchor) {
+    return;
+  }
+  var POLL_MS = 3000;
+  var lastId = anchor.dataset.liveLastId || "";
+  var topics = (anchor.dataset.liveTopics || "message").split(",");
+  var source = null;
+  var pollTimer = null;
+  var retryMs = 1000;
+
+  function setState(state) {
+    document.documentElement.dataset.liveStream = state;
+  }
+
+  function apply(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    Array.prototype.slice.call(template.content.children).forEach(function (fragment) {
+      fragment.removeAttribute("hx-swap-oob");
+      if (!fragment.id) {
+        return;
+      }
+      var current = document.getElementById(fragment.id);
+      if (current) {
+        current.replaceWith(fragment);
+      } else {
+        var names = (fragment.dataset.liveContainers || "").split(/\s+/);
+        var container = null;
+        for (var i = 0; i < names.length && !container; i++) {
+          container = names[i] ? document.getElementById(names[i]) : null;
+        }
+        if (!container) {
+          return;
+        }
+        container.prepend(fragment);
+        var empty = container.querySelector("[data-live-empty]");
+        if (empty) {
+          empty.remove();
+        }
+      }
+      if (window.htmx) {
+        window.htmx.process(fragment);
+      }
+      document.dispatchEvent(new CustomEvent("live:applied", { detail: { id: fragment.id } }));
+    });
+  }
+
+  function poll() {
+    var targets = document.querySelectorAll("[data-poll-url]");
+    Array.prototype.forEach.call(targets, function (element) {
+      fetch(element.dataset.pollUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.text() : "";
+        })
+        .then(function (html) {
+          if (html) {
+            apply(html);
+          }
+        })
+        .catch(function () {});
+    });
+  }
+
+  function startPolling() {
+    if (pollTimer === null) {
+      pollTimer = window.setInterval(poll, POLL_MS);
+    }
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) {
+      window.clearInterval(pollTimer);
+      pollTimer = null;
+    }
+  }
+
+  function connect() {
+    if (!window.EventSource) {
+      setState("down");
+      startPolling();
+      return;
+    }
+    var url = anchor.dataset.liveUrl;
+    if (lastId) {
+      url += (url.indexOf("?") === -1 ? "?" : "&") + "last_event_id=" + encodeURIComponent(lastId);
+    }
+    source = new EventSource(url);
+    source.onopen = function () {
+      retryMs = 1000;
+      setState("up");
+      stopPolling();
+    };
+    source.onerror = function () {
+      setState("down");
+      startPolling();
+      if (source.readyState === EventSource.CLOSED) {
+        // The browser gave up (e.g. an error status): reconnect ourselves, resuming after lastId.
+        window.setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      }
+    };
+    topics.forEach(function (topic) {
+      source.addEventListener(topic.trim(), function (event) {
+        if (event.lastEventId) {
+          lastId = event.lastEventId;
+        }
+        apply(event.data);
+      });
+    });
+  }
+
+  setState("connecting");
+  connect();
+})();

@@ -1,0 +1,165 @@
+"""What a migration's progress panel shows, computed from the cached migration (no API call)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from vms.models import Migration
+
+LIVE_PHASES = ("pre_check", "disk_sync", "memory_precopy", "switchover", "verification", "completed")
+COLD_PHASES = ("pre_check", "shutdown", "disk_sync", "boot", "verification", "completed")
+PHASE_LABELS = {
+    "pre_check": "Pre-check",
+    "disk_sync": "Disk sync",
+    "memory_precopy": "Memory pre-copy",
+    "switchover": "Switchover",
+    "shutdown": "Shutdown",
+    "boot": "Boot",
+    "verification": "Verification",
+    "completed": "Done",
+}
+# NovaCron refuses a cancel (409) once these phases begin.
+UNCANCELLABLE_PHASES = frozenset({"switchover", "boot", "verification", "completed"})
+# Smoothing of the transfer rate for the ETA: recent samples weigh more, one spike does not swing it.
+EWMA_ALPHA = 0.3
+# Pre-copy does not converge when the guest dirties memory about as fast as we copy it.
+NOT_CONVERGING_RATIO = 0.9
+NOT_CONVERGING_SAMPLES = 3
+SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 160, 32
+
+
+@dataclass(frozen=True)
+class PhaseStep:
+    name: str
+    label: str
+    state: str  # done | current | upcoming | failed
+
+
+@dataclass
+class MigrationPanel:
+    migration: Migration
+    phases: list[PhaseStep] = field(default_factory=list)
+    transfer_rate_mbps: float | None = None
+    smoothed_rate_mbps: float | None = None
+    eta_seconds: float | None = None
+    dirty_rate_mbps: float | None = None
+    not_converging: bool = False
+    iteration: int | None = None
+    downtime_ms: float | None = None
+    source_vm_load: float | None = None
+    target_vm_load: float | None = None
+    elapsed_seconds: float | None = None
+    duration_seconds: float | None = None
+    average_rate_mbps: float | None = None
+    sparkline_points: str = ""
+    cancellable: bool = False
+
+    @property
+    def percent(self) -> int:
+        return int(max(0.0, min(100.0, self.migration.progress_percentage)))
+
+
+def phase_steps(migration: Migration) -> list[PhaseStep]:
+    names = COLD_PHASES if migration.migration_type == "cold" else LIVE_PHASES
+    current = "completed" if migration.status == Migration.Status.COMPLETED else migration.phase
+    position = names.index(current) if current in names else -1
+    failed = migration.status in (Migration.Status.FAILED, Migration.Status.CANCELLED)
+    steps = []
+    for index, name in enumerate(names):
+        if index < position or (migration.status == Migration.Status.COMPLETED and index == position):
+            state = "done"
+        elif index == position:
+            state = "failed" if failed else "current"
+        else:
+            state = "upcoming"
+        steps.append(PhaseStep(name=name, label=PHASE_LABELS.get(name, name), state=state))
+    return steps
+
+
+def smoothed_rate(rates: list[float]) -> float | None:
+    """Exponentially weighted moving average of the transfer rate samples (oldest first)."""
+    smoothed: float | None = None
+    for rate in rates:
+        smoothed = rate if smoothed is None else EWMA_ALPHA * rate + (1 - EWMA_ALPHA) * smoothed
+    return smoothed
+
+
+def eta_seconds(migration: Migration, rate_mbps: float | None) -> float | None:
+    """Seconds to move the remaining bytes at the smoothed rate (Mbit/s = 10^6 bits per second)."""
+    if not rate_mbps or rate_mbps <= 0 or not migration.bytes_total:
+        return None
+    remaining = max(0, migration.bytes_total - migration.bytes_transferred)
+    return remaining * 8 / (rate_mbps * 1_000_000)
+
+
+def is_not_converging(migration: Migration) -> bool:
+    """The last few pre-copy samples all had the dirty rate keeping up with the transfer rate."""
+    if migration.migration_type != "live" or migration.phase != "memory_precopy" or not migration.is_active:
+        return False
+    recent = [s for s in (migration.rate_history or []) if len(s) >= 3][-NOT_CONVERGING_SAMPLES:]
+    if len(recent) < NOT_CONVERGING_SAMPLES:
+        return False
+    return all(s[1] > 0 and s[2] >= NOT_CONVERGING_RATIO * s[1] for s in recent)
+
+
+def sparkline(rates: list[float]) -> str:
+    """SVG polyline points for the recent rates, scaled to the panel's small chart (server-side, CSP-safe)."""
+    if len(rates) < 2:
+        return ""
+    top = max(rates) or 1.0
+    step = SPARKLINE_WIDTH / (len(rates) - 1)
+    return " ".join(
+        f"{index * step:.1f},{SPARKLINE_HEIGHT - (rate / top) * (SPARKLINE_HEIGHT - 2) - 1:.1f}"
+        for index, rate in enumerate(rates)
+    )
+
+
+def _seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def build_panel(migration: Migration, *, now: datetime | None = None) -> MigrationPanel:
+    now = now or timezone.now()
+    metrics = migration.metrics or {}
+    rates = [float(s[1]) for s in (migration.rate_history or []) if len(s) >= 2]
+    panel = MigrationPanel(migration=migration, phases=phase_steps(migration))
+    panel.transfer_rate_mbps = metrics.get("transfer_rate_mbps")
+    panel.dirty_rate_mbps = metrics.get("dirty_rate_mbps")
+    panel.iteration = metrics.get("iteration")
+    panel.downtime_ms = metrics.get("downtime_ms")
+    panel.source_vm_load = metrics.get("source_vm_load")
+    panel.target_vm_load = metrics.get("target_vm_load")
+    panel.sparkline_points = sparkline(rates)
+    if migration.is_active:
+        panel.smoothed_rate_mbps = smoothed_rate(rates) or panel.transfer_rate_mbps
+        panel.eta_seconds = eta_seconds(migration, panel.smoothed_rate_mbps)
+        if panel.eta_seconds is None and migration.estimated_completion:
+            panel.eta_seconds = max(0.0, (migration.estimated_completion - now).total_seconds())
+        panel.elapsed_seconds = _seconds_between(migration.started_at, now)
+        panel.not_converging = is_not_converging(migration)
+        panel.cancellable = migration.phase not in UNCANCELLABLE_PHASES
+    else:
+        panel.duration_seconds = _seconds_between(migration.started_at, migration.finished_at)
+        moved = migration.bytes_transferred or migration.bytes_total
+        if panel.duration_seconds and moved:
+            panel.average_rate_mbps = moved * 8 / panel.duration_seconds / 1_000_000
+    return panel
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    value = timedelta(seconds=total)
+    hours, rest = divmod(value.seconds + value.days * 86400, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

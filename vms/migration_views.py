@@ -1,0 +1,136 @@
+"""Migration pages: start one from a VM, the live progress panel, cancel, and the migrations page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError, QuotaExceededError
+
+from accounts.decorators import partner_required
+from accounts.roles import MIGRATION_EXECUTE, can, refusal_reason, role_required
+from accounts.scopes import has_scope
+from vms.migration_forms import MigrationStartForm
+from vms.migration_panel import build_panel
+from vms.migration_selectors import (
+    migration_active_list,
+    migration_concurrency_quota,
+    migration_history,
+    migration_target_clusters,
+)
+from vms.migration_services import migration_cancel as cancel_service
+from vms.migration_services import migration_start as start_service
+from vms.models import VM, Migration
+
+HISTORY_PAGE_SIZE = 20
+
+
+def _start_context(request: HttpRequest, vm: VM, form: MigrationStartForm) -> dict[str, Any]:
+    quota = migration_concurrency_quota(partner=request.partner)  # type: ignore[attr-defined]
+    blocked = ""
+    if not can(request.user, MIGRATION_EXECUTE):
+        blocked = refusal_reason(request.user, MIGRATION_EXECUTE)
+    elif vm.status == VM.Status.MIGRATING or migration_active_list(partner=vm.partner, vm_id=vm.vm_id).exists():
+        blocked = "This VM is already migrating."
+    elif vm.status not in (VM.Status.RUNNING, VM.Status.STOPPED):
+        blocked = f"A VM that is {vm.status} cannot be migrated."
+    elif quota.exhausted:
+        blocked = f"All {quota.limit} concurrent migrations of your partner are in use; wait for one to finish."
+    elif not form.fields["target_cluster"].choices:
+        blocked = "There is no other cluster to migrate to (clusters are synced from NovaCron)."
+    return {
+        "vm": vm,
+        "form": form,
+        "quota": quota,
+        "blocked": blocked,
+        "needs_grant": not blocked and not has_scope(request.user, "migration:execute"),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@partner_required
+def migration_start(request: HttpRequest, vm_id: str) -> HttpResponse:
+    vm = get_object_or_404(VM, partner=request.partner, vm_id=vm_id)  # type: ignore[attr-defined]
+    clusters = list(migration_target_clusters(partner=request.partner, vm=vm))  # type: ignore[attr-defined]
+    form = MigrationStartForm(request.POST or None, clusters=clusters)
+    context = _start_context(request, vm, form)
+    template = "vms/migrations/start.html#form" if request.htmx else "vms/migrations/start.html"  # type: ignore[attr-defined]
+    if request.method == "GET":
+        return render(request, template, context)
+    if context["blocked"] or context["needs_grant"]:
+        return render(request, template, context, status=403)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    try:
+        migration = start_service(
+            client=request.novacron,  # type: ignore[attr-defined]
+            partner=request.partner,  # type: ignore[attr-defined]
+            vm=vm,
+            target_cluster=form.cleaned_data["target_cluster"],
+            migration_type=form.cleaned_data["migration_type"],
+            downtime_window_minutes=form.cleaned_data["downtime_window_minutes"],
+            verify_after_migration=form.cleaned_data["verify_after_migration"],
+        )
+    except InsufficientScopeError:
+        raise  # the middleware sends the person to grant the scope and back
+    except (QuotaExceededError, ConflictError, NovaCronError) as exc:
+        form.add_error(None, f"NovaCron refused the migration: {exc.message or exc}")
+        return render(request, template, context, status=409 if isinstance(exc, ConflictError) else 400)
+    messages.success(request, f"Migration of {vm.name} started.")
+    target = reverse("vms:migration_detail", args=[migration.migration_id])
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204, headers={"HX-Redirect": target})
+    return redirect(target)
+
+
+@partner_required
+def migration_detail(request: HttpRequest, migration_id: str) -> HttpResponse:
+    migration = get_object_or_404(Migration, partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+    return render(request, "vms/migrations/detail.html", {"migration": migration})
+
+
+@partner_required
+def migration_panel(request: HttpRequest, migration_id: str) -> HttpResponse:
+    """The panel alone: what the page polls while its live stream is down."""
+    migration = get_object_or_404(Migration, partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+    return render(request, "vms/migrations/_panel.html", {"migration": migration})
+
+
+@require_POST
+@partner_required
+@role_required(MIGRATION_EXECUTE)
+def migration_cancel(request: HttpRequest, migration_id: str) -> HttpResponse:
+    migration = get_object_or_404(Migration, partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+    if not build_panel(migration).cancellable:
+        messages.warning(request, "This migration can no longer be cancelled.")
+    else:
+        try:
+            migration = cancel_service(client=request.novacron, migration=migration)  # type: ignore[attr-defined]
+        except ConflictError:
+            messages.warning(request, "Too late: the migration reached switchover and can no longer be cancelled.")
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "vms/migrations/_panel.html", {"migration": migration})
+    return redirect("vms:migration_detail", migration_id=migration.migration_id)
+
+
+@partner_required
+def migration_list(request: HttpRequest) -> HttpResponse:
+    filters = {
+        "status": request.GET.get("status", ""),
+        "migration_type": request.GET.get("migration_type", ""),
+        "vm": request.GET.get("vm", "").strip(),
+    }
+    history = Paginator(migration_history(partner=request.partner, filters=filters), HISTORY_PAGE_SIZE)  # type: ignore[attr-defined]
+    context = {
+        "active": migration_active_list(partner=request.partner),  # type: ignore[attr-defined]
+        "page": history.get_page(request.GET.get("page")),
+        "filters": filters,
+        "statuses": Migration.Status.choices,
+    }
+    template = "vms/migrations/list.html#history" if request.htmx else "vms/migrations/list.html"  # type: ignore[attr-defined]
+    return render(request, template, context)

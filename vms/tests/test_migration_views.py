@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import responses
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from live.models import Event
+from partners.models import Quota
+from vms.models import VM, Cluster, Migration
+from webhooks.tests.payloads import at, migration_data
+
+pytestmark = pytest.mark.django_db
+
+API = settings.NOVACRON_API_URL.rstrip("/") + "/api/v1"
+
+
+@pytest.fixture
+def mocked_api():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def vm(partner: Any) -> VM:
+    now = timezone.now()
+    for cluster_id, region in [("cl-aws-use1-a", "us-east-1"), ("cl-aws-usw2-a", "us-west-2"), ("cl-gcp-euw1-a", "europe-west1")]:
+        Cluster.objects.create(partner=partner, cluster_id=cluster_id, name=cluster_id[3:], cloud_provider=cluster_id[3:6],
+                               region=region, synced_at=now)
+    return VM.objects.create(partner=partner, vm_id="vm-0001", name="web-0001", status="running",
+                             cluster="cl-aws-use1-a", created_at=now, updated_at=parse_datetime(at(-100)), synced_at=now)
+
+
+def _migration(partner: Any, migration_id: str = "mig-0001", **fields: Any) -> Migration:
+    now = timezone.now()
+    values = {"partner": partner, "migration_id": migration_id, "source_vm_id": "vm-0001", "vm_name": "web-0001",
+              "source_cluster": "cl-aws-use1-a", "target_cluster": "cl-aws-usw2-a", "migration_type": "live",
+              "status": "in_progress", "phase": "disk_sync", "progress_percentage": 30, "bytes_total": 8 * 1024**3,
+              "bytes_transferred": int(8 * 1024**3 * 0.3), "created_at": now, "updated_at": parse_datetime(at(0)),
+              "started_at": now - timedelta(seconds=30), "synced_at": now}
+    values.update(fields)
+    return Migration.objects.create(**values)
+
+
+# --- starting a migration -------------------------------------------------------------------------
+
+
+def test_the_start_form_offers_every_synced_cluster_but_the_vms_own(client_of, operator, grant, vm):
+    grant(operator, "openid vm:read migration:execute")
+    page = client_of(operator).get("/vms/vm-0001/migrate/").content.decode()
+    assert 'value="cl-aws-usw2-a"' in page
+    assert 'value="cl-gcp-euw1-a"' in page
+    assert 'value="cl-aws-use1-a"' not in page
+    assert "<fieldset disabled" not in page
+
+
+def test_it_shows_the_concurrent_migration_quota(client_of, operator, grant, vm, partner):
+    grant(operator, "openid vm:read migration:execute")
+    Quota.objects.create(partner=partner, name="migration_concurrent", limit=5, used=2, remaining=3, synced_at=timezone.now())
+    page = client_of(operator).get("/vms/vm-0001/migrate/").content.decode()
+    assert "2 of 5" in page
+
+
+def test_an_exhausted_quota_disables_the_form_and_says_why(client_of, operator, grant, vm, partner, mocked_api):
+    grant(operator, "openid vm:read migration:execute")
+    Quota.objects.create(partner=partner, name="migration_concurrent", limit=2, used=2, remaining=0, synced_at=timezone.now())
+    client = client_of(operator)
+    page = client.get("/vms/vm-0001/migrate/").content.decode()
+    assert "<fieldset disabled" in page
+    assert "All 2 concurrent migrations" in page
+    response = client.post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"})
+    assert response.status_code == 403
+    assert len(mocked_api.calls) == 0
+
+
+def test_a_viewer_is_refused_with_the_reason(client_of, viewer, grant, vm, mocked_api):
+    grant(viewer, "openid vm:read migration:execute")
+    client = client_of(viewer)
+    page = client.get("/vms/vm-0001/migrate/").content.decode()
+    assert "<fieldset disabled" in page
+    assert "Your role (viewer)" in page
+    response = client.post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"})
+    assert response.status_code == 403
+    assert len(mocked_api.calls) == 0
+    assert not Migration.objects.exists()
+
+
+def test_without_the_migration_scope_it_offers_a_grant_link(client_of, operator, grant, vm, mocked_api):
+    grant(operator, "openid vm:read")
+    client = client_of(operator)
+    page = client.get("/vms/vm-0001/migrate/").content.decode()
+    assert 'data-grant-scope="migration:execute"' in page
+    assert "<fieldset disabled" in page
+    response = client.post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"})
+    assert response.status_code == 403
+    assert len(mocked_api.calls) == 0
+
+
+def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(client_of, operator, grant, vm, partner, mocked_api):
+    grant(operator, "openid vm:read migration:execute")
+    answer = migration_data("mig-0042", status="pending", phase="pre_check", progress=0, updated=1)
+    mocked_api.add(responses.POST, f"{API}/migrations", json=answer, status=201)
+    response = client_of(operator).post(
+        "/vms/vm-0001/migrate/",
+        {"target_cluster": "cl-aws-usw2-a", "migration_type": "live", "downtime_window_minutes": "30",
+         "verify_after_migration": "on"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/migrations/mig-0042/"
+    sent = json.loads(mocked_api.calls[0].request.body)
+    assert sent["source_vm_id"] == "vm-0001"
+    assert sent["target_cluster"] == "cl-aws-usw2-a"
+    assert sent["migration_type"] == "live"
+    assert sent["options"] == {"verify_after_migration": True, "downtime_window_minutes": 30}
+    assert mocked_api.calls[0].request.headers["Authorization"] == f"Bearer access-{operator.pk}"
+    migration = Migration.objects.get(partner=partner)
+    assert migration.migration_id == "mig-0042"
+    assert migration.status == "pending"
+    assert VM.objects.get().status == "migrating"
+    assert Event.objects.filter(partner=partner, topic="migration").exists()
+
+
+def test_a_refusal_from_novacron_shows_on_the_form(client_of, operator, grant, vm, mocked_api):
+    grant(operator, "openid vm:read migration:execute")
+    mocked_api.add(responses.POST, f"{API}/migrations", status=409, json={
+        "error": {"code": "conflict", "message": "VM is already migrating", "details": {}}, "request_id": "req_1"})
+    response = client_of(operator).post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "cold"})
+    assert response.status_code == 409
+    assert "VM is already migrating" in response.content.decode()
+    assert not Migration.objects.exists()
+
+
+def test_another_partners_vm_cannot_be_migrated(client_of, outsider, grant, vm):
+    grant(outsider, "openid vm:read migration:execute")
+    assert client_of(outsider).get("/vms/vm-0001/migrate/").status_code == 404
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(client, vm):
+    response = client.get("/vms/vm-0001/migrate/")
+    assert response.status_code == 302
+    assert "/accounts/" in response["Location"]
+
+
+# --- the panel and cancel -----------------------------------------------------------------------------
+
+
+def test_the_panel_shows_progress_phase_and_figures(client_of, viewer, partner):
+    _migration(partner, phase="memory_precopy", metrics={"transfer_rate_mbps": 900, "dirty_rate_mbps": 880,
+               "iteration": 3, "source_vm_load": 40, "target_vm_load": 10},
+               rate_history=[[at(n), 900.0, 880.0] for n in range(5)])
+    html = client_of(viewer).get("/migrations/mig-0001/panel/").content.decode()
+    assert 'id="migration-mig-0001"' in html
+    assert 'aria-valuenow="30"' in html
+    assert 'aria-current="step"' in html and "Memory pre-copy" in html
+    assert "2.4\xa0GB of 8.0\xa0GB" in html
+    assert "900 Mbit/s" in html
+    assert "Not converging" in html
+    assert "pre-copy iteration 3" in html
+    assert "<polyline" in html
+    assert "Cancel migration" in html
+
+
+def test_a_finished_migration_shows_duration_average_rate_and_error(client_of, viewer, partner):
+    now = timezone.now()
+    _migration(partner, status="failed", phase="switchover", started_at=now - timedelta(seconds=100), finished_at=now,
+               bytes_transferred=1_000_000_000, error="switchover timed out")
+    html = client_of(viewer).get("/migrations/mig-0001/panel/").content.decode()
+    assert "1m 40s" in html
+    assert "80 Mbit/s" in html
+    assert "switchover timed out" in html
+    assert "Cancel migration" not in html
+    assert "data-poll-url" not in html
+
+
+def test_another_partners_migration_is_a_404_everywhere(client_of, outsider, grant, partner, mocked_api):
+    grant(outsider, "openid vm:read migration:execute")
+    _migration(partner)
+    client = client_of(outsider)
+    assert client.get("/migrations/mig-0001/").status_code == 404
+    assert client.get("/migrations/mig-0001/panel/").status_code == 404
+    assert client.post("/migrations/mig-0001/cancel/").status_code == 404
+    assert "mig-0001" not in client.get("/migrations/").content.decode()
+    assert len(mocked_api.calls) == 0
+
+
+def test_an_operator_cancels_a_running_migration(client_of, operator, grant, partner, mocked_api):
+    grant(operator, "openid vm:read migration:execute")
+    _migration(partner)
+    mocked_api.add(responses.POST, f"{API}/migrations/mig-0001/cancel",
+                   json=migration_data(status="cancelled", phase="disk_sync", progress=30, updated=50))
+    response = client_of(operator).post("/migrations/mig-0001/cancel/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert 'data-status="cancelled"' in response.content.decode()
+    assert Migration.objects.get().status == "cancelled"
+
+
+def test_a_viewer_cannot_cancel(client_of, viewer, grant, partner, mocked_api):
+    grant(viewer, "openid vm:read migration:execute")
+    _migration(partner)
+    assert client_of(viewer).post("/migrations/mig-0001/cancel/").status_code == 403
+    assert len(mocked_api.calls) == 0
+    assert Migration.objects.get().status == "in_progress"
+
+
+def test_after_switchover_cancel_is_not_offered_nor_sent(client_of, operator, grant, partner, mocked_api):
+    grant(operator, "openid vm:read migration:execute")
+    _migration(partner, phase="switchover")
+    client = client_of(operator)
+    assert "Cancel migration" not in client.get("/migrations/mig-0001/panel/").content.decode()
+    client.post("/migrations/mig-0001/cancel/")
+    assert len(mocked_api.calls) == 0
+
+
+# --- the migrations page --------------------------------------------------------------------------------
+
+
+def test_the_migrations_page_shows_active_panels_and_filtered_history(client_of, viewer, partner, other_partner):
+    _migration(partner, "mig-active")
+    _migration(partner, "mig-done", status="completed", phase="completed", migration_type="live")
+    _migration(partner, "mig-cold-failed", status="failed", migration_type="cold", vm_name="db-0002", source_vm_id="vm-0002")
+    _migration(other_partner, "mig-globex", status="completed")
+    client = client_of(viewer)
+    page = client.get("/migrations/").content.decode()
+    assert 'id="migration-mig-active"' in page
+    assert 'data-migration-id="mig-done"' in page and 'data-migration-id="mig-cold-failed"' in page
+    assert "mig-globex" not in page
+    filtered = client.get("/migrations/", {"migration_type": "cold"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "mig-cold-failed" in filtered and "mig-done" not in filtered
+    by_vm = client.get("/migrations/", {"vm": "db-0002"}).content.decode()
+    assert 'data-migration-id="mig-cold-failed"' in by_vm and 'data-migration-id="mig-done"' not in by_vm
+
+
+def test_the_history_is_paginated(client_of, viewer, partner):
+    for n in range(25):
+        _migration(partner, f"mig-{n:04d}", status="completed")
+    client = client_of(viewer)
+    first = client.get("/migrations/").content.decode()
+    second = client.get("/migrations/", {"page": 2}).content.decode()
+    assert first.count("data-migration-id=") == 20
+    assert second.count("data-migration-id=") == 5
+    assert "Page 2 of 2" in second

@@ -1,0 +1,337 @@
+"""Receiving NovaCron's webhooks and applying them to the cache.
+
+Receipt is cheap and answers at once: verify, store, enqueue. Processing (in Celery) updates the
+cached VMs and migrations, never moving them backwards, turns alerts into notifications and
+publishes the changed fragments to the partner's open pages. Processing an event twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from novacron import webhooks as novacron_webhooks
+from novacron.errors import SignatureVerificationError
+from novacron.models import VM as ApiVM
+
+from live.services import publish
+from partners.models import Partner
+from vms.migration_services import migration_apply_status, migration_publish
+from vms.models import VM
+from webhooks.models import Notification, WebhookEvent, WebhookRejection
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+
+VM_EVENTS = frozenset({"vm.created", "vm.started", "vm.stopped", "vm.deleted"})
+MIGRATION_EVENTS = frozenset({"migration.started", "migration.progress", "migration.completed", "migration.failed"})
+NOTIFICATION_EVENTS = frozenset({"alert.critical", "quota.exceeded"})
+KNOWN_EVENTS = VM_EVENTS | MIGRATION_EVENTS | NOTIFICATION_EVENTS
+
+
+class WebhookRefused(Exception):
+    """The delivery is not accepted; `reason` is a WebhookRejection.Reason."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event: WebhookEvent
+    created: bool
+
+
+# --- receipt ------------------------------------------------------------------------------------
+
+
+def webhook_secrets(*, partner: Partner, now: datetime | None = None) -> list[str]:
+    """The secrets a delivery may be signed with: the current one, and the previous one until it expires."""
+    now = now or timezone.now()
+    secrets = [partner.webhook_secret] if partner.webhook_secret else []
+    expires_at = partner.previous_webhook_secret_expires_at
+    if partner.previous_webhook_secret and expires_at is not None and expires_at > now:
+        secrets.append(partner.previous_webhook_secret)
+    return secrets
+
+
+def webhook_rejection_record(*, partner: Partner, reason: str, remote_addr: str | None) -> None:
+    """Log a refused delivery: when, why and from where. Never its body."""
+    WebhookRejection.objects.create(
+        partner=partner, reason=reason, remote_addr=remote_addr or None, rejected_at=timezone.now()
+    )
+
+
+def webhook_verify(*, partner: Partner, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The verified, parsed payload; raises WebhookRefused. Nothing is parsed before the signature matches."""
+    secrets = webhook_secrets(partner=partner)
+    try:
+        event = novacron_webhooks.construct_event(body, headers, secrets)
+    except SignatureVerificationError as exc:
+        if exc.code == "missing_signature":
+            raise WebhookRefused(WebhookRejection.Reason.MISSING_SIGNATURE, 401) from exc
+        if exc.code == "bad_signature" or not secrets:
+            raise WebhookRefused(WebhookRejection.Reason.BAD_SIGNATURE, 401) from exc
+        raise WebhookRefused(WebhookRejection.Reason.MALFORMED, 400) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        # Signed, JSON, but not shaped like an event (e.g. `data` is a list or a date is garbled).
+        raise WebhookRefused(WebhookRejection.Reason.MALFORMED, 400) from exc
+    if not event.event_id or not event.event_type or not isinstance(event.data, dict):
+        raise WebhookRefused(WebhookRejection.Reason.MALFORMED, 400)
+    if event.partner_id and event.partner_id != partner.partner_id:
+        # Signed with this partner's secret but about another partner: refuse rather than guess.
+        raise WebhookRefused(WebhookRejection.Reason.MALFORMED, 400)
+    return json.loads(body)
+
+
+# SQLite takes one writer at a time; writers of this process queue here instead of sleeping in
+# SQLite's busy handler (whose back-off leaves the lock idle under bursts of webhooks).
+_sqlite_writer = threading.Lock()
+
+
+def _serialized_if_sqlite() -> contextlib.AbstractContextManager[object]:
+    return _sqlite_writer if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+
+def webhook_event_store(
+    *, partner: Partner, payload: dict[str, Any], enqueue: Callable[[int], None] | None = None
+) -> Receipt:
+    """Store a verified event once per event_id; a known type is handed to `enqueue` after commit.
+
+    One INSERT: the unique (partner, event_id) constraint is what detects a redelivery.
+    """
+    event_id = str(payload["event_id"])
+    event_type = str(payload["event_type"])
+    data = payload.get("data") or {}
+    # A subscription's "send test event" carries data.test = true: acknowledged, never applied to the cache.
+    known = event_type in KNOWN_EVENTS and data.get("test") is not True
+    try:
+        with _serialized_if_sqlite(), transaction.atomic():
+            event = WebhookEvent.objects.create(
+                partner=partner,
+                event_id=event_id,
+                event_type=event_type,
+                payload=payload,
+                received_at=timezone.now(),
+                status=WebhookEvent.Status.RECEIVED if known else WebhookEvent.Status.IGNORED,
+            )
+            if known and enqueue is not None:
+                transaction.on_commit(lambda: enqueue(event.pk))
+    except IntegrityError:
+        # Already stored (a redelivery, or the same event arriving twice at once).
+        return Receipt(WebhookEvent.objects.get(partner=partner, event_id=event_id), created=False)
+    return Receipt(event, created=True)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: int
+    body: dict[str, Any]
+
+
+def webhook_delivery_receive(
+    *,
+    partner_id: str,
+    body: bytes | None,
+    headers: Mapping[str, str],
+    remote_addr: str | None,
+    enqueue: Callable[[int], None] | None = None,
+) -> DeliveryOutcome | None:
+    """One delivery, start to answer: None for an unknown partner; `body` None means over the limit."""
+    # Only the fields verification needs: each encrypted field costs a decryption when loaded.
+    partner = (
+        Partner.objects.only("pk", "partner_id", "webhook_secret", "previous_webhook_secret",
+                             "previous_webhook_secret_expires_at")
+        .filter(partner_id=partner_id)
+        .first()
+    )
+    if partner is None:
+        return None
+    try:
+        if body is None:
+            raise WebhookRefused(WebhookRejection.Reason.TOO_LARGE, 413)
+        payload = webhook_verify(partner=partner, body=body, headers=headers)
+    except WebhookRefused as refusal:
+        webhook_rejection_record(partner=partner, reason=refusal.reason, remote_addr=remote_addr)
+        return DeliveryOutcome(refusal.status, {"error": {"code": refusal.reason}})
+    # `enqueue` runs after the receipt commits, on this thread (the writer's: its broker connection is warm).
+    receipt = webhook_event_store(partner=partner, payload=payload, enqueue=enqueue)
+    queued = receipt.created and receipt.event.status == WebhookEvent.Status.RECEIVED
+    return DeliveryOutcome(202 if queued else 200, {"event_id": receipt.event.event_id, "status": receipt.event.status})
+
+
+# --- processing ---------------------------------------------------------------------------------
+
+
+def _vm_deleted_since(*, partner: Partner, vm_id: str, updated_at: datetime) -> bool:
+    """A processed vm.deleted at or after `updated_at`: a late event must not bring the VM back."""
+    deletions = WebhookEvent.objects.filter(
+        partner=partner, event_type="vm.deleted", status=WebhookEvent.Status.PROCESSED, payload__data__vm_id=vm_id
+    ).values_list("payload", flat=True)
+    for payload in deletions:
+        deleted = ApiVM.from_dict(payload.get("data") or {})
+        if deleted.updated_at is None or deleted.updated_at >= updated_at:
+            return True
+    return False
+
+
+def vm_apply_event(*, partner: Partner, event_type: str, data: Mapping[str, Any]) -> VM | None:
+    """Upsert (or, for vm.deleted, remove) the cached VM unless the cache already holds something newer.
+
+    Returns the VM as now cached when it changed (status unsaved "deleted" for a removal), else None.
+    """
+    incoming = ApiVM.from_dict(data)
+    now = timezone.now()
+    updated_at = incoming.updated_at or now
+    cached = VM.objects.select_for_update().filter(partner=partner, vm_id=incoming.vm_id).first()
+    if cached is not None and cached.updated_at >= updated_at:
+        return None
+    if event_type == "vm.deleted" or incoming.is_deleted:
+        if cached is None:
+            return None
+        cached.delete()
+        cached.status = VM.Status.DELETED
+        return cached
+    if cached is None and _vm_deleted_since(partner=partner, vm_id=incoming.vm_id, updated_at=updated_at):
+        return None
+    vm = cached or VM(partner=partner, vm_id=incoming.vm_id)
+    vm.name = incoming.name or vm.name
+    vm.status = incoming.status or vm.status
+    vm.template = incoming.template or ""
+    vm.cpu_cores = incoming.cpu_cores or 0
+    vm.memory_gb = incoming.memory_gb or 0
+    vm.disk_size_gb = incoming.disk_size_gb or 0
+    vm.network_id = incoming.network_id or ""
+    vm.cloud_provider = incoming.cloud_provider or ""
+    vm.region = incoming.region or ""
+    vm.cluster = incoming.cluster or ""
+    vm.ip_address = incoming.ip_address or ""
+    vm.tags = dict(incoming.tags or {})
+    vm.created_at = incoming.created_at or vm.created_at or now
+    vm.updated_at = updated_at
+    vm.synced_at = now
+    vm.save()
+    return vm
+
+
+def _notification_title(event_type: str, data: Mapping[str, Any]) -> str:
+    if event_type == "alert.critical":
+        resource = data.get("resource_id") or data.get("resource_type") or "a resource"
+        return f"Critical alert on {resource}: {data.get('metric', 'metric')} at {data.get('value')}"
+    return f"Quota exceeded: {data.get('quota', 'quota')} ({data.get('used')}/{data.get('limit')})"
+
+
+def notification_from_event(*, event: WebhookEvent) -> Notification | None:
+    """One notification per event (re-processing finds the existing one and returns None)."""
+    data = event.payload.get("data") or {}
+    notification, created = Notification.objects.get_or_create(
+        partner=event.partner,
+        source_event_id=event.event_id,
+        defaults={
+            "kind": event.event_type,
+            "title": _notification_title(event.event_type, data)[:200],
+            "message": str(data.get("message") or ""),
+            "data": dict(data),
+            "created_at": timezone.now(),
+        },
+    )
+    return notification if created else None
+
+
+def notification_publish(*, notification: Notification) -> None:
+    html = render_to_string("webhooks/_notification_toast.html", {"notification": notification})
+    publish(partner=notification.partner, topic="notification", html=html)
+
+
+def _apply(event: WebhookEvent) -> None:
+    """Apply one event to the cache and publish what changed (inside the caller's transaction)."""
+    data = event.payload.get("data") or {}
+    if event.event_type in VM_EVENTS:
+        vm = vm_apply_event(partner=event.partner, event_type=event.event_type, data=data)
+        if vm is not None:
+            publish(partner=event.partner, topic="vm", html=render_to_string("live/_vm_status.html", {"vm": vm}))
+    elif event.event_type in MIGRATION_EVENTS:
+        migration, changed, vms = migration_apply_status(partner=event.partner, status=data, from_event=True)
+        if changed:
+            migration_publish(migration=migration, vms=vms)
+    elif event.event_type in NOTIFICATION_EVENTS:
+        notification = notification_from_event(event=event)
+        if notification is not None:
+            notification_publish(notification=notification)
+
+
+def webhook_event_process(*, event_pk: int) -> WebhookEvent:
+    """Process a stored event once: a processed or ignored event is left alone (idempotent).
+
+    A failure is recorded on the event (status failed, error) and re-raised for the task's retry.
+    """
+    failure: Exception | None = None
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().select_related("partner").get(pk=event_pk)
+        if event.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
+            return event
+        event.attempts += 1
+        try:
+            with transaction.atomic():
+                _apply(event)
+        except Exception as exc:
+            failure = exc
+            event.status = WebhookEvent.Status.FAILED
+            event.error = f"{type(exc).__name__}: {exc}"[:2000]
+            logger.exception("webhook event %s failed", event.event_id)
+        else:
+            event.status = WebhookEvent.Status.PROCESSED
+            event.error = ""
+            event.processed_at = timezone.now()
+            event.processing_ms = (event.processed_at - event.received_at).total_seconds() * 1000
+        event.save(update_fields=["status", "error", "processed_at", "processing_ms", "attempts"])
+    if failure is not None:
+        raise failure
+    return event
+
+
+def webhook_events_pending(*, older_than: timedelta, partners: Sequence[Partner] | None = None) -> list[int]:
+    """Stored events still unprocessed after `older_than` (their task was lost): ids, oldest first."""
+    pending = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.RECEIVED, received_at__lt=timezone.now() - older_than
+    )
+    if partners is not None:
+        pending = pending.filter(partner__in=partners)
+    return list(pending.order_by("received_at").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def notification_acknowledge(*, notification: Notification, user: Any) -> Notification:
+    """Mark it seen by `user`; acknowledging twice keeps the first person and time."""
+    if notification.acknowledged_at is None:
+        notification.acknowledged_at = timezone.now()
+        notification.acknowledged_by = user
+        notification.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return notification
+
+
+def webhook_event_reprocess(*, event: WebhookEvent) -> None:
+    """Queue a stored event to be applied again (e.g. a failure past its retries, after a fix).
+
+    Safe on any event: applying one again never moves the cache backwards and makes no second
+    notification. Ignored events (unknown types, test deliveries) have nothing to apply.
+    """
+    from webhooks.tasks import process_webhook_event
+
+    if event.status == WebhookEvent.Status.IGNORED:
+        return
+    WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED, error="")
+    event_pk = event.pk
+    transaction.on_commit(lambda: process_webhook_event.delay(event_pk))

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from webhooks.tests.payloads import signed
+
+SECRET = "whsec_acme_test_secret_0123456789"
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Ids handed to the processing task (instead of a broker)."""
+    calls: list[int] = []
+    from webhooks import views
+
+    monkeypatch.setattr(views.process_webhook_event, "delay", lambda pk: calls.append(pk))
+    return calls
+
+
+@pytest.fixture
+def deliver(
+    partner: Any, django_capture_on_commit_callbacks: Any, enqueued: list[int]
+) -> Callable[..., Any]:
+    """POST a payload to the partner's receiver, signed with `secret` (or a given signature)."""
+
+    def _deliver(
+        payload: dict[str, Any] | bytes,
+        *,
+        secret: str = SECRET,
+        signature: str | None = None,
+        partner_id: str = "partner-acme",
+        sign: bool = True,
+        **extra: Any,
+    ) -> Any:
+        body, good_signature = signed(payload, secret)
+        headers = dict(extra)
+        if sign:
+            headers["HTTP_X_WEBHOOK_SIGNATURE"] = signature if signature is not None else good_signature
+        with django_capture_on_commit_callbacks(execute=True):
+            return Client().post(
+                f"/webhooks/novacron/{partner_id}/", data=body, content_type="application/json", **headers
+            )
+
+    return _deliver

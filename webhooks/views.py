@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import partner_required
+from webhooks.selectors import notification_list
+from webhooks.services import MAX_BODY_BYTES, notification_acknowledge, webhook_delivery_receive
+from webhooks.tasks import process_webhook_event
+from webhooks.writer import run_as_writer
+
+
+def _read_body(request: HttpRequest) -> bytes | None:
+    """The raw body, or None when it is over the limit (checked before and while reading)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return None
+    body = request.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, partner_id: str) -> HttpResponse:
+    """NovaCron's deliveries: verify over the raw body, store once, answer at once, process in Celery."""
+    outcome = run_as_writer(
+        webhook_delivery_receive,
+        partner_id=partner_id,
+        body=_read_body(request),
+        headers=dict(request.headers),
+        remote_addr=request.META.get("REMOTE_ADDR"),
+        enqueue=lambda pk: process_webhook_event.delay(pk),
+    )
+    if outcome is None:
+        raise Http404("unknown partner")
+    return JsonResponse(outcome.body, status=outcome.status)
+
+
+@partner_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    show = request.GET.get("show", "open")
+    page = Paginator(notification_list(partner=request.partner, open_only=show != "all"), 25).get_page(  # type: ignore[attr-defined]
+        request.GET.get("page")
+    )
+    return render(request, "webhooks/notifications.html", {"page": page, "show": show})
+
+
+@require_POST
+@partner_required
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(notification_list(partner=request.partner, open_only=False), pk=pk)  # type: ignore[attr-defined]
+    notification_acknowledge(notification=notification, user=request.user)
+    messages.success(request, "Notification acknowledged.")
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("webhooks:notifications")
+    return redirect(next_url)
