@@ -58,8 +58,9 @@ def rows_html(*, partner: Partner, request: Any = None) -> str:
 def webhook_log_publish(*, partner: Partner) -> None:
     """Push the refreshed log rows to the partner's open log pages (replaces `#received-rows`).
 
-    Called by the receiver when an event is stored or refused, and after processing; the whole block is
-    sent so a repeated or missed message leaves the page right.
+    Run by the `webhooks.publish_webhook_log` task, which the receiver (an event stored or refused) and
+    processing queue at most once a second per partner (webhooks.services.webhook_log_refresh_soon); the
+    whole block is sent so a repeated or missed message leaves the page right.
     """
     from live.services import publish
 

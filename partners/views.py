@@ -361,4 +361,8 @@ def received_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         webhook_event_reprocess(event=event)
         messages.success(request, f"Event {event.event_id} queued for processing again.")
+    if request.htmx:  # type: ignore[attr-defined]
+        # Rows pushed by the live stream are shared by the partner's users and so carry no CSRF token:
+        # their button posts through htmx (the page's X-CSRFToken header) and the page reloads.
+        return HttpResponse(status=204, headers={"HX-Refresh": "true"})
     return redirect("partners:received_log")

@@ -134,7 +134,7 @@ def migration_publish(*, migration: Migration, vms: list[VM] | tuple[VM, ...] = 
     html = render_to_string("vms/migrations/_panel.html", {"migration": migration, "oob": True})
     publish(partner=migration.partner, topic="migration", html=html)
     for vm in vms:
-        publish(partner=migration.partner, topic="vm", html=render_to_string("live/_vm_status.html", {"vm": vm}))
+        publish(partner=migration.partner, topic="vm", html=render_to_string("live/_vm_status.html", {"vm": vm, "oob": True}))
 
 
 def migration_start(

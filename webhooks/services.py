@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -54,6 +55,33 @@ class Receipt:
     created: bool
 
 
+# --- the received-webhooks log -------------------------------------------------------------------
+
+# The log page (partners/delivery_log.py) is refreshed by re-rendering its last 50 rows: that costs
+# about 40 stores of an event, too much for the receiver's hot path or for every event of a burst in
+# the worker. So a change only *schedules* a refresh: the first change for a partner opens a window
+# and queues one publish for after the window has closed; a change inside the window is committed
+# before that publish renders, so it is covered. At most one render per partner per window, and the
+# last change always reaches the page. (With eager Celery the publish runs at once: changes later in
+# the window then wait for the page's own 5-second poll.)
+WEBHOOK_LOG_WINDOW_SECONDS = 1
+WEBHOOK_LOG_PUBLISH_DELAY_SECONDS = 1.5  # longer than the window: it renders after the window closed
+
+
+def webhook_log_refresh_soon(*, partner_pk: int) -> None:
+    """Have the partner's open delivery-log pages refreshed within ~1.5 s (call after commit)."""
+    key = f"webhooks:log-refresh:{partner_pk}"
+    if not cache.add(key, 1, timeout=WEBHOOK_LOG_WINDOW_SECONDS):
+        return  # a publish is already queued and will show this change
+    from webhooks.tasks import publish_webhook_log
+
+    try:
+        publish_webhook_log.apply_async((partner_pk,), countdown=WEBHOOK_LOG_PUBLISH_DELAY_SECONDS)
+    except Exception:  # a refresh is a nicety: the delivery is stored, and the page polls as well
+        cache.delete(key)
+        logger.warning("could not queue the webhook log refresh of partner %s", partner_pk, exc_info=True)
+
+
 # --- receipt ------------------------------------------------------------------------------------
 
 
@@ -72,6 +100,8 @@ def webhook_rejection_record(*, partner: Partner, reason: str, remote_addr: str 
     WebhookRejection.objects.create(
         partner=partner, reason=reason, remote_addr=remote_addr or None, rejected_at=timezone.now()
     )
+    partner_pk = partner.pk
+    transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
 
 
 def webhook_verify(*, partner: Partner, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
@@ -129,6 +159,8 @@ def webhook_event_store(
             )
             if known and enqueue is not None:
                 transaction.on_commit(lambda: enqueue(event.pk))
+            # After the enqueue: the log refresh must never delay processing.
+            transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner.pk))
     except IntegrityError:
         # Already stored (a redelivery, or the same event arriving twice at once).
         return Receipt(WebhookEvent.objects.get(partner=partner, event_id=event_id), created=False)
@@ -261,7 +293,7 @@ def _apply(event: WebhookEvent) -> None:
     if event.event_type in VM_EVENTS:
         vm = vm_apply_event(partner=event.partner, event_type=event.event_type, data=data)
         if vm is not None:
-            publish(partner=event.partner, topic="vm", html=render_to_string("live/_vm_status.html", {"vm": vm}))
+            publish(partner=event.partner, topic="vm", html=render_to_string("live/_vm_status.html", {"vm": vm, "oob": True}))
     elif event.event_type in MIGRATION_EVENTS:
         migration, changed, vms = migration_apply_status(partner=event.partner, status=data, from_event=True)
         if changed:
@@ -297,6 +329,8 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
             event.processed_at = timezone.now()
             event.processing_ms = (event.processed_at - event.received_at).total_seconds() * 1000
         event.save(update_fields=["status", "error", "processed_at", "processing_ms", "attempts"])
+        partner_pk = event.partner_id
+        transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
     if failure is not None:
         raise failure
     return event

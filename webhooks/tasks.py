@@ -7,6 +7,7 @@ from celery import shared_task
 from novacron.errors import NovaCronError
 
 from partners.clients import partner_client
+from partners.delivery_log import webhook_log_publish
 from partners.models import Partner
 from vms.migration_services import migrations_poll_stale
 from vms.models import Migration
@@ -25,6 +26,14 @@ logger = logging.getLogger(__name__)
 )
 def process_webhook_event(event_pk: int) -> str:
     return webhook_event_process(event_pk=event_pk).status
+
+
+@shared_task(name="webhooks.publish_webhook_log")
+def publish_webhook_log(partner_pk: int) -> None:
+    """Refresh the partner's open received-webhooks log pages (queued by webhook_log_refresh_soon)."""
+    partner = Partner.objects.filter(pk=partner_pk).first()
+    if partner is not None:
+        webhook_log_publish(partner=partner)
 
 
 @shared_task(name="webhooks.process_pending_events")

@@ -174,3 +174,22 @@ def test_operators_and_viewers_cannot_see_the_log(
     assert client_of(user).get(LOG_URL).status_code == 403
     assert client_of(user).get(f"/partner/webhooks/received/{event.pk}/payload/").status_code == 403
     assert client_of(user).post(f"/partner/webhooks/received/{event.pk}/reprocess/").status_code == 403
+
+
+def test_a_published_rows_reprocess_button_posts_through_htmx_and_reloads_the_page(
+    partner: Partner, owner: Any, client_of: Callable[[Any], Any], eager_celery: None,
+    django_capture_on_commit_callbacks: Any
+) -> None:
+    event = stored_event(partner, "evt_live_retry", status=WebhookEvent.Status.FAILED, error="boom", processing_ms=None)
+    url = f"/partner/webhooks/received/{event.pk}/reprocess/"
+
+    html = delivery_log.rows_html(partner=partner)  # as pushed to every user's page: no CSRF token inside
+    assert f'hx-post="{url}"' in html and "csrfmiddlewaretoken" not in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_of(owner).post(url, headers={"HX-Request": "true"})
+
+    assert response.status_code == 204
+    assert response.headers["HX-Refresh"] == "true"
+    event.refresh_from_db()
+    assert event.status == WebhookEvent.Status.PROCESSED

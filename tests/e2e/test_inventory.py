@@ -94,13 +94,13 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
     assert page.get_attribute("#vm-metrics", "data-chart-state") == "ready"
 
     # Stop it, then start it again: the status badge follows.
-    assert page.get_attribute("#vm-status", "data-status") == "running"
+    assert page.get_attribute(f"#vm-status-{vm_id}", "data-vm-status") == "running"
     page.click("button[data-action=stop]")
     page.wait_for_url(f"{url}/vms/{vm_id}/")
-    assert page.get_attribute("#vm-status", "data-status") == "stopped"
+    assert page.get_attribute(f"#vm-status-{vm_id}", "data-vm-status") == "stopped"
     assert page.locator("button[data-action=stop]").is_disabled()
     page.click("button[data-action=start]")
     page.wait_for_url(f"{url}/vms/{vm_id}/")
-    assert page.get_attribute("#vm-status", "data-status") in {"provisioning", "running"}
-    _reload_until(page, f"{url}/vms/{vm_id}/", "#vm-status[data-status=running]", timeout_s=30)
+    assert page.get_attribute(f"#vm-status-{vm_id}", "data-vm-status") in {"provisioning", "running"}
+    _reload_until(page, f"{url}/vms/{vm_id}/", f"#vm-status-{vm_id}[data-vm-status=running]", timeout_s=30)
     assert page.locator("button[data-action=start]").is_disabled()

@@ -29,7 +29,7 @@ def test_the_page_shows_spec_tags_cluster_and_the_state_novacron_reports_now(vm,
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert 'data-status="stopped"' in body
+    assert 'data-vm-status="stopped"' in body
     assert "CL-AWS-USE1-A" in body and "us-east-1" in body and "team: web" in body and "ubuntu-22.04" in body
     assert VM.objects.get(pk=vm.pk).status == "stopped"
     assert 'data-metrics-url="/vms/vm-00001/metrics.json"' in body
@@ -43,7 +43,7 @@ def test_when_novacron_is_unreachable_the_cached_vm_is_shown_with_its_age(vm, wr
     body = response.content.decode()
     assert response.status_code == 200
     assert 'id="stale-banner"' in body and "NovaCron is unreachable right now." in body
-    assert 'data-status="running"' in body
+    assert 'data-vm-status="running"' in body
 
 
 def test_a_vm_novacron_no_longer_has_leaves_the_cache(vm, writer, client_of, mocked_api):
@@ -231,3 +231,15 @@ def test_an_outsider_with_the_same_vm_id_sees_only_their_own(vm, other_partner, 
 
     assert "globex-box" in body and "alpha" not in body
 
+
+
+def test_the_status_badge_is_the_live_one_a_webhook_replaces(vm, writer, client_of, mocked_api):
+    from django.template.loader import render_to_string
+
+    _serve_vm(mocked_api, status="stopped", updated_at="2026-02-01T00:00:00Z")
+
+    body = client_of(writer).get("/vms/vm-00001/").content.decode()
+
+    assert body.count('id="vm-status-vm-00001"') == 1
+    vm.refresh_from_db()
+    assert render_to_string("live/_vm_status.html", {"vm": vm}).strip() in body

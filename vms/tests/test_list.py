@@ -198,3 +198,18 @@ def test_names_tags_and_ids_are_escaped_in_the_rows(partner, owner, client_of):
 
     assert "<script>x</script>" not in body and "&lt;script&gt;x&lt;/script&gt;" in body
     assert "&lt;b&gt;:&quot;quoted&quot;" in body
+
+
+def test_each_rows_status_is_the_live_status_badge_so_a_webhook_can_replace_it(fleet, owner, client_of):
+    from django.template.loader import render_to_string
+
+    from vms.models import VM
+
+    body = client_of(owner).get(URL).content.decode()
+
+    vms = list(VM.objects.all())
+    assert len(vms) == 5
+    for vm in vms:
+        badge = render_to_string("live/_vm_status.html", {"vm": vm})  # what processing publishes, minus oob
+        assert body.count(f'id="vm-status-{vm.vm_id}"') == 1
+        assert badge.strip() in body

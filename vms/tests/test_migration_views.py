@@ -244,3 +244,26 @@ def test_the_history_is_paginated(client_of, viewer, partner):
     assert first.count("data-migration-id=") == 20
     assert second.count("data-migration-id=") == 5
     assert "Page 2 of 2" in second
+
+
+def test_a_migration_finishing_while_the_page_is_open_publishes_its_finished_panel(client_of, viewer, partner):
+    from vms.migration_services import migration_apply_status, migration_publish
+
+    _migration(partner, status="in_progress", phase="disk_sync")
+    page = client_of(viewer).get("/migrations/").content.decode()
+    assert 'id="active-migrations"' in page and "migration-finished-hint" not in page  # nothing finished yet
+
+    migration, changed, vms = migration_apply_status(
+        partner=partner, status=migration_data(status="failed", phase="switchover", progress=100, updated=90,
+                                               error="switchover timed out"), from_event=True)
+    assert changed
+    migration_publish(migration=migration, vms=vms)
+
+    html = Event.objects.filter(partner=partner, topic="migration").last().html
+    assert 'id="migration-mig-0001"' in html and 'hx-swap-oob="true"' in html
+    assert 'data-status="failed"' in html and ">Failed</span>" in html
+    assert "1m 40s" in html  # started 10 s before the epoch, finished 90 s after
+    assert "687 Mbit/s" in html  # 8 GiB in 100 s
+    assert "switchover timed out" in html
+    assert "moves to the history when the page is reloaded" in html
+    assert "data-poll-url" not in html and "Cancel migration" not in html and "ETA" not in html

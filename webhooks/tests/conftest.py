@@ -46,3 +46,18 @@ def deliver(
             )
 
     return _deliver
+
+
+@pytest.fixture(autouse=True)
+def log_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
+    """Delivery-log refreshes queued (partner pk, countdown), kept off the broker; the throttle starts empty."""
+    from django.core.cache import cache
+
+    from webhooks import tasks
+
+    cache.clear()
+    calls: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        tasks.publish_webhook_log, "apply_async", lambda args, countdown: calls.append((args[0], countdown))
+    )
+    return calls
