@@ -242,6 +242,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Beat keeps its schedule in memory: the default shelve file is an SQLite database on Python 3.13,
+# which the embedded beat process sometimes fails to lock ("locking protocol") and then dies. Every
+# entry is an interval, so after a restart each job simply runs once more, which they all tolerate.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "ensure-webhook-subscriptions": {
         "task": "partners.tasks.ensure_webhook_subscriptions",

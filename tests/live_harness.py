@@ -49,7 +49,7 @@ def start_live_worker(portal: PortalServer, tmp: Path, *, concurrency: int = 4, 
     args = [str(BIN / "celery"), "-A", "portal", "worker", "--pool", "threads", "--concurrency", str(concurrency),
             "--without-gossip", "--without-mingle", "-l", "info"]
     if beat:
-        args += ["--beat", "--schedule", str(tmp / "beat-schedule")]
+        args += ["--beat"]
     process = Process.start("worker", args, portal.env, tmp)
     process.wait_for_log("ready.")
     return process

@@ -194,7 +194,7 @@ def start_portal(sandbox: SandboxServer, tmp: Path, *, partners: tuple[str, ...]
 
 
 def start_worker(portal: PortalServer, tmp: Path) -> Process:
-    args = [str(BIN / "celery"), "-A", "portal", "worker", "--beat", "--schedule", str(tmp / "beat-schedule"),
+    args = [str(BIN / "celery"), "-A", "portal", "worker", "--beat",
             "--pool", "threads", "--concurrency", "4", "--without-gossip", "--without-mingle", "-l", "info"]
     process = Process.start("worker", args, portal.env, tmp)
     process.wait_for_log("ready.")
