@@ -13,6 +13,18 @@ GRANTABLE_SCOPES: dict[str, str] = {
     "migration:execute": "Start and cancel migrations",
     "partner:admin": "Manage integrations and webhook subscriptions",
 }
+# The scopes every sign-in asks for, described for the account page (else it shows "email email").
+SIGN_IN_SCOPES: dict[str, str] = {
+    "openid": "Sign you in with your NovaCron account",
+    "profile": "See your name",
+    "email": "See your email address",
+    "vm:read": "See your organisation's virtual machines, migrations and quotas",
+}
+
+
+def scope_description(scope: str) -> str:
+    """What a scope lets the portal do, in words; an unknown scope is shown as itself."""
+    return GRANTABLE_SCOPES.get(scope) or SIGN_IN_SCOPES.get(scope) or scope
 
 
 def user_token(user: Any) -> OAuthToken | None:

@@ -24,7 +24,7 @@ from joserfc.errors import JoseError
 from novacron.errors import NovaCronError
 from requests import RequestException
 
-from accounts import oauth, scopes, services
+from accounts import oauth, roles, scopes, services
 
 logger = logging.getLogger(__name__)
 
@@ -191,10 +191,13 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def account(request: HttpRequest) -> HttpResponse:
     token = scopes.user_token(request.user)
+    missing = scopes.missing_scopes(request.user)
+    # A grant the role can't use would only lead to a refusal later: list it apart, without a link.
     return render(request, "accounts/account.html", {
         "token": token,
         "granted": scopes.granted_scopes(request.user),
-        "missing": scopes.missing_scopes(request.user),
+        "missing": [scope for scope in missing if roles.can(request.user, scope)],
+        "beyond_role": [scope for scope in missing if not roles.can(request.user, scope)],
         "grantable": scopes.GRANTABLE_SCOPES,
     })
 

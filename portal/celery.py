@@ -18,3 +18,11 @@ app.autodiscover_tasks()
 def _subscribe_webhooks_at_start(sender: Any = None, **kwargs: Any) -> None:
     """A fresh worker makes sure NovaCron knows where to send events, without waiting for beat."""
     app.send_task("partners.tasks.ensure_webhook_subscriptions")
+
+
+@worker_ready.connect
+def _sync_at_start(sender: Any = None, **kwargs: Any) -> None:
+    """Fill the cache now: beat's first runs come only after a full interval (30 s for the VMs,
+    60 s for quotas), and until then a first visitor would see an empty fleet."""
+    app.send_task("vms.sync_all_vms_incremental")
+    app.send_task("vms.sync_all_partners")

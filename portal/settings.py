@@ -224,6 +224,9 @@ else:
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    # Kombu's filesystem transport with atomic writes (lib/broker.py): the stock one lets a worker
+    # read a half-written message and die.
+    CELERY_BROKER_TRANSPORT = "lib.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),

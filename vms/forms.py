@@ -103,7 +103,9 @@ class VMCreateForm(forms.Form):
     cpu_cores = forms.IntegerField(min_value=1, max_value=128, initial=2, label="CPU cores")
     memory_gb = forms.IntegerField(min_value=1, max_value=1024, initial=4, label="Memory (GB)")
     disk_size_gb = forms.IntegerField(min_value=10, max_value=65536, initial=50, label="Disk (GB)")
-    network_id = forms.CharField(max_length=64, label="Network id")
+    network_id = forms.CharField(
+        max_length=64, label="Network id", help_text="The NovaCron network to attach, e.g. net-us-east-1-01."
+    )
     cloud_provider = forms.ChoiceField(label="Cloud")
     region = forms.ChoiceField()
     cluster = forms.ChoiceField(required=False, help_text="Optional: NovaCron picks one in the region.")

@@ -43,4 +43,4 @@ def has_scope_filter(user: Any, scope: str) -> bool:
 
 @register.simple_tag
 def scope_description(scope: str) -> str:
-    return scopes.GRANTABLE_SCOPES.get(scope, scope)
+    return scopes.scope_description(scope)

@@ -85,6 +85,21 @@ def test_the_account_page_lists_granted_and_missing_scopes(client_of: Any, owner
     assert b"Acme Corp" in response.content
 
 
+def test_the_account_page_describes_the_sign_in_scopes_too(client_of: Any, owner: Any, grant: Any) -> None:
+    grant(owner, "openid profile email vm:read")
+    body = client_of(owner).get("/accounts/").content.decode()
+    assert "See your email address" in body
+    assert "See your organisation&#x27;s virtual machines" in body
+
+
+def test_the_account_page_offers_no_grant_the_role_cannot_use(client_of: Any, viewer: Any, grant: Any) -> None:
+    grant(viewer, "openid profile email vm:read")
+    response = client_of(viewer).get("/accounts/")
+    assert response.context["missing"] == []
+    assert response.context["beyond_role"] == ["vm:write", "migration:execute", "partner:admin"]
+    assert b"/accounts/grant/" not in response.content
+
+
 def test_disconnect_revokes_at_novacron_deletes_tokens_and_signs_out(
     client_of: Any, owner: Any, grant: Any, novacron: Any
 ) -> None:

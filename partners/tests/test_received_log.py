@@ -52,6 +52,19 @@ def test_the_log_shows_accepted_events_and_refused_deliveries(
     assert [entry.row_id.split("-")[1] for entry in response.context["entries"]].count("rejection") == 1
 
 
+def test_the_log_says_why_a_test_event_was_ignored(
+    partner: Partner, owner: Any, client_of: Callable[[Any], Any]
+) -> None:
+    event = stored_event(partner, "evt_test_1", event_type="vm.created", status=WebhookEvent.Status.IGNORED,
+                         processing_ms=None)
+    event.payload["data"] = {"test": True}
+    event.save()
+
+    response = client_of(owner).get(LOG_URL)
+
+    assert "test event: nothing to apply" in response.text
+
+
 def test_the_log_costs_the_same_few_queries_however_long_it_is(
     partner: Partner, owner: Any, client_of: Callable[[Any], Any], django_assert_max_num_queries: Any
 ) -> None:

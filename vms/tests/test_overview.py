@@ -52,8 +52,22 @@ def test_the_rate_budget_comes_from_the_last_rate_limit_headers(partner, owner, 
     body = client_of(owner).get("/").content.decode()
 
     budget = body[body.index('id="rate-budget"') :]
-    assert "150 requests left" in budget and "of 1000 per minute" in budget
+    assert "150 requests left" in budget and "refills at 1000 per minute" in budget
     assert 'data-level="warning"' in body[body.index('id="rate-budget"') - 80 : body.index('id="rate-budget"') + 80]
+
+
+def test_a_burst_above_the_per_minute_limit_does_not_read_as_more_left_than_the_limit(
+    partner, owner, client_of
+):
+    # NovaCron's bucket holds a burst (1500 for gold) above the per-minute limit (1000).
+    partner.rate_limit_limit, partner.rate_limit_remaining = 1000, 1499
+    partner.save()
+
+    body = client_of(owner).get("/").content.decode()
+
+    budget = body[body.index('id="rate-budget"') :]
+    assert "1499 requests left" in budget
+    assert "of 1000 per minute" not in budget
 
 
 def test_vm_counts_by_status_cloud_and_region_link_to_the_filtered_list(partner, owner, client_of):

@@ -61,3 +61,16 @@ def test_the_fan_out_covers_only_partners_with_credentials(partner, other_partne
 
     assert tasks.sync_all_vms_incremental() == 1
     assert queued == [partner.pk]
+
+
+def test_a_starting_worker_queues_a_vm_and_quota_sync_of_every_partner(monkeypatch):
+    from portal import celery as portal_celery
+
+    sent: list[str] = []
+    monkeypatch.setattr(portal_celery.app, "send_task", lambda name, *args, **kwargs: sent.append(name))
+
+    portal_celery._sync_at_start()
+
+    assert sent == ["vms.sync_all_vms_incremental", "vms.sync_all_partners"]
+    # The names must be real tasks: a typo would be queued and silently never run.
+    assert set(sent) <= set(portal_celery.app.tasks)
