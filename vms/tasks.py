@@ -15,6 +15,7 @@ from django.core.cache import cache
 from partners.models import Partner
 from vms import sync
 from vms.models import SyncRun
+from vms.quota_gauges import quota_gauges_publish
 
 LOCK_SECONDS = 15 * 60
 
@@ -35,6 +36,22 @@ def _run_once(kind: str, partner_pk: int, run: Callable[..., SyncRun]) -> int | 
 @shared_task(name="vms.sync_partner")
 def sync_partner(partner_pk: int) -> int | None:
     return _run_once("partner", partner_pk, sync.sync_partner)
+
+
+@shared_task(name="vms.refresh_quotas")
+def refresh_quotas(partner_pk: int) -> int | None:
+    """Re-read the partner's quotas now and push the overview's quota cards to their open pages.
+
+    Queued by `webhooks.services.quota_refresh_soon` when an event changed quota usage. If a sync of
+    the partner is already running it is skipped, and the cards show what is cached.
+    """
+    partner = Partner.objects.filter(pk=partner_pk).first()
+    if partner is None:
+        return None
+    run_pk = _run_once("partner", partner_pk, sync.sync_partner) if partner.api_key and partner.api_secret else None
+    partner.refresh_from_db()  # the sync updated the rate-limit fields with a queryset update
+    quota_gauges_publish(partner=partner)
+    return run_pk
 
 
 @shared_task(name="vms.sync_vms_incremental")

@@ -37,6 +37,7 @@ from vms import metrics, selectors, services
 from vms.actions import create_refusal, vm_action, vm_actions
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm
 from vms.models import VM, Cluster
+from vms.quota_gauges import quota_gauges_context
 
 
 class PortalRequest(HttpRequest):
@@ -75,8 +76,7 @@ def overview(request: PortalRequest) -> HttpResponse:
     partner = request.partner
     breakdown = selectors.vm_breakdown(partner=partner)
     context = {
-        "gauges": [_gauge(quota) for quota in selectors.quotas(partner=partner)],
-        "budget": _rate_budget(partner),
+        **quota_gauges_context(partner=partner),
         "breakdown": breakdown,
         "breakdown_tables": [
             ("By status", breakdown.by_status, "status"),
@@ -88,46 +88,6 @@ def overview(request: PortalRequest) -> HttpResponse:
         "age": selectors.data_age(partner=partner),
     }
     return render(request, "vms/overview.html", context)
-
-
-QUOTA_LABELS = {
-    "api_calls_per_minute": "API calls per minute",
-    "vm_create_per_day": "VMs created today",
-    "migration_concurrent": "Concurrent migrations",
-}
-
-
-def _level(ratio: float) -> str:
-    return "danger" if ratio >= 1 else "warning" if ratio >= 0.8 else "success"
-
-
-def _gauge(quota: Any) -> dict[str, Any]:
-    ratio = quota.used_ratio
-    return {
-        "name": quota.name,
-        "label": QUOTA_LABELS.get(quota.name, quota.name.replace("_", " ")),
-        "used": quota.used,
-        "limit": quota.limit,
-        "percent": min(round(ratio * 100), 100),
-        "level": _level(ratio),
-        "reset_at": quota.reset_at,
-    }
-
-
-def _rate_budget(partner: Any) -> dict[str, Any] | None:
-    if not partner.rate_limit_limit:
-        return None
-    limit, remaining = partner.rate_limit_limit, max(partner.rate_limit_remaining or 0, 0)
-    spent = max(limit - remaining, 0)
-    ratio = spent / limit
-    return {
-        "limit": limit,
-        "remaining": remaining,
-        "spent": spent,
-        "percent": min(round(ratio * 100), 100),
-        "level": _level(ratio),
-        "reset": partner.rate_limit_reset,
-    }
 
 
 # --- list ----------------------------------------------------------------------------------------

@@ -82,6 +82,37 @@ def webhook_log_refresh_soon(*, partner_pk: int) -> None:
         logger.warning("could not queue the webhook log refresh of partner %s", partner_pk, exc_info=True)
 
 
+# --- the overview's quota cards ------------------------------------------------------------------
+
+# Events after which NovaCron's quota usage has moved (a migration slot taken or freed, a VM created or
+# deleted, a quota hit). The cards are refreshed by re-reading the quotas (two API calls), so, as for the
+# log, a change only schedules a refresh: at most one per partner per window, run after it closes.
+QUOTA_EVENTS = frozenset(
+    {"migration.started", "migration.completed", "migration.failed", "vm.created", "vm.deleted", "quota.exceeded"}
+)
+QUOTA_REFRESH_WINDOW_SECONDS = 2
+QUOTA_REFRESH_DELAY_SECONDS = 2.5  # longer than the window: it reads the quotas after the window closed
+
+
+def event_changes_quota_usage(*, event_type: str, data: Mapping[str, Any]) -> bool:
+    # A cancellation arrives as migration.progress with status cancelled; it frees a migration slot.
+    return event_type in QUOTA_EVENTS or (event_type == "migration.progress" and data.get("status") == "cancelled")
+
+
+def quota_refresh_soon(*, partner_pk: int) -> None:
+    """Have the partner's quotas re-read and their open overview cards refreshed in ~2.5 s (call after commit)."""
+    key = f"webhooks:quota-refresh:{partner_pk}"
+    if not cache.add(key, 1, timeout=QUOTA_REFRESH_WINDOW_SECONDS):
+        return  # a refresh is already queued and will read this change
+    from vms.tasks import refresh_quotas
+
+    try:
+        refresh_quotas.apply_async((partner_pk,), countdown=QUOTA_REFRESH_DELAY_SECONDS)
+    except Exception:  # a refresh is a nicety: the beat sync reads the quotas every minute anyway
+        cache.delete(key)
+        logger.warning("could not queue the quota refresh of partner %s", partner_pk, exc_info=True)
+
+
 # --- receipt ------------------------------------------------------------------------------------
 
 
@@ -331,6 +362,10 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
         event.save(update_fields=["status", "error", "processed_at", "processing_ms", "attempts"])
         partner_pk = event.partner_id
         transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
+        if failure is None and event_changes_quota_usage(
+            event_type=event.event_type, data=event.payload.get("data") or {}
+        ):
+            transaction.on_commit(lambda: quota_refresh_soon(partner_pk=partner_pk))
     if failure is not None:
         raise failure
     return event

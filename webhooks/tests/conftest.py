@@ -61,3 +61,13 @@ def log_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
         tasks.publish_webhook_log, "apply_async", lambda args, countdown: calls.append((args[0], countdown))
     )
     return calls
+
+
+@pytest.fixture(autouse=True)
+def quota_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
+    """Quota refreshes queued (partner pk, countdown), kept off the broker and off NovaCron."""
+    from vms import tasks
+
+    calls: list[tuple[int, float]] = []
+    monkeypatch.setattr(tasks.refresh_quotas, "apply_async", lambda args, countdown: calls.append((args[0], countdown)))
+    return calls
