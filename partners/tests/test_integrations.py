@@ -64,6 +64,35 @@ def test_it_creates_an_integration_with_an_endpoint(api: responses.RequestsMock,
     }
 
 
+
+def test_the_new_page_carries_the_empty_endpoint_row_for_add_endpoint(api: responses.RequestsMock, admin_client: Any) -> None:
+    response = admin_client.get(NEW_URL)
+
+    assert response.status_code == 200
+    html = response.text
+    assert '<template id="endpoints-empty-form">' in html
+    template = html[html.index('<template id="endpoints-empty-form">'):html.index("</template>")]
+    assert 'name="endpoints-__prefix__-name"' in template
+    assert 'name="endpoints-__prefix__-url"' in template
+    assert 'name="endpoints-TOTAL_FORMS" value="2" id="id_endpoints-TOTAL_FORMS"' in html
+    assert 'name="endpoints-MAX_NUM_FORMS"' in html
+    assert 'data-formset-add="endpoints" hidden' in html
+    assert "js/formset.js" in html
+    assert len(api.calls) == 0
+
+
+def test_it_creates_an_integration_with_three_endpoint_rows(api: responses.RequestsMock, admin_client: Any) -> None:
+    api.post(f"{PARTNER_API}/integrations", json=integration_json(), status=201)
+    rows = [{**BACKUP_ENDPOINT, "name": f"backup-{n}", "url": f"https://backup.acme.example/hook/{n}"} for n in range(3)]
+    data = {"name": "Backups", "type": "api", "status": "active", "config": "", **endpoint_rows(*rows)}
+
+    response = admin_client.post(NEW_URL, data)
+
+    assert response.status_code == 302
+    sent = json.loads(api.calls[0].request.body)
+    assert [endpoint["name"] for endpoint in sent["endpoints"]] == ["backup-0", "backup-1", "backup-2"]
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [("[1, 2]", "must be a JSON object"), ("{not json", "Not valid JSON")],

@@ -207,6 +207,31 @@ def test_a_viewer_cannot_cancel(client_of, viewer, grant, partner, mocked_api):
     assert Migration.objects.get().status == "in_progress"
 
 
+
+def test_the_panels_cancel_control_is_marked_as_needing_the_right_to_migrate(client_of, viewer, partner):
+    _migration(partner)
+    html = client_of(viewer).get("/migrations/mig-0001/panel/").content.decode()
+    cancel_form = html[html.rindex("<form", 0, html.index("Cancel migration")):html.index("Cancel migration")]
+    assert "needs-can-migrate" in cancel_form
+
+
+@pytest.mark.parametrize(
+    ("role", "scopes", "flag"),
+    [
+        ("viewer", "openid vm:read migration:execute", "0"),
+        ("operator", "openid vm:read", "0"),
+        ("operator", "openid vm:read migration:execute", "1"),
+    ],
+)
+def test_the_page_says_whether_the_user_may_migrate(client_of, grant, partner, role, scopes, flag, request):
+    user = request.getfixturevalue(role)
+    grant(user, scopes)
+    _migration(partner)
+    page = client_of(user).get("/migrations/").content.decode()
+    body_tag = page[page.index("<body"):page.index(">", page.index("<body"))]
+    assert f'data-can-migrate="{flag}"' in body_tag
+
+
 def test_after_switchover_cancel_is_not_offered_nor_sent(client_of, operator, grant, partner, mocked_api):
     grant(operator, "openid vm:read migration:execute")
     _migration(partner, phase="switchover")
