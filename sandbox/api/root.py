@@ -7,19 +7,19 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from sandbox.api import integrations, metrics, migrations, partners, vms, webhooks
 from sandbox.api.errors import ApiError, error_response, render_api_error
+from sandbox.api.openapi import PartnerNinjaAPI
 from sandbox.api.schemas import Ping
 from sandbox.core.serializers import iso
 from sandbox.core.services.idempotency import IdempotentReplay
 
 log = logging.getLogger("sandbox.api")
 
-api = NinjaAPI(
+api = PartnerNinjaAPI(
     title="NovaCron Partner API (sandbox)",
     version="1.0.0",
     description="The NovaCron platform's Partner API, served by the sandbox. See docs/partner-api.md.",

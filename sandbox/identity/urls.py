@@ -17,7 +17,7 @@ oauth_patterns = (
         path("authorize/", views.ConsentView.as_view(), name="authorize"),
         path("token/", oauth_views.TokenView.as_view(), name="token"),
         path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
-        path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
+        path("introspect/", views.OwnTokensIntrospectView.as_view(), name="introspect"),
         path("userinfo/", oauth_views.UserInfoView.as_view(), name="user-info"),
         path(".well-known/jwks.json", oauth_views.JwksInfoView.as_view(), name="jwks-info"),
         re_path(

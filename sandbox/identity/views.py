@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -12,8 +13,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from oauth2_provider.exceptions import OAuthToolkitError
-from oauth2_provider.models import get_application_model
-from oauth2_provider.views import AuthorizationView, ConnectDiscoveryInfoView
+from oauth2_provider.models import get_access_token_model, get_application_model
+from oauth2_provider.views import AuthorizationView, ConnectDiscoveryInfoView, IntrospectTokenView
+from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from sandbox.identity.consent import ConsentPlan, consent_plan, consent_record, describe
@@ -141,3 +143,40 @@ class DiscoveryView(ConnectDiscoveryInfoView):
         discovery = JsonResponse(metadata)
         discovery["Access-Control-Allow-Origin"] = "*"
         return discovery
+
+
+class OwnTokensIntrospectView(IntrospectTokenView):
+    """RFC 7662 introspection that describes only tokens issued to the calling client.
+
+    RFC 7662 (sections 2.2 and 4) lets the server answer `{"active": false}` to a caller it will not tell
+    about a token. Any other client's token is answered that way, exactly like an unknown one, so
+    a client cannot learn about another client's users or use a leaked token's description.
+    """
+
+    def authenticate_client(self, request: HttpRequest) -> bool:
+        # DOT's version keeps no trace of which client authenticated; this one remembers it.
+        core = self.get_oauthlib_core()
+        oauthlib_request = OAuthlibRequest(*core._extract_params(request))
+        authenticated = bool(core.server.request_validator.authenticate_client(oauthlib_request))
+        if authenticated:
+            request.introspecting_client = oauthlib_request.client  # type: ignore[attr-defined]
+        return authenticated
+
+    def verify_request(self, request: HttpRequest) -> tuple[bool, Any]:
+        # The bearer alternative (a token with the `introspection` scope): its application is the caller.
+        valid, oauthlib_request = super().verify_request(request)
+        if valid:
+            request.introspecting_client = oauthlib_request.client  # type: ignore[attr-defined]
+        return valid, oauthlib_request
+
+    def get_token_response(self, token_value: str | None = None) -> HttpResponse:
+        if token_value is not None and not self._issued_to_caller(token_value):
+            return JsonResponse({"active": False})
+        return super().get_token_response(token_value)
+
+    def _issued_to_caller(self, token_value: str) -> bool:
+        caller = getattr(self.request, "introspecting_client", None)
+        if caller is None:
+            return False
+        checksum = hashlib.sha256(token_value.encode("utf-8")).hexdigest()
+        return get_access_token_model().objects.filter(token_checksum=checksum, application=caller).exists()

@@ -12,8 +12,9 @@ from jwcrypto import jwk, jwt
 from oauth2_provider.models import AccessToken, RefreshToken
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from sandbox.identity.models import ScopeConsent
-from sandbox.tests.oauth_fixtures import basic_auth, query_of
+from sandbox.identity.models import ScopeConsent, User
+from sandbox.identity.services import client_register
+from sandbox.tests.oauth_fixtures import REDIRECT_URI, RelyingParty, basic_auth, query_of, relying_party_for
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +102,35 @@ def test_introspection_answers_inactive_for_an_unknown_or_expired_token(acme_adm
     assert acme_admin.introspect("no-such-token").json() == {"active": False}
     AccessToken.objects.update(expires="2000-01-01T00:00:00Z")
     assert acme_admin.introspect(tokens["access_token"]).json() == {"active": False}
+
+
+@pytest.fixture
+def another_client(demo_users: dict[str, User]) -> RelyingParty:
+    """A second registered application, signed in as the same user as the portal's `acme_admin`."""
+    application, secret = client_register(name="Acme Reporting Tool", redirect_uris=[REDIRECT_URI])
+    return relying_party_for(demo_users["admin@acme.example"], (application.client_id, secret))
+
+
+def test_introspection_answers_inactive_for_a_token_issued_to_another_client(acme_admin, another_client):
+    tokens = acme_admin.sign_in()
+    assert another_client.introspect(tokens["access_token"]).json() == {"active": False}
+    by_body = another_client.api.post(
+        "/oauth/introspect/",
+        {"token": tokens["access_token"], "client_id": another_client.client_id,
+         "client_secret": another_client.client_secret},
+    )  # fmt: skip
+    assert by_body.json() == {"active": False}
+    # The token is live all the same: its own client still sees it.
+    assert acme_admin.introspect(tokens["access_token"]).json()["active"] is True
+
+
+def test_each_client_may_introspect_the_tokens_issued_to_itself(acme_admin, another_client):
+    portal_tokens, tool_tokens = acme_admin.sign_in(), another_client.sign_in()
+    described = another_client.introspect(tool_tokens["access_token"]).json()
+    assert described["active"] is True
+    assert described["client_id"] == another_client.client_id
+    assert acme_admin.introspect(portal_tokens["access_token"]).json()["client_id"] == acme_admin.client_id
+    assert acme_admin.introspect(tool_tokens["access_token"]).json() == {"active": False}
 
 
 def test_introspection_requires_client_authentication(acme_admin):
