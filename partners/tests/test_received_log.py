@@ -73,8 +73,9 @@ def test_the_log_costs_the_same_few_queries_however_long_it_is(
         stored_event(partner, f"evt_many_{number}")
         WebhookRejection.objects.create(partner=partner, rejected_at=timezone.now(), reason="bad_signature")
 
-    # session, user, partner, token-free role check, events, rejections, notifications badge (if any)
-    with django_assert_max_num_queries(8):
+    # session, user, partner, events, rejections, the user's token (the layout's can-migrate flag),
+    # the live stream's newest event id, notifications and their unread count
+    with django_assert_max_num_queries(9):
         response = client.get(LOG_URL)
 
     assert len(response.context["entries"]) == 50
