@@ -68,18 +68,28 @@ WEBHOOK_LOG_WINDOW_SECONDS = 1
 WEBHOOK_LOG_PUBLISH_DELAY_SECONDS = 1.5  # longer than the window: it renders after the window closed
 
 
+def _refresh_soon(task: Any, *, name: str, partner_pk: int, window: float, delay: float) -> None:
+    """Queue `task(partner_pk)` to run `delay` seconds from now, at most once per partner per `window`.
+
+    The delay is longer than the window, so the one run sees every change made during it. A refresh
+    is a nicety (beat and the pages' polling catch up anyway): failing to queue it only logs.
+    """
+    key = f"webhooks:{name}:{partner_pk}"
+    if not cache.add(key, 1, timeout=window):
+        return  # a run is already queued and will include this change
+    try:
+        task.apply_async((partner_pk,), countdown=delay)
+    except Exception:
+        cache.delete(key)
+        logger.warning("could not queue the %s of partner %s", name, partner_pk, exc_info=True)
+
+
 def webhook_log_refresh_soon(*, partner_pk: int) -> None:
     """Have the partner's open delivery-log pages refreshed within ~1.5 s (call after commit)."""
-    key = f"webhooks:log-refresh:{partner_pk}"
-    if not cache.add(key, 1, timeout=WEBHOOK_LOG_WINDOW_SECONDS):
-        return  # a publish is already queued and will show this change
     from webhooks.tasks import publish_webhook_log
 
-    try:
-        publish_webhook_log.apply_async((partner_pk,), countdown=WEBHOOK_LOG_PUBLISH_DELAY_SECONDS)
-    except Exception:  # a refresh is a nicety: the delivery is stored, and the page polls as well
-        cache.delete(key)
-        logger.warning("could not queue the webhook log refresh of partner %s", partner_pk, exc_info=True)
+    _refresh_soon(publish_webhook_log, name="log-refresh", partner_pk=partner_pk,
+                  window=WEBHOOK_LOG_WINDOW_SECONDS, delay=WEBHOOK_LOG_PUBLISH_DELAY_SECONDS)
 
 
 # --- the overview's quota cards ------------------------------------------------------------------
@@ -101,16 +111,10 @@ def event_changes_quota_usage(*, event_type: str, data: Mapping[str, Any]) -> bo
 
 def quota_refresh_soon(*, partner_pk: int) -> None:
     """Have the partner's quotas re-read and their open overview cards refreshed in ~2.5 s (call after commit)."""
-    key = f"webhooks:quota-refresh:{partner_pk}"
-    if not cache.add(key, 1, timeout=QUOTA_REFRESH_WINDOW_SECONDS):
-        return  # a refresh is already queued and will read this change
     from vms.tasks import refresh_quotas
 
-    try:
-        refresh_quotas.apply_async((partner_pk,), countdown=QUOTA_REFRESH_DELAY_SECONDS)
-    except Exception:  # a refresh is a nicety: the beat sync reads the quotas every minute anyway
-        cache.delete(key)
-        logger.warning("could not queue the quota refresh of partner %s", partner_pk, exc_info=True)
+    _refresh_soon(refresh_quotas, name="quota-refresh", partner_pk=partner_pk,
+                  window=QUOTA_REFRESH_WINDOW_SECONDS, delay=QUOTA_REFRESH_DELAY_SECONDS)
 
 
 # --- receipt ------------------------------------------------------------------------------------
