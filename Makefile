@@ -14,7 +14,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 \
 	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
 	done)
 
-.PHONY: run test lint check install bootstrap e2e bench clean test-sdk test-sandbox test-portal test-portal-sqlite
+.PHONY: run test lint check install bootstrap e2e smoke chromium bench clean test-sdk test-sandbox test-portal test-portal-sqlite
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt sdk/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found (tried python3.13, python3.12, pyenv, python3)"; exit 1; }
@@ -44,8 +44,13 @@ check: install
 	  ALLOWED_HOSTS=portal.example.com $(PY) manage.py check --deploy --fail-level WARNING
 
 # Every suite; under CI (DATABASE_URL set) the portal's unit tests also run once on the embedded
-# default (SQLite + filesystem broker), so both configurations stay covered.
-test: lint check test-sdk test-sandbox test-portal test-portal-sqlite
+# default (SQLite + filesystem broker), so both configurations stay covered. Last, the production
+# smoke test.
+test: lint check test-sdk test-sandbox test-portal test-portal-sqlite smoke
+
+# Debian's chromium for the browser tests, installed when missing (the same script as .ci/run's).
+chromium:
+	@scripts/ensure-chromium.sh
 
 test-sdk: install
 	$(BIN)/pytest sdk/tests -q
@@ -53,8 +58,8 @@ test-sdk: install
 test-sandbox: install
 	$(BIN)/pytest sandbox/tests --ds=sandbox.settings -q
 
-test-portal: install
-	$(BIN)/pytest -q
+test-portal: install chromium
+	$(BIN)/pytest -q --ignore=tests/smoke
 
 test-portal-sqlite: install
 	@if [ -n "$$DATABASE_URL$$REDIS_URL" ]; then \
@@ -62,8 +67,13 @@ test-portal-sqlite: install
 	  env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not browser and not integration"; \
 	fi
 
-e2e: install
+e2e: install chromium
 	$(BIN)/pytest tests/e2e -q
+
+# The portal under production settings (collectstatic, DEBUG off, uvicorn with two workers, a Celery
+# worker and beat), used in Chromium: no 5xx, no console error, no raw template syntax, cached static.
+smoke: install chromium
+	$(BIN)/pytest tests/smoke -q
 
 bench: install
 	@for b in $(filter-out bench/trivial_%,$(wildcard bench/*.py)); do echo "== $$b"; $(PY) $$b || exit 1; done

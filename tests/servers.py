@@ -55,14 +55,14 @@ class Process:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
-    def wait_for_http(self, url: str, timeout: float = 90) -> None:
+    def wait_for_http(self, url: str, timeout: float = 90, headers: Mapping[str, str] | None = None) -> None:
         """Until `url` answers at all (any HTTP status), or fail with the process's log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(url, timeout=2):
+                with urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers or {})), timeout=2):
                     return
             except urllib.error.HTTPError:
                 return

@@ -13,14 +13,12 @@ from typing import Any
 
 import pytest
 
+from tests.browser import chromium, sign_in_at_sandbox
 from tests.servers import PortalServer, Process, SandboxServer, start_portal, start_worker
 
 # Playwright's sync API runs an event loop in this thread; Django code in the test process (rare in
 # browser tests) would otherwise refuse to run.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,14 +45,8 @@ def celery_worker_process(portal_server: PortalServer, tmp_path_factory: pytest.
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -65,17 +57,6 @@ def page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
-
-
-def sign_in_at_sandbox(page: Any, sandbox: SandboxServer, email: str, *, allow: bool = True) -> None:
-    """On NovaCron's pages: the login form (if not signed in there yet), then consent (if asked)."""
-    page.wait_for_url(re.compile(re.escape(sandbox.url) + r"/"))
-    if "/accounts/login/" in page.url:
-        page.fill("input[name=username]", email)
-        page.fill("input[name=password]", sandbox.password)
-        page.click("button[type=submit]")
-    if "/oauth/authorize/" in page.url and page.locator("button[name=allow], button[name=deny]").count():
-        page.click("button[name=allow]" if allow else "button[name=deny]")
 
 
 @pytest.fixture

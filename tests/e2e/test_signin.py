@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import sign_in_at_sandbox
+from tests.browser import sign_in_at_sandbox
 from tests.servers import PortalServer
 
 pytestmark = pytest.mark.browser
