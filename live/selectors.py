@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
+from django.db import connection
 from django.db.models import Max
 
 from live.models import Event
@@ -10,12 +12,35 @@ def latest_event_id(*, partner_pk: int) -> int:
     return Event.objects.filter(partner_id=partner_pk).aggregate(latest=Max("id"))["latest"] or 0
 
 
+def release_connection() -> None:
+    """Give this thread's database connection back between two reads of an open stream.
+
+    A stream lives as long as its page, and Django closes a request's connection only when the
+    request ends: without this, every open page would hold a pooled PostgreSQL connection for
+    hours. SQLite has no pool and nothing to exhaust, and reopening its file costs more than a read.
+    """
+    if connection.vendor != "sqlite":
+        connection.close()
+
+
+def _latest_event_id_released(partner_pk: int) -> int:
+    try:
+        return latest_event_id(partner_pk=partner_pk)
+    finally:
+        release_connection()
+
+
+def _events_after_released(partner_pk: int, after_id: int, limit: int) -> list[Event]:
+    try:
+        return list(Event.objects.filter(partner_id=partner_pk, id__gt=after_id).order_by("id")[:limit])
+    finally:
+        release_connection()
+
+
 async def alatest_event_id(*, partner_pk: int) -> int:
-    result = await Event.objects.filter(partner_id=partner_pk).aaggregate(latest=Max("id"))
-    return result["latest"] or 0
+    return await sync_to_async(_latest_event_id_released)(partner_pk)
 
 
 async def aevents_after(*, partner_pk: int, after_id: int, limit: int = 100) -> list[Event]:
     """The partner's outbox rows after `after_id`, oldest first: never another partner's."""
-    rows = Event.objects.filter(partner_id=partner_pk, id__gt=after_id).order_by("id")[:limit]
-    return [event async for event in rows]
+    return await sync_to_async(_events_after_released)(partner_pk, after_id, limit)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from live.selectors import alatest_event_id
+from live.selectors import alatest_event_id, release_connection
 from live.streams import event_stream
 
 
@@ -24,7 +26,15 @@ async def stream(request: HttpRequest) -> HttpResponse:
     here (not with the sync decorator) so the whole view stays async; another partner's events are
     never selected because the partner comes from the signed-in user only.
     """
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI (`manage.py runserver`) Django buffers an async stream to its end, so an endless
+        # stream would hang the page's request forever: refuse at once, and the page polls instead.
+        response = HttpResponse("The live stream needs an ASGI server (uvicorn); pages poll instead.",
+                                status=503, content_type="text/plain")
+        response["Retry-After"] = "30"
+        return response
     user = await request.auser()
+    await sync_to_async(release_connection)()  # the session and user reads are done
     if not user.is_authenticated:
         return HttpResponse("Sign in first.", status=401, content_type="text/plain")
     partner_pk = user.partner_id  # type: ignore[union-attr]

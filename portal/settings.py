@@ -113,9 +113,20 @@ TEMPLATES = [
 # Database: SQLite (WAL, immediate transactions) by default, anything dj-database-url reads otherwise.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# No persistent connections: under ASGI every request runs in a thread of its own, so a kept
+# connection is never reused and lingers past CONN_MAX_AGE. PostgreSQL goes through psycopg's pool
+# instead (per process: N web processes hold at most N x DATABASE_POOL_MAX_SIZE connections).
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": int(env("DATABASE_POOL_MIN_SIZE", "1")),
+            "max_size": int(env("DATABASE_POOL_MAX_SIZE", "10")),
+            # A request waits this long for a free connection, then fails instead of hanging.
+            "timeout": float(env("DATABASE_POOL_TIMEOUT", "10")),
+        },
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

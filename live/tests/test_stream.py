@@ -60,8 +60,18 @@ def test_a_message_has_an_id_a_topic_and_one_data_line_per_html_line():
     assert format_event(event) == 'id: 7\nevent: migration\ndata: <div id="a">\ndata:   <p>x</p>\ndata: </div>\n\n'
 
 
-def test_it_refuses_an_anonymous_viewer(client):
-    assert client.get("/live/stream/").status_code == 401
+def test_it_refuses_an_anonymous_viewer():
+    response = async_to_sync(AsyncClient().get)("/live/stream/")
+    assert response.status_code == 401
+
+
+def test_under_wsgi_it_answers_503_at_once_so_pages_poll_instead(client, owner):
+    """`manage.py runserver` is WSGI (as is Django's test client): an endless stream would hang."""
+    client.force_login(owner)
+    response = client.get("/live/stream/")
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert not response.streaming
 
 
 def test_a_fresh_connection_sends_only_what_is_published_after_it(owner, partner):
