@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # The project package itself, for what belongs to no domain app: the cache table, health checks.
+    "portal",
     "accounts",
     "partners",
     "vms",
@@ -132,12 +134,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Cache: Redis when configured (shared between web processes and workers), else local memory.
+# Cache: Redis when configured, else a table in the database. Either way it is shared by the web
+# processes, workers and beat: the sync locks, webhook debounces and heartbeats only mean something
+# across processes (a local-memory cache would give every process its own lock). `manage.py migrate`
+# creates the table (portal/migrations).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+            # Past MAX_ENTRIES Django culls a third of the rows, live locks included: keep it far above
+            # the few keys per partner this cache holds.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
