@@ -226,6 +226,9 @@ NOVACRON_TOKEN_REFRESH_MARGIN = int(env("NOVACRON_TOKEN_REFRESH_MARGIN", "60"))
 SYNC_BUDGET_SHARE = float(env("SYNC_BUDGET_SHARE", "0.5"))
 # The inventory badge turns to a warning when the last successful sync is older than this.
 SYNC_STALE_AFTER_SECONDS = int(env("SYNC_STALE_AFTER_SECONDS", "300"))
+# A sync run still "running" after this long lost its worker: it is marked abandoned, and its lock
+# (which expires at the same moment) no longer holds up the next run.
+SYNC_RUN_ABANDON_AFTER_SECONDS = int(env("SYNC_RUN_ABANDON_AFTER_SECONDS", "900"))
 # The URL NovaCron posts webhooks to (the portal's receiver); `{partner_id}` is filled in.
 WEBHOOK_RECEIVER_URL = env("WEBHOOK_RECEIVER_URL", SITE_URL.rstrip("/") + "/webhooks/novacron/{partner_id}/")
 
@@ -285,6 +288,8 @@ MIGRATION_POLL_AFTER_SECONDS = int(env("MIGRATION_POLL_AFTER_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE["live-prune-events"] = {"task": "live.prune_events", "schedule": 600.0}
 CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_migrations", "schedule": 10.0}
 CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
+# Runs whose worker died are marked abandoned (vms.sync), so nothing shows them as running for ever.
+CELERY_BEAT_SCHEDULE["vms-abandon-stale-runs"] = {"task": "vms.abandon_stale_runs", "schedule": 300.0}
 
 LOGGING = {
     "version": 1,
