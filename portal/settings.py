@@ -290,6 +290,10 @@ CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_mi
 CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
 # Runs whose worker died are marked abandoned (vms.sync), so nothing shows them as running for ever.
 CELERY_BEAT_SCHEDULE["vms-abandon-stale-runs"] = {"task": "vms.abandon_stale_runs", "schedule": 300.0}
+# A job not started within its own interval is dropped: the next one is already due, so a worker that
+# was down (or a backlog) does not replay a pile of identical syncs when it comes back.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {"expires": _entry["schedule"]})
 
 LOGGING = {
     "version": 1,
