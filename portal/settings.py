@@ -200,6 +200,8 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # Probes speak plain HTTP to the process (regexes match the path without its leading slash).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -290,6 +292,9 @@ CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_mi
 CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
 # Runs whose worker died are marked abandoned (vms.sync), so nothing shows them as running for ever.
 CELERY_BEAT_SCHEDULE["vms-abandon-stale-runs"] = {"task": "vms.abandon_stale_runs", "schedule": 300.0}
+# Beat and a worker prove they are alive (reported by /healthz/status).
+HEARTBEAT_INTERVAL_SECONDS = 30.0
+CELERY_BEAT_SCHEDULE["portal-heartbeat"] = {"task": "portal.heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS}
 # A job not started within its own interval is dropped: the next one is already due, so a worker that
 # was down (or a backlog) does not replay a pile of identical syncs when it comes back.
 for _entry in CELERY_BEAT_SCHEDULE.values():
