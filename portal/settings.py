@@ -237,6 +237,9 @@ WEBHOOK_RECEIVER_URL = env("WEBHOOK_RECEIVER_URL", SITE_URL.rstrip("/") + "/webh
 # Celery: Redis when configured, else the filesystem broker under var/ (no server to install).
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # A task taken but not acknowledged (late acks) goes back to the queue after this long, so a
+    # worker killed mid-task loses nothing. It must outlast the longest task and countdown (minutes).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("out", "processed", "control"):
