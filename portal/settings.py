@@ -242,7 +242,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed", "control"):
+    for _sub in ("out", "unacked", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     # Kombu's filesystem transport with atomic writes (lib/broker.py): the stock one lets a worker
@@ -253,6 +253,8 @@ else:
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        # Taken, not yet acknowledged messages wait here; a dead worker's go back to the queue.
+        "unacked_folder": str(_broker_dir / "unacked"),
         "store_processed": False,
         # The transport polls its folder; at the default 1 s a busy worker idles between messages and
         # every webhook waits up to a second before processing starts.
