@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # The project package itself, for what belongs to no domain app: the cache table, health checks.
+    "portal",
     "accounts",
     "partners",
     "vms",
@@ -143,12 +145,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Cache: Redis when configured (shared between web processes and workers), else local memory.
+# Cache: Redis when configured, else a table in the database. Either way it is shared by the web
+# processes, workers and beat: the sync locks, webhook debounces and heartbeats only mean something
+# across processes (a local-memory cache would give every process its own lock). `manage.py migrate`
+# creates the table (portal/migrations).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+            # Past MAX_ENTRIES Django culls a third of the rows, live locks included: keep it far above
+            # the few keys per partner this cache holds.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -198,6 +211,8 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # Probes speak plain HTTP to the process (regexes match the path without its leading slash).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -224,15 +239,21 @@ NOVACRON_TOKEN_REFRESH_MARGIN = int(env("NOVACRON_TOKEN_REFRESH_MARGIN", "60"))
 SYNC_BUDGET_SHARE = float(env("SYNC_BUDGET_SHARE", "0.5"))
 # The inventory badge turns to a warning when the last successful sync is older than this.
 SYNC_STALE_AFTER_SECONDS = int(env("SYNC_STALE_AFTER_SECONDS", "300"))
+# A sync run still "running" after this long lost its worker: it is marked abandoned, and its lock
+# (which expires at the same moment) no longer holds up the next run.
+SYNC_RUN_ABANDON_AFTER_SECONDS = int(env("SYNC_RUN_ABANDON_AFTER_SECONDS", "900"))
 # The URL NovaCron posts webhooks to (the portal's receiver); `{partner_id}` is filled in.
 WEBHOOK_RECEIVER_URL = env("WEBHOOK_RECEIVER_URL", SITE_URL.rstrip("/") + "/webhooks/novacron/{partner_id}/")
 
 # Celery: Redis when configured, else the filesystem broker under var/ (no server to install).
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # A task taken but not acknowledged (late acks) goes back to the queue after this long, so a
+    # worker killed mid-task loses nothing. It must outlast the longest task and countdown (minutes).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed", "control"):
+    for _sub in ("out", "unacked", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     # Kombu's filesystem transport with atomic writes (lib/broker.py): the stock one lets a worker
@@ -243,6 +264,8 @@ else:
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
+        # Taken, not yet acknowledged messages wait here; a dead worker's go back to the queue.
+        "unacked_folder": str(_broker_dir / "unacked"),
         "store_processed": False,
         # The transport polls its folder; at the default 1 s a busy worker idles between messages and
         # every webhook waits up to a second before processing starts.
@@ -283,6 +306,15 @@ MIGRATION_POLL_AFTER_SECONDS = int(env("MIGRATION_POLL_AFTER_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE["live-prune-events"] = {"task": "live.prune_events", "schedule": 600.0}
 CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_migrations", "schedule": 10.0}
 CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
+# Runs whose worker died are marked abandoned (vms.sync), so nothing shows them as running for ever.
+CELERY_BEAT_SCHEDULE["vms-abandon-stale-runs"] = {"task": "vms.abandon_stale_runs", "schedule": 300.0}
+# Beat and a worker prove they are alive (reported by /healthz/status).
+HEARTBEAT_INTERVAL_SECONDS = 30.0
+CELERY_BEAT_SCHEDULE["portal-heartbeat"] = {"task": "portal.heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS}
+# A job not started within its own interval is dropped: the next one is already due, so a worker that
+# was down (or a backlog) does not replay a pile of identical syncs when it comes back.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {"expires": _entry["schedule"]})
 
 LOGGING = {
     "version": 1,

@@ -6,7 +6,11 @@ from django.urls import include, path
 from portal import views
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    # `/healthz` predates the split and keeps its meaning for existing load balancers: readiness.
+    path("healthz", views.ready, name="healthz"),
+    path("healthz/live", views.live, name="healthz-live"),
+    path("healthz/ready", views.ready, name="healthz-ready"),
+    path("healthz/status", views.status, name="healthz-status"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("partner/", include("partners.urls")),

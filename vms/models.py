@@ -149,6 +149,8 @@ class SyncRun(models.Model):
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
+        # Still "running" long after its worker must have died (killed, out of memory, redeployed).
+        ABANDONED = "abandoned"
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sync_runs")
     kind = models.CharField(max_length=32, choices=Kind.choices)

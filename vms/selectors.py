@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, QuerySet, Subquery, Value
+from django.db.models import Count, F, Max, QuerySet, Subquery, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -174,6 +174,20 @@ def data_age(*, partner: Partner) -> DataAge:
         .first()
     )
     return DataAge(synced_at=finished)
+
+
+def last_vm_sync_by_partner() -> dict[int, datetime]:
+    """When each partner's last successful VM sync finished (by partner pk; absent: never)."""
+    rows = (
+        SyncRun.objects.filter(
+            kind__in=[SyncRun.Kind.VMS_INCREMENTAL, SyncRun.Kind.VMS_FULL],
+            status=SyncRun.Status.SUCCEEDED,
+            finished_at__isnull=False,
+        )
+        .values("partner_id")
+        .annotate(last=Max("finished_at"))
+    )
+    return {row["partner_id"]: row["last"] for row in rows}
 
 
 def vm_migrations(*, partner: Partner, vm_id: str, limit: int = 10) -> list[Migration]:

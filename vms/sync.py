@@ -66,9 +66,33 @@ def open_session(
     return SyncSession(client=client, pacer=pacer)
 
 
+def sync_runs_abandon(*, partner: Partner | None = None, kind: str | None = None) -> int:
+    """Mark runs still "running" past `SYNC_RUN_ABANDON_AFTER_SECONDS` as abandoned; how many were.
+
+    Such a run's worker died before it could record the outcome. Its lock in `vms.tasks` has expired
+    by then too (same bound), so only the row is left to put right: nothing shows it as running any
+    more, and it is plainly not the last good watermark.
+    """
+    now = timezone.now()
+    stale = SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING,
+        started_at__lt=now - timedelta(seconds=settings.SYNC_RUN_ABANDON_AFTER_SECONDS),
+    )
+    if partner is not None:
+        stale = stale.filter(partner=partner)
+    if kind is not None:
+        stale = stale.filter(kind=kind)
+    return stale.update(
+        status=SyncRun.Status.ABANDONED,
+        finished_at=now,
+        error="Abandoned: its worker stopped before the run finished.",
+    )
+
+
 @contextmanager
 def recorded_run(partner: Partner, kind: str, session: SyncSession) -> Iterator[SyncRun]:
     """Record a run; an exception marks it failed with the error instead of escaping the worker."""
+    sync_runs_abandon(partner=partner, kind=kind)
     run = SyncRun.objects.create(partner=partner, kind=kind, started_at=timezone.now())
     try:
         yield run

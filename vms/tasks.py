@@ -2,7 +2,9 @@
 
 The fan-out tasks enqueue one task per partner with credentials, so one slow or failing partner does
 not hold up the others. A cache lock skips a run while the previous one of the same kind is still
-going (a full sync of a big fleet can outlast the 30 s beat).
+going (a full sync of a big fleet can outlast the 30 s beat). The lock lives in the shared cache, so
+it holds across workers, and expires after `SYNC_RUN_ABANDON_AFTER_SECONDS`: a worker killed mid-run
+cannot hold up the partner's syncs for longer than that.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 
 from partners.models import Partner
@@ -17,15 +20,13 @@ from vms import sync
 from vms.models import SyncRun
 from vms.quota_gauges import quota_gauges_publish
 
-LOCK_SECONDS = 15 * 60
-
 
 def _run_once(kind: str, partner_pk: int, run: Callable[..., SyncRun]) -> int | None:
     partner = Partner.objects.filter(pk=partner_pk).first()
     if partner is None:
         return None
     lock = f"vms:sync-lock:{kind}:{partner_pk}"
-    if not cache.add(lock, "1", timeout=LOCK_SECONDS):
+    if not cache.add(lock, "1", timeout=settings.SYNC_RUN_ABANDON_AFTER_SECONDS):
         return None
     try:
         return run(partner=partner).pk
@@ -87,3 +88,8 @@ def sync_all_vms_full() -> int:
     for partner in partners:
         sync_vms_full.delay(partner.pk)
     return len(partners)
+
+
+@shared_task(name="vms.abandon_stale_runs")
+def abandon_stale_runs() -> int:
+    return sync.sync_runs_abandon()
