@@ -40,7 +40,7 @@ class ProductionPortal:
         """Every process still running, and readiness answering 200."""
         if any(process.popen.poll() is not None for process in self.processes):
             return False
-        request = urllib.request.Request(f"{self.url}/healthz", headers=PROXY_HEADERS)
+        request = urllib.request.Request(f"{self.url}/healthz/ready", headers=PROXY_HEADERS)
         with urllib.request.urlopen(request, timeout=5) as response:
             return bool(response.status == 200)
 
