@@ -176,6 +176,7 @@ SECURE_CSP = {
 
 SESSION_COOKIE_NAME = "portal_sessionid"
 CSRF_COOKIE_NAME = "portal_csrftoken"
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
