@@ -7,7 +7,10 @@ exceptions below, written for the person reading it. Everything else gets the ge
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -17,6 +20,7 @@ from django.http import (
     HttpResponseNotFound,
     HttpResponseServerError,
 )
+from django.shortcuts import get_object_or_404
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -27,6 +31,17 @@ class NotInYourOrganisation(Http404):
 
 class NotAllowed(PermissionDenied):
     """A refusal whose message says why: the 403 page shows it."""
+
+
+def organisation_object_or_404[M: Model](queryset: type[M] | QuerySet[M], noun: str, **lookup: Any) -> M:
+    """`get_object_or_404` for partner data, with a 404 page that says what happened.
+
+    The same answer whether the object is gone or belongs to another partner, so it reveals nothing.
+    """
+    try:
+        return get_object_or_404(queryset, **lookup)
+    except Http404 as exc:
+        raise NotInYourOrganisation(f"This {noun} isn't in your organisation") from exc
 
 
 def _message_of(exception: Exception | None, ours: type[Exception]) -> str:

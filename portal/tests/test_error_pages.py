@@ -8,8 +8,11 @@ import pytest
 from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client, RequestFactory, override_settings
+from django.utils import timezone
 
 from portal import errors
+from vms.tests.factories import make_migration, make_vm
+from webhooks.models import Notification, WebhookEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("portal.tests.error_urls")]
 
@@ -75,6 +78,50 @@ def test_a_403_shows_the_reason_the_portal_gave():
     body = Client().get("/fail/403-ours/").content.decode()
 
     assert '<p class="card-text" id="refusal-reason">Only a partner admin may rotate this secret.</p>' in body
+
+
+@override_settings(DEBUG=False)
+@pytest.mark.parametrize("path", ["/vms/vm-00001/", "/vms/vm-00001/migrate/", "/vms/vm-00001/delete/"])
+def test_another_partners_vm_reads_as_not_in_your_organisation(partner, outsider, client_of, path):
+    make_vm(partner, 1, name="acme-box")
+
+    response = client_of(outsider).get(path)
+
+    body = _assert_portal_page(response, 404)
+    assert "This VM isn&#x27;t in your organisation" in body
+    assert "acme-box" not in body
+
+
+@override_settings(DEBUG=False)
+def test_another_partners_migration_reads_as_not_in_your_organisation(partner, outsider, client_of):
+    make_migration(partner, "mig-acme-1", "vm-00001")
+
+    body = client_of(outsider).get("/migrations/mig-acme-1/").content.decode()
+
+    assert "This migration isn&#x27;t in your organisation" in body
+
+
+@override_settings(DEBUG=False)
+def test_another_partners_notification_and_received_event_read_as_not_in_your_organisation(partner, outsider,
+                                                                                            client_of):
+    notification = Notification.objects.create(partner=partner, kind="alert.critical", source_event_id="evt_1",
+                                               title="Critical alert", message="CPU", created_at=timezone.now())
+    event = WebhookEvent.objects.create(partner=partner, event_id="evt_2", event_type="quota.exceeded",
+                                        payload={}, received_at=timezone.now())
+    client = client_of(outsider)
+
+    acknowledged = client.post(f"/webhooks/notifications/{notification.pk}/acknowledge/").content.decode()
+    payload = client.get(f"/partner/webhooks/received/{event.pk}/payload/").content.decode()
+
+    assert "This notification isn&#x27;t in your organisation" in acknowledged
+    assert "This received event isn&#x27;t in your organisation" in payload
+
+
+@override_settings(DEBUG=False)
+def test_a_vm_that_does_not_exist_reads_the_same_as_another_partners(owner, client_of):
+    body = client_of(owner).get("/vms/vm-99999/").content.decode()
+
+    assert "This VM isn&#x27;t in your organisation" in body
 
 
 @override_settings(DEBUG=False)
