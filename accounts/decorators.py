@@ -26,7 +26,7 @@ def _partner_of(user: Any) -> Any:
 def partner_required(view: View) -> View:
     """Sign-in required and the user belongs to a partner; sets `request.partner`.
 
-    Views then scope every query by it: `get_object_or_404(Model, partner=request.partner, ...)`,
+    Views then scope every query by it: `organisation_object_or_404(Model, "noun", partner=request.partner, ...)`,
     so another partner's object is a 404.
     """
     if iscoroutinefunction(view):

@@ -30,6 +30,7 @@ from partners.forms import (
     integration_body,
     integration_initial,
 )
+from portal.errors import NotInYourOrganisation
 from webhooks.models import WebhookEvent
 
 NEW_SECRET_SESSION_KEY = "partners:new_webhook_secret"
@@ -229,7 +230,7 @@ def _subscription(request: HttpRequest, subscription_id: str) -> Any:
     for subscription in subscription_services.subscription_list(client=request.novacron):
         if subscription.subscription_id == subscription_id:
             return subscription
-    raise Http404("No such webhook subscription.")
+    raise NotInYourOrganisation("This webhook subscription isn't in your organisation")
 
 
 @partner_admin_page
@@ -339,7 +340,7 @@ def _received_event_or_404(request: HttpRequest, pk: int) -> Any:
     try:
         return delivery_log.received_event(partner=request.partner, pk=pk)
     except WebhookEvent.DoesNotExist as exc:
-        raise Http404("No such event.") from exc
+        raise NotInYourOrganisation("This received event isn't in your organisation") from exc
 
 
 @partner_admin_page

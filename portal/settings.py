@@ -47,10 +47,13 @@ def env_list(name: str, default: str = "") -> list[str]:
 PRODUCTION = env("DJANGO_ENV") == "production"
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 
-if PRODUCTION:
-    SECRET_KEY = os.environ["SECRET_KEY"]
-else:
-    SECRET_KEY = env("SECRET_KEY", "insecure-local-development-key-change-me-0123456789abcdefghijklmnop")
+# The development secrets are in the repository, so anyone can read them: with DEBUG off the system
+# check `portal.E001`/`E002` (portal/checks.py) refuses them, whatever DJANGO_ENV says.
+DEV_SECRET_KEY = "insecure-local-development-key-change-me-0123456789abcdefghijklmnop"
+DEV_TOKEN_ENCRYPTION_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="
+
+# In production a missing SECRET_KEY is a KeyError at start-up, never a default.
+SECRET_KEY = os.environ["SECRET_KEY"] if PRODUCTION else env("SECRET_KEY", DEV_SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -66,7 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    # The project package itself, for what belongs to no domain app: the cache table, health checks.
+    # The project package itself, for what belongs to no domain app: the cache table, health checks,
+    # the system checks of its settings.
     "portal",
     "accounts",
     "partners",
@@ -200,6 +204,7 @@ SECURE_CSP = {
 
 SESSION_COOKIE_NAME = "portal_sessionid"
 CSRF_COOKIE_NAME = "portal_csrftoken"
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -224,7 +229,7 @@ if PRODUCTION:
         raise RuntimeError("TOKEN_ENCRYPTION_KEYS must be set in production")
 else:
     # A fixed development key, so a restarted `make run` can still read what it stored.
-    TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS", "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ=")
+    TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS", DEV_TOKEN_ENCRYPTION_KEY)
 
 # NovaCron: the Partner API and its OAuth 2.0 / OpenID Connect issuer (the sandbox by default).
 NOVACRON_API_URL = env("NOVACRON_API_URL", "http://127.0.0.1:8001")

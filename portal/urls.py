@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import errors, views
 
 urlpatterns = [
     # `/healthz` predates the split and keeps its meaning for existing load balancers: readiness.
@@ -18,3 +18,9 @@ urlpatterns = [
     path("live/", include("live.urls")),
     path("", include("vms.urls")),
 ]
+
+# Error pages in the portal's layout (used when DEBUG is off).
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

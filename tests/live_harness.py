@@ -11,7 +11,16 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.servers import BIN, PortalServer, Process, SandboxServer, free_port, portal_env, run_checked
+from tests.servers import (
+    BIN,
+    PortalServer,
+    Process,
+    SandboxServer,
+    free_port,
+    generated_secrets,
+    portal_env,
+    run_checked,
+)
 
 
 def live_portal_env(tmp: Path, *, port: int, sandbox: SandboxServer | None = None,
@@ -23,7 +32,7 @@ def live_portal_env(tmp: Path, *, port: int, sandbox: SandboxServer | None = Non
 
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_ENV_FILE": "/dev/null",
                "DATABASE_URL": f"sqlite:///{tmp / 'portal.sqlite3'}", "PORTAL_VAR_DIR": str(tmp / "portal-var"),
-               "DEBUG": "0"}
+               "DEBUG": "0", **generated_secrets()}
         env.pop("PYTEST_CURRENT_TEST", None)
     site = f"http://127.0.0.1:{port}"
     env.update({"SITE_URL": site, "WEBHOOK_RECEIVER_URL": site + "/webhooks/novacron/{partner_id}/"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,6 +18,8 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -153,6 +156,11 @@ def start_sandbox(tmp: Path, *, vms: int = 200, extra_env: Mapping[str, str] | N
         client_secret=registration["client_secret"], portal_port=portal_port, env=env, process=process)
 
 
+def generated_secrets() -> dict[str, str]:
+    """Fresh secrets for a portal with DEBUG off: its system checks refuse the development ones."""
+    return {"SECRET_KEY": secrets.token_urlsafe(50), "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+
+
 def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
     site = f"http://127.0.0.1:{sandbox.portal_port}"
     env = {
@@ -170,6 +178,7 @@ def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
         "SITE_URL": site,
         "WEBHOOK_RECEIVER_URL": site + "/webhooks/novacron/{partner_id}/",
         "DEBUG": "0",
+        **generated_secrets(),
         # Its own Celery queue: with a shared Redis broker, the suite's tasks never reach this worker.
         "CELERY_QUEUE": f"e2e-{sandbox.portal_port}",
     }

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError, QuotaExceededError
@@ -15,6 +15,7 @@ from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError
 from accounts.decorators import partner_required
 from accounts.roles import MIGRATION_EXECUTE, can, refusal_reason, role_required
 from accounts.scopes import has_scope
+from portal.errors import organisation_object_or_404
 from vms.migration_forms import MigrationStartForm
 from vms.migration_panel import build_panel
 from vms.migration_selectors import (
@@ -55,7 +56,7 @@ def _start_context(request: HttpRequest, vm: VM, form: MigrationStartForm) -> di
 @require_http_methods(["GET", "POST"])
 @partner_required
 def migration_start(request: HttpRequest, vm_id: str) -> HttpResponse:
-    vm = get_object_or_404(VM, partner=request.partner, vm_id=vm_id)  # type: ignore[attr-defined]
+    vm = organisation_object_or_404(VM, "VM", partner=request.partner, vm_id=vm_id)  # type: ignore[attr-defined]
     clusters = list(migration_target_clusters(partner=request.partner, vm=vm))  # type: ignore[attr-defined]
     form = MigrationStartForm(request.POST or None, clusters=clusters)
     context = _start_context(request, vm, form)
@@ -90,14 +91,14 @@ def migration_start(request: HttpRequest, vm_id: str) -> HttpResponse:
 
 @partner_required
 def migration_detail(request: HttpRequest, migration_id: str) -> HttpResponse:
-    migration = get_object_or_404(Migration, partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
     return render(request, "vms/migrations/detail.html", {"migration": migration})
 
 
 @partner_required
 def migration_panel(request: HttpRequest, migration_id: str) -> HttpResponse:
     """The panel alone: what the page polls while its live stream is down."""
-    migration = get_object_or_404(Migration, partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
     return render(request, "vms/migrations/_panel.html", {"migration": migration})
 
 
@@ -105,7 +106,7 @@ def migration_panel(request: HttpRequest, migration_id: str) -> HttpResponse:
 @partner_required
 @role_required(MIGRATION_EXECUTE)
 def migration_cancel(request: HttpRequest, migration_id: str) -> HttpResponse:
-    migration = get_object_or_404(Migration, partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
     if not build_panel(migration).cancellable:
         messages.warning(request, "This migration can no longer be cancelled.")
     else:

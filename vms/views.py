@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils.cache import patch_vary_headers
@@ -33,6 +33,7 @@ from novacron.models import MetricsQuery
 
 from accounts.decorators import partner_required
 from partners.models import Partner
+from portal.errors import organisation_object_or_404
 from vms import metrics, selectors, services
 from vms.actions import create_refusal, vm_action, vm_actions
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm
@@ -144,7 +145,7 @@ def _bookmark(request: PortalRequest) -> str:
 @partner_required
 def vm_detail(request: PortalRequest, vm_id: str) -> HttpResponse:
     partner = request.partner
-    vm = get_object_or_404(VM, partner=partner, vm_id=vm_id)
+    vm = organisation_object_or_404(VM, "VM", partner=partner, vm_id=vm_id)
     unreachable = ""
     try:
         fresh = services.vm_refresh(partner=partner, client=request.novacron, vm_id=vm_id)
@@ -176,7 +177,7 @@ def vm_detail(request: PortalRequest, vm_id: str) -> HttpResponse:
 
 def _act(request: PortalRequest, vm_id: str, action: str) -> HttpResponse:
     partner = request.partner
-    vm = get_object_or_404(VM, partner=partner, vm_id=vm_id)
+    vm = organisation_object_or_404(VM, "VM", partner=partner, vm_id=vm_id)
     check = vm_action(request.user, vm, action)
     if not check.allowed:
         messages.error(request, check.reason)
@@ -214,7 +215,7 @@ def vm_delete(request: PortalRequest, vm_id: str) -> HttpResponse:
     """GET asks for confirmation; POST deletes."""
     if request.method == "POST":
         return _act(request, vm_id, "delete")
-    vm = get_object_or_404(VM, partner=request.partner, vm_id=vm_id)
+    vm = organisation_object_or_404(VM, "VM", partner=request.partner, vm_id=vm_id)
     return render(request, "vms/confirm_delete.html", {"vm": vm, "action": vm_action(request.user, vm, "delete")})
 
 
@@ -225,7 +226,7 @@ def vm_delete(request: PortalRequest, vm_id: str) -> HttpResponse:
 @partner_required
 def vm_metrics(request: PortalRequest, vm_id: str) -> JsonResponse:
     partner = request.partner
-    get_object_or_404(VM, partner=partner, vm_id=vm_id)
+    organisation_object_or_404(VM, "VM", partner=partner, vm_id=vm_id)
     range_key = request.GET.get("range", metrics.DEFAULT_RANGE)
     aggregate = request.GET.get("aggregate", metrics.DEFAULT_AGGREGATE)
     if range_key not in metrics.RANGES or aggregate not in metrics.AGGREGATES:

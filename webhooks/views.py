@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import partner_required
+from portal.errors import organisation_object_or_404
 from webhooks.selectors import notification_list
 from webhooks.services import MAX_BODY_BYTES, notification_acknowledge, webhook_delivery_receive
 from webhooks.tasks import process_webhook_event
@@ -57,7 +58,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 @partner_required
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = get_object_or_404(notification_list(partner=request.partner, open_only=False), pk=pk)  # type: ignore[attr-defined]
+    notification = organisation_object_or_404(
+        notification_list(partner=request.partner, open_only=False), "notification", pk=pk  # type: ignore[attr-defined]
+    )
     notification_acknowledge(notification=notification, user=request.user)
     messages.success(request, "Notification acknowledged.")
     if request.htmx:  # type: ignore[attr-defined]
