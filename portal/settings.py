@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 
+from lib.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
@@ -74,6 +76,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -273,11 +276,7 @@ CELERY_BEAT_SCHEDULE["live-prune-events"] = {"task": "live.prune_events", "sched
 CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_migrations", "schedule": 10.0}
 CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs: plain lines by default, LOG_FORMAT=json for one JSON object per line with the request or task
+# id (lib/logs.py). Either way credentials are scrubbed from every line, uvicorn's access log included.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", "INFO"))
