@@ -280,3 +280,10 @@ CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pe
 # id (lib/logs.py). Either way credentials are scrubbed from every line, uvicorn's access log included.
 LOG_FORMAT = env("LOG_FORMAT", "plain")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", "INFO"))
+
+# Error reports to Sentry, only when a DSN is set (lib/sentry.py: no PII, credentials scrubbed).
+SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    from lib.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", "production" if PRODUCTION else "development"))

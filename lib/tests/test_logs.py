@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -75,6 +76,30 @@ def test_the_filter_scrubs_a_traceback() -> None:
 
     written = logging.Formatter("%(message)s").format(line)
     assert "AT9" not in written and "access_token=[scrubbed]" in written
+
+
+def test_sentrys_events_are_scrubbed_before_they_are_sent() -> None:
+    from lib.sentry import before_send
+
+    event = {
+        "request": {"url": "http://portal/accounts/callback/", "query_string": "code=SECRET123&state=STATE456",
+                    "headers": {"Authorization": "Bearer AT", "Accept": "text/html"}, "data": {"password": "PW"}},
+        "breadcrumbs": {"values": [{"message": "GET /accounts/callback/?code=SECRET123"}]},
+        "exception": {"values": [{"stacktrace": {"frames": [{"vars": {"code": "'SECRET123'", "n": 1}}]}}]},
+    }
+
+    sent = before_send(event, {})
+
+    assert not {"SECRET123", "STATE456", "PW"} & set(json.dumps(sent).replace('"', " ").replace("'", " ").split())
+    assert "SECRET123" not in json.dumps(sent) and "STATE456" not in json.dumps(sent)
+    assert sent["request"]["headers"] == {"Authorization": "[scrubbed]", "Accept": "text/html"}
+
+
+def test_sentry_is_not_started_without_a_dsn(settings: Any) -> None:
+    import sentry_sdk
+
+    assert settings.SENTRY_DSN == ""
+    assert not sentry_sdk.is_initialized()
 
 
 # --- the configured handler ------------------------------------------------------------------
