@@ -276,6 +276,25 @@ CELERY_BEAT_SCHEDULE["live-prune-events"] = {"task": "live.prune_events", "sched
 CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_migrations", "schedule": 10.0}
 CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
 
+# Retention: what the hourly prune deletes once it is older than this many days.
+# Received webhook events (processed or ignored; pending and failed ones stay until dealt with). Far
+# longer than NovaCron's redelivery window (its retries end within minutes; a manual redelivery
+# can come later), since a pruned event id would be accepted, and applied, again.
+RETENTION_WEBHOOK_EVENTS_DAYS = int(env("RETENTION_WEBHOOK_EVENTS_DAYS", "30"))
+# Refused deliveries: only useful while someone investigates a misconfigured secret.
+RETENTION_WEBHOOK_REJECTIONS_DAYS = int(env("RETENTION_WEBHOOK_REJECTIONS_DAYS", "7"))
+# Sync runs; the latest successful run of each kind per partner always stays (the next incremental
+# sync starts from its watermark, the inventory's freshness badge reads it).
+RETENTION_SYNC_RUNS_DAYS = int(env("RETENTION_SYNC_RUNS_DAYS", "30"))
+# Acknowledged notifications; an unacknowledged one stays until someone has seen it.
+RETENTION_NOTIFICATIONS_DAYS = int(env("RETENTION_NOTIFICATIONS_DAYS", "90"))
+CELERY_IMPORTS = ["portal.tasks"]
+CELERY_BEAT_SCHEDULE["prune-old-records"] = {
+    "task": "portal.prune_old_records",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
+
 # Logs: plain lines by default, LOG_FORMAT=json for one JSON object per line with the request or task
 # id (lib/logs.py). Either way credentials are scrubbed from every line, uvicorn's access log included.
 LOG_FORMAT = env("LOG_FORMAT", "plain")
