@@ -138,3 +138,39 @@ def client_of(db: None) -> Callable[[Any], Any]:
         return client
 
     return _client
+
+
+# --- what the configured log handler writes --------------------------------------------------
+
+
+@pytest.fixture
+def written_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The lines the portal's configured handler writes (settings.LOGGING), as parsed JSON objects.
+
+    The real handler, with its real filters (request and task ids, scrubbing), is pointed at a buffer
+    and given the JSON formatter (LOG_FORMAT=json) so lines can be read back; every logger's level
+    drops to DEBUG, so nothing escapes the check by being below INFO.
+    """
+    import io
+    import json
+    import logging
+
+    from lib.logs import JSONFormatter, ScrubFilter
+
+    buffer = io.StringIO()
+    loggers = [logging.getLogger(), logging.getLogger("uvicorn"), logging.getLogger("uvicorn.access")]
+    handlers = {h for lg in loggers for h in lg.handlers
+                if isinstance(h, logging.StreamHandler) and any(isinstance(f, ScrubFilter) for f in h.filters)}
+    assert handlers, "settings.LOGGING installed no scrubbing handler"
+    saved = [(h, h.setStream(buffer), h.formatter) for h in handlers]
+    levels = [(lg, lg.level) for lg in loggers]
+    for handler in handlers:
+        handler.setFormatter(JSONFormatter())
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
+    for handler, stream, formatter in saved:
+        handler.setStream(stream)  # type: ignore[arg-type]
+        handler.setFormatter(formatter)
+    for lg, level in levels:
+        lg.setLevel(level)

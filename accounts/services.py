@@ -16,6 +16,7 @@ from novacron.errors import NovaCronError, OAuthError
 
 from accounts import oauth
 from accounts.models import OAuthToken, User
+from lib.logs import correlation_id
 from partners.models import Partner
 
 if TYPE_CHECKING:
@@ -212,6 +213,8 @@ def user_client(*, user: User | AnonymousUser) -> novacron.Client:
         partner_id=partner.partner_id if partner is not None else None,
         # A web request should not sleep long waiting for the rate budget: fail and say so.
         max_retry_wait=2.0,
+        # NovaCron's logs of this call can then be found by the portal's request id.
+        request_id_provider=correlation_id,
         **options,
     )
 

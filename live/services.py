@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lib.pruning import delete_in_batches
 from live.models import Event
 from partners.models import Partner
 
@@ -67,6 +68,6 @@ def publish(*, partner: Partner, topic: str, html: str) -> Event:
 def events_prune(*, older_than: timedelta | None = None) -> int:
     """Delete outbox rows older than the retention: pages that were away longer reload anyway."""
     if older_than is None:
-        older_than = timedelta(seconds=getattr(settings, "LIVE_EVENT_RETENTION_SECONDS", 3600))
-    deleted, _ = Event.objects.filter(created_at__lt=timezone.now() - older_than).delete()
-    return deleted
+        older_than = timedelta(seconds=settings.LIVE_EVENT_RETENTION_SECONDS)
+    # In batches: every open page polls this table, and one long delete would stall them all.
+    return delete_in_batches(Event.objects.filter(created_at__lt=timezone.now() - older_than))

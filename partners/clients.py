@@ -11,6 +11,7 @@ from django.conf import settings
 from novacron.models import RateLimitInfo
 from novacron.transport import pooled_session
 
+from lib.logs import correlation_id
 from partners.models import Partner
 
 # Keep the rate-limit figures fresh without a database write per API call.
@@ -53,4 +54,5 @@ def partner_client(partner: Partner, **options: Any) -> novacron.Client:
         timeout=options.pop("timeout", settings.NOVACRON_TIMEOUT),
         **options,
     )
-    return novacron.Client(config, session=recording_session(partner, config.pool_maxsize))
+    return novacron.Client(config, session=recording_session(partner, config.pool_maxsize),
+                           request_id_provider=correlation_id)

@@ -5,13 +5,40 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_task_publish, worker_ready
+from celery.signals import after_task_publish, setup_logging, task_postrun, task_prerun, worker_ready
+
+from lib.logs import task_id as current_task_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _use_django_logging(**kwargs: Any) -> None:
+    """Keep Django's LOGGING (JSON lines, request and task ids, scrubbing) in the worker too.
+
+    With a receiver on this signal Celery leaves the root logger alone instead of installing its
+    own handler and format; the worker's `-l` level gives way to LOG_LEVEL.
+    """
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+def _remember_task_id(task_id: str | None = None, **kwargs: Any) -> None:
+    current_task_id.set(task_id)
+
+
+@task_postrun.connect
+def _forget_task_id(**kwargs: Any) -> None:
+    # A worker process runs task after task: the next one's lines must not carry this id.
+    current_task_id.set(None)
 
 
 @worker_ready.connect

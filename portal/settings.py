@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.csp import CSP
 
+from lib.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
@@ -80,6 +82,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -316,16 +319,33 @@ CELERY_BEAT_SCHEDULE["vms-abandon-stale-runs"] = {"task": "vms.abandon_stale_run
 # Beat and a worker prove they are alive (reported by /healthz/status).
 HEARTBEAT_INTERVAL_SECONDS = 30.0
 CELERY_BEAT_SCHEDULE["portal-heartbeat"] = {"task": "portal.heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS}
+# Retention: what the hourly prune deletes once it is older than this many days.
+# Received webhook events (processed or ignored; pending and failed ones stay until dealt with). Far
+# longer than NovaCron's redelivery window (its retries end within minutes; a manual redelivery
+# can come later), since a pruned event id would be accepted, and applied, again.
+RETENTION_WEBHOOK_EVENTS_DAYS = int(env("RETENTION_WEBHOOK_EVENTS_DAYS", "30"))
+# Refused deliveries: only useful while someone investigates a misconfigured secret.
+RETENTION_WEBHOOK_REJECTIONS_DAYS = int(env("RETENTION_WEBHOOK_REJECTIONS_DAYS", "7"))
+# Sync runs; the latest successful run of each kind per partner always stays (the next incremental
+# sync starts from its watermark, the inventory's freshness badge reads it).
+RETENTION_SYNC_RUNS_DAYS = int(env("RETENTION_SYNC_RUNS_DAYS", "30"))
+# Acknowledged notifications; an unacknowledged one stays until someone has seen it.
+RETENTION_NOTIFICATIONS_DAYS = int(env("RETENTION_NOTIFICATIONS_DAYS", "90"))
+CELERY_BEAT_SCHEDULE["prune-old-records"] = {"task": "portal.prune_old_records", "schedule": 3600.0}
+
 # A job not started within its own interval is dropped: the next one is already due, so a worker that
 # was down (or a backlog) does not replay a pile of identical syncs when it comes back.
 for _entry in CELERY_BEAT_SCHEDULE.values():
     _entry.setdefault("options", {"expires": _entry["schedule"]})
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs: plain lines by default, LOG_FORMAT=json for one JSON object per line with the request or task
+# id (lib/logs.py). Either way credentials are scrubbed from every line, uvicorn's access log included.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", "INFO"))
+
+# Error reports to Sentry, only when a DSN is set (lib/sentry.py: no PII, credentials scrubbed).
+SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    from lib.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", "production" if PRODUCTION else "development"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from sandbox.engine import faults
 log = logging.getLogger("sandbox.api")
 
 API_PREFIX = "/api/v1/"
+# A caller's own id is adopted when it is safe to echo and log, as a gateway in front of NovaCron would.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _GENERIC_ERRORS = {404: "not_found", 405: "validation_error", 413: "payload_too_large", 500: "internal_error"}
 
 
@@ -24,7 +27,10 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.request_id = f"req_{secrets.token_hex(8)}"  # type: ignore[attr-defined]
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = (  # type: ignore[attr-defined]
+            incoming if _SANE_REQUEST_ID.fullmatch(incoming) else f"req_{secrets.token_hex(8)}"
+        )
         response = self.get_response(request)
         if request.path.startswith(API_PREFIX):
             response = _with_envelope(request, response)

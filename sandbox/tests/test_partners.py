@@ -47,6 +47,14 @@ def test_unknown_paths_answer_with_the_envelope() -> None:
     assert response.json()["request_id"] == response["X-Request-ID"]
 
 
+def test_a_callers_sane_request_id_is_adopted_and_any_other_replaced() -> None:
+    adopted = Client().get("/api/v1/nothing-here", HTTP_X_REQUEST_ID="portal-4f2a.9_b")
+    assert adopted["X-Request-ID"] == "portal-4f2a.9_b" and adopted.json()["request_id"] == "portal-4f2a.9_b"
+    for unsafe in ("two words", "x" * 65, "line\nbreak"):
+        replaced = Client().get("/api/v1/nothing-here", HTTP_X_REQUEST_ID=unsafe)
+        assert replaced["X-Request-ID"].startswith("req_")
+
+
 def test_ping_and_health_need_no_credentials() -> None:
     assert Client().get("/api/v1/ping").json()["ok"] is True
     assert Client().get("/healthz").json() == {"status": "ok"}

@@ -30,7 +30,7 @@ from .models import (
     VMSpec,
     WebhookSubscription,
 )
-from .transport import Auth, BearerAuth, HMACAuth, Params, Transport, path_segment
+from .transport import Auth, BearerAuth, HMACAuth, Params, RequestIdProvider, Transport, path_segment
 
 M = TypeVar("M")
 
@@ -40,6 +40,8 @@ class Client:
 
     ``Client(SDKConfig(...))`` signs every request with the partner's HMAC credentials;
     ``Client.with_token(...)`` acts as a user through an OAuth bearer token.
+    ``request_id_provider()``, called once per call, gives the ``X-Request-ID`` to send (None: none),
+    so NovaCron's logs can be matched with the caller's.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Client:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] | None = None,
+        request_id_provider: RequestIdProvider | None = None,
     ) -> None:
         if auth is None:
             if not (config.partner_id and config.uses_hmac):
@@ -59,7 +62,7 @@ class Client:
             auth = HMACAuth(config.partner_id, config.api_key or "", config.api_secret or "")
         self.config = config
         self._http = Transport(config, auth, session=session, clock=clock, monotonic=monotonic,
-                               sleep=sleep, jitter=jitter)
+                               sleep=sleep, jitter=jitter, request_id_provider=request_id_provider)
 
     @classmethod
     def with_token(

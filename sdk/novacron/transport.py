@@ -2,7 +2,11 @@
 
 Order per attempt: wait for the client-side token bucket and the server's budget, sign with a
 fresh timestamp, send, map the response. Retries wrap all of it, so every attempt is signed anew,
-while a POST keeps the ``Idempotency-Key`` it was given on the first attempt.
+while a POST keeps the ``Idempotency-Key`` it was given on the first attempt, and every call keeps
+the ``X-Request-ID`` the caller's ``request_id_provider`` gave it.
+
+Each attempt is logged on ``novacron.http`` at INFO, with NovaCron's own request id, so one line
+ties a call to both sides' logs.
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ from .retry import RetryPolicy
 from .signing import partner_headers
 
 logger = logging.getLogger("novacron")
+call_logger = logging.getLogger("novacron.http")
 
 USER_AGENT = f"novacron-partner-sdk/{__version__}"
 Params = Mapping[str, Any] | Sequence[tuple[str, str]] | None
+# Returns the id of whatever the caller is doing (a web request, a job), or None for no header.
+RequestIdProvider = Callable[[], str | None]
 
 
 class Auth(Protocol):
@@ -104,11 +111,13 @@ class Transport:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] | None = None,
+        request_id_provider: RequestIdProvider | None = None,
     ) -> None:
         self.config = config
         self.auth = auth
         self.session = session or pooled_session(config.pool_maxsize)
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep, self._monotonic = clock, sleep, monotonic
+        self._request_id_provider = request_id_provider
         self._root = config.api_root
         self._base_path = urlsplit(self._root).path
         self.bucket = TokenBucket(config.rate_limit_rps, clock=monotonic, sleep=sleep)
@@ -131,12 +140,15 @@ class Transport:
             fixed["Content-Type"] = "application/json"
         if method == "POST":
             fixed["Idempotency-Key"] = str(uuid.uuid4())
+        request_id = self._request_id_provider() if self._request_id_provider else None
+        if request_id:
+            fixed["X-Request-ID"] = request_id
         attempt, refreshed = 0, False
         while True:
             self._wait_for_budget()
             headers = {**fixed, **self.auth.headers(method, url_path, self._clock())}
             try:
-                return self._send(method, self._root + path, params, payload, headers)
+                return self._send(method, path, params, payload, headers)
             except UnauthorizedError as error:
                 if refreshed or not self._token_expired(error) or not self.auth.refresh(headers):
                     raise
@@ -157,17 +169,21 @@ class Transport:
             logger.info("novacron: rate budget spent, waiting %.2fs for the server to refill", wait)
             self._sleep(wait)
 
-    def _send(self, method: str, url: str, params: Params, payload: bytes | None,
+    def _send(self, method: str, path: str, params: Params, payload: bytes | None,
               headers: dict[str, str]) -> Any:
+        url = self._root + path
+        started = self._monotonic()
         try:
             response = self.session.request(method, url, params=params, data=payload, headers=headers,
                                             timeout=self.config.timeout, allow_redirects=False)
-        except requests.Timeout as exc:
-            raise APITimeoutError(f"no response from {url} within {self.config.timeout}s") from exc
-        except requests.ConnectionError as exc:
-            raise APIConnectionError(f"could not reach {url}: {exc}") from exc
         except requests.RequestException as exc:
+            self._log_call(method, path, "failed", started, None)
+            if isinstance(exc, requests.Timeout):
+                raise APITimeoutError(f"no response from {url} within {self.config.timeout}s") from exc
+            if isinstance(exc, requests.ConnectionError):
+                raise APIConnectionError(f"could not reach {url}: {exc}") from exc
             raise NovaCronError(f"request to {url} failed: {exc}") from exc
+        self._log_call(method, path, str(response.status_code), started, response.headers.get("X-Request-ID"))
         self.budget.record(RateLimitInfo.from_headers(response.headers))
         if not 200 <= response.status_code < 300:
             raise error_from_response(response)
@@ -180,6 +196,13 @@ class Transport:
                                 status=response.status_code,
                                 request_id=response.headers.get("X-Request-ID"),
                                 headers=response.headers) from exc
+
+    def _log_call(self, method: str, path: str, outcome: str, started: float,
+                  novacron_request_id: str | None) -> None:
+        # The path only: query strings are filters, never needed to find the call in NovaCron's logs.
+        elapsed_ms = (self._monotonic() - started) * 1000
+        call_logger.info("novacron call %s %s%s %s in %.0f ms novacron_request_id=%s", method,
+                         self._base_path, path, outcome, elapsed_ms, novacron_request_id or "-")
 
     @staticmethod
     def _token_expired(error: UnauthorizedError) -> bool:
