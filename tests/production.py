@@ -1,7 +1,7 @@
 """The portal deployed as README's production section describes it, for the smoke test.
 
 Static files collected into a temporary STATIC_ROOT, `DJANGO_ENV=production` with DEBUG off and freshly
-generated secrets, uvicorn with two workers trusting the proxy's `X-Forwarded-Proto`, a Celery worker
+generated secrets (`portal_env`), uvicorn with two workers trusting the proxy's `X-Forwarded-Proto`, a Celery worker
 and a separate beat. On PostgreSQL and Redis when `DATABASE_URL` and `REDIS_URL` name them (its own
 database and Redis database, so it never meets the suite's other portals), else SQLite and the
 filesystem broker.
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
-
-from cryptography.fernet import Fernet
 
 from tests.servers import BIN, Process, SandboxServer, portal_env, run_checked
 
@@ -80,8 +77,6 @@ def production_env(sandbox: SandboxServer, tmp: Path) -> tuple[dict[str, str], s
     env.update({
         "DJANGO_ENV": "production",
         "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "STATIC_ROOT": str(tmp / "static"),
         # The browser talks plain HTTP while the header claims HTTPS, so its Origin is http://; behind
