@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = Path(os.environ.get("PORTAL_ENV_FILE", ROOT / ".env"))
 PY = sys.executable
 DEMO_ADMIN = "admin"
-SANDBOX_LOGINS = ("admin@acme.example", "operator@acme.example", "viewer@acme.example", "admin@globex.example")
 
 
 def run(*args: str, capture: bool = False, stdin: str | None = None) -> str:
@@ -94,13 +93,7 @@ def main() -> None:
         f"u.set_password({env['PORTAL_ADMIN_PASSWORD']!r})\n"
         "u.save()\n"))
 
-    print(f"""
-NovaCron Partner Portal   {portal_url}/
-NovaCron sandbox          {sandbox_url}/
-Sign in with NovaCron as  {", ".join(SANDBOX_LOGINS)}  (password: novacron)
-  (admin@initech.example shows the "organisation not set up" page)
-Django admin              {portal_url}/admin/  user {DEMO_ADMIN}  password {env['PORTAL_ADMIN_PASSWORD']}
-""")
+    print("== ready to start: the processes follow (scripts/run.py prints where to click once they answer)")
 
 
 if __name__ == "__main__":
