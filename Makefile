@@ -14,22 +14,30 @@ PYTHON ?= $(shell for c in python3.13 python3.12 \
 	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
 	done)
 
-.PHONY: run test lint check install bootstrap e2e smoke chromium bench clean test-sdk test-sandbox test-portal test-portal-sqlite
+.PHONY: run test lint check install lock bootstrap e2e smoke chromium bench clean test-sdk test-sandbox test-portal test-portal-sqlite
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt sdk/pyproject.toml
+$(VENV)/.installed: requirements/dev.txt sdk/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found (tried python3.13, python3.12, pyenv, python3)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -e ./sdk
 	@touch $@
 
 install: $(VENV)/.installed
 
+# Re-lock after editing a requirements/*.in file: exact versions with hashes, the runtime locks
+# first (dev.in is constrained to them, so CI tests what a deployment installs).
+PIP_COMPILE = $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: install
+	cd requirements && ../$(PIP_COMPILE) -o portal.txt portal.in && ../$(PIP_COMPILE) -o sandbox.txt sandbox.in \
+	  && ../$(PIP_COMPILE) -o dev.txt dev.in
+
 bootstrap: install
 	$(PY) scripts/bootstrap.py --portal-port $(PORTAL_PORT) --sandbox-port $(SANDBOX_PORT)
 
+# The Procfile's processes under honcho; the banner comes once they answer, a dead one is named.
 run: bootstrap
-	PORTAL_PORT=$(PORTAL_PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(BIN)/honcho start
+	@$(PY) scripts/run.py --portal-port $(PORTAL_PORT) --sandbox-port $(SANDBOX_PORT)
 
 lint: install
 	$(BIN)/ruff check .
