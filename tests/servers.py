@@ -5,6 +5,7 @@ the end of the session.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -156,9 +157,17 @@ def start_sandbox(tmp: Path, *, vms: int = 200, extra_env: Mapping[str, str] | N
         client_secret=registration["client_secret"], portal_port=portal_port, env=env, process=process)
 
 
+@functools.cache
+def _session_secrets() -> tuple[str, str]:
+    return secrets.token_urlsafe(50), Fernet.generate_key().decode()
+
+
 def generated_secrets() -> dict[str, str]:
-    """Fresh secrets for a portal with DEBUG off: its system checks refuse the development ones."""
-    return {"SECRET_KEY": secrets.token_urlsafe(50), "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    """Secrets for a portal with DEBUG off (its system checks refuse the development ones): made once
+    per test run, because the portals a run starts under CI share one database and must read each
+    other's encrypted rows."""
+    secret_key, encryption_key = _session_secrets()
+    return {"SECRET_KEY": secret_key, "TOKEN_ENCRYPTION_KEYS": encryption_key}
 
 
 def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,6 +88,16 @@ async def _load(port: int, cookie: str) -> tuple[list[int], list[int]]:
     return [status for status, _ in opened], list(pages)
 
 
+def _in_own_thread(coroutine: Any) -> Any:
+    """asyncio.run in a thread: the browser tests' Playwright keeps an event loop running in this one."""
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
+    runner.start()
+    runner.join()
+    assert result, "the load did not finish (see the traceback above)"
+    return result[0]
+
+
 def test_the_web_process_stays_within_its_pool_under_open_pages_and_a_burst(tmp_path: Path) -> None:
     base_url = _postgres_url()
     admin_url = base_url.rsplit("/", 1)[0] + "/postgres"
@@ -130,7 +141,7 @@ def test_the_web_process_stays_within_its_pool_under_open_pages_and_a_burst(tmp_
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         try:
-            streams, pages = asyncio.run(_load(port, f"portal_sessionid={session_key}"))
+            streams, pages = _in_own_thread(_load(port, f"portal_sessionid={session_key}"))
         finally:
             done.set()
             sampler.join()
