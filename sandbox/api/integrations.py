@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.params.functions import Query  # what ninja.Query calls, typed (that name is typed as Query[T])
 
 from sandbox.api.auth import PartnerAuth
 from sandbox.api.common import partner_of
@@ -28,7 +31,7 @@ def integrations_list(
 
 
 @router.post(BASE, response={201: IntegrationOut})
-def integrations_create(request: HttpRequest, partner_id: str, payload: IntegrationIn) -> Status:
+def integrations_create(request: HttpRequest, partner_id: str, payload: IntegrationIn) -> Status[dict[str, Any]]:
     integration = integration_create(partner=partner_of(request, partner_id), fields=payload.dict())
     return Status(201, integration_json(integration))
 
@@ -47,6 +50,6 @@ def integrations_update(
 
 
 @router.delete(BASE + "/{integration_id}", response={204: None})
-def integrations_delete(request: HttpRequest, partner_id: str, integration_id: str) -> Status:
+def integrations_delete(request: HttpRequest, partner_id: str, integration_id: str) -> Status[None]:
     integration_delete(integration=integration_get(partner=partner_of(request, partner_id), integration_id=integration_id))
     return Status(204, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
@@ -32,7 +33,7 @@ def metrics_read(
 
 
 @router.post("/metrics", response={201: MetricOut}, auth=PartnerAuth("vm:write"))
-def metrics_write(request: HttpRequest, payload: MetricIn) -> Status:
+def metrics_write(request: HttpRequest, payload: MetricIn) -> Status[dict[str, Any]]:
     metric = metric_record(partner=partner_of(request), name=payload.name, value=payload.value, unit=payload.unit,
                            timestamp=payload.timestamp, tags=payload.tags)  # fmt: skip
     return Status(201, metric_json(metric))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.params.functions import Query  # what ninja.Query calls, typed (that name is typed as Query[T])
 
 from sandbox.api.auth import PartnerAuth
 from sandbox.api.common import partner_of
@@ -17,7 +20,7 @@ READ, EXECUTE = PartnerAuth("vm:read"), PartnerAuth("migration:execute")
 
 
 @router.post("/migrations", response={201: MigrationOut}, auth=EXECUTE)
-def migrations_create(request: HttpRequest, payload: MigrationSpecIn) -> Status:
+def migrations_create(request: HttpRequest, payload: MigrationSpecIn) -> Status[dict[str, Any]]:
     return Status(201, migration_json(migration_create(partner=partner_of(request), spec=payload.dict())))
 
 

@@ -137,7 +137,8 @@ class ClusterList(Schema):
 
 
 class MigrationOptions(Schema):
-    downtime_window_minutes: int | None = Field(None, ge=0, le=10_080)
+    # `default=` by name: type checkers see a default only there, and default_factory below needs one.
+    downtime_window_minutes: int | None = Field(default=None, ge=0, le=10_080)
     verify_after_migration: bool = True
 
 

@@ -27,7 +27,7 @@ def faults_view(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"faults": faults.current()})
     if request.method not in ("PUT", "POST"):
         return JsonResponse({"error": "method not allowed"}, status=405)
-    if not request.content_type.startswith("application/json"):
+    if not (request.content_type or "").startswith("application/json"):
         return JsonResponse({"error": "send application/json"}, status=415)
     try:
         config = json.loads(request.body or b"{}")

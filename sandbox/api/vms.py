@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.params.functions import Query  # what ninja.Query calls, typed (that name is typed as Query[T])
 
 from sandbox.api.auth import PartnerAuth
 from sandbox.api.common import json_response, partner_of
@@ -48,7 +50,7 @@ def vms_list(
 
 
 @router.post("/vms", response={201: VMOut}, auth=WRITE)
-def vms_create(request: HttpRequest, payload: VMSpecIn) -> Status:
+def vms_create(request: HttpRequest, payload: VMSpecIn) -> Status[dict[str, Any]]:
     return Status(201, vm_json(vm_create(partner=partner_of(request), spec=payload.dict())))
 
 
@@ -58,7 +60,7 @@ def vms_detail(request: HttpRequest, vm_id: str) -> dict[str, object]:
 
 
 @router.delete("/vms/{vm_id}", response={204: None}, auth=WRITE)
-def vms_delete(request: HttpRequest, vm_id: str) -> Status:
+def vms_delete(request: HttpRequest, vm_id: str) -> Status[None]:
     vm_delete(vm=vm_get(partner=partner_of(request), vm_id=vm_id))
     return Status(204, None)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.params.functions import Query  # what ninja.Query calls, typed (that name is typed as Query[T])
 
 from sandbox.api.auth import PartnerAuth
 from sandbox.api.common import partner_of
@@ -38,7 +39,7 @@ def webhooks_list(
 
 
 @router.post(BASE, response={201: WebhookOut})
-def webhooks_create(request: HttpRequest, partner_id: str, payload: WebhookIn) -> Status:
+def webhooks_create(request: HttpRequest, partner_id: str, payload: WebhookIn) -> Status[dict[str, Any]]:
     subscription = webhook_create(
         partner=partner_of(request, partner_id), url=payload.url, events=list(payload.events), secret=payload.secret
     )
@@ -57,13 +58,13 @@ def webhooks_update(request: HttpRequest, partner_id: str, subscription_id: str,
 
 
 @router.delete(BASE + "/{subscription_id}", response={204: None})
-def webhooks_delete(request: HttpRequest, partner_id: str, subscription_id: str) -> Status:
+def webhooks_delete(request: HttpRequest, partner_id: str, subscription_id: str) -> Status[None]:
     webhook_delete(subscription=webhook_get(partner=partner_of(request, partner_id), subscription_id=subscription_id))
     return Status(204, None)
 
 
 @router.post(BASE + "/{subscription_id}/test", response={202: DeliveryOut})
-def webhooks_test(request: HttpRequest, partner_id: str, subscription_id: str) -> Status:
+def webhooks_test(request: HttpRequest, partner_id: str, subscription_id: str) -> Status[dict[str, Any]]:
     subscription = webhook_get(partner=partner_of(request, partner_id), subscription_id=subscription_id)
     return Status(202, delivery_json(webhook_send_test(subscription=subscription)))
 
@@ -86,7 +87,7 @@ def webhooks_deliveries(
 @router.post(BASE + "/{subscription_id}/deliveries/{delivery_id}/redeliver", response={202: DeliveryOut})
 def webhooks_redeliver(
     request: HttpRequest, partner_id: str, subscription_id: str, delivery_id: str
-) -> Status:
+) -> Status[dict[str, Any]]:
     subscription = webhook_get(partner=partner_of(request, partner_id), subscription_id=subscription_id)
     delivery = delivery_get(subscription=subscription, delivery_id=delivery_id)
     return Status(202, delivery_json(delivery_redeliver(delivery=delivery)))

@@ -93,15 +93,12 @@ def vm_get(*, partner: Partner, vm_id: str) -> VM:
 
 def cluster_capacity() -> list[tuple[Cluster, int, int]]:
     usage = {
-        row["cluster_id"]: row
+        row["cluster_id"]: (row["vcpus"] or 0, row["memory"] or 0)
         for row in VM.objects.exclude(status="deleted")
         .values("cluster_id")
         .annotate(vcpus=Sum("cpu_cores"), memory=Sum("memory_gb"), n=Count("vm_id"))
     }
-    return [
-        (cluster, usage.get(cluster.cluster_id, {}).get("vcpus") or 0, usage.get(cluster.cluster_id, {}).get("memory") or 0)
-        for cluster in Cluster.objects.order_by("cluster_id")
-    ]
+    return [(cluster, *usage.get(cluster.cluster_id, (0, 0))) for cluster in Cluster.objects.order_by("cluster_id")]
 
 
 def migration_list(*, partner: Partner, status: str | None, vm_id: str | None) -> QuerySet[Migration]:

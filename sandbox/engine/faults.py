@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-KNOWN_KEYS = {
+KNOWN_KEYS: dict[str, type | tuple[type, ...]] = {
     "latency_ms": (int, float),
     "error_rates": dict,
     "rate_limit_storm": bool,

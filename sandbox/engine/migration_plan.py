@@ -27,7 +27,7 @@ POINT_OF_NO_RETURN = {"live": "switchover", "cold": "boot"}
 
 def effective_link_mbps(source: dict[str, Any], target: dict[str, Any]) -> float:
     """Mean throughput between two clusters: the slower link, cut by distance."""
-    link = min(source["link_speed_mbps"], target["link_speed_mbps"])
+    link: float = min(source["link_speed_mbps"], target["link_speed_mbps"])
     if source["cloud_provider"] != target["cloud_provider"]:
         return link * 0.1
     if source["region"] != target["region"]:
@@ -119,7 +119,8 @@ def _phase(phases: list[list[Any]], name: str) -> list[Any]:
 
 
 def _wobble_integral(plan: dict[str, Any], t: float) -> float:
-    a1, p1, f1, a2, p2, f2 = plan["wobble"]
+    wobble: list[float] = plan["wobble"]
+    a1, p1, f1, a2, p2, f2 = wobble
     return (
         t
         - a1 * p1 / (2 * math.pi) * math.cos(2 * math.pi * t / p1 + f1)
@@ -128,7 +129,8 @@ def _wobble_integral(plan: dict[str, Any], t: float) -> float:
 
 
 def rate_factor(plan: dict[str, Any], t: float) -> float:
-    a1, p1, f1, a2, p2, f2 = plan["wobble"]
+    wobble: list[float] = plan["wobble"]
+    a1, p1, f1, a2, p2, f2 = wobble
     return 1 + a1 * math.sin(2 * math.pi * t / p1 + f1) + a2 * math.sin(2 * math.pi * t / p2 + f2)
 
 

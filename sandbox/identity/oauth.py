@@ -48,14 +48,15 @@ class SandboxOAuth2Validator(OAuth2Validator):
     def validate_silent_authorization(self, request: Any) -> bool:
         return True
 
-    def revoke_token(self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any):
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
         owner = _token_owner(token, getattr(request.client, "pk", None))
-        result = super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
         # Revoking the last live token is how a client disconnects: the next sign-in asks for
         # consent again instead of silently re-approving what the user had granted.
         if owner is not None and not _has_live_tokens(owner, request.client):
             consent_withdraw(user=owner, application=request.client)
-        return result
 
 
 def _token_owner(token: str, application_pk: int | None) -> Any:

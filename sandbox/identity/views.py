@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import views as auth_views
@@ -19,7 +19,14 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from sandbox.identity.consent import ConsentPlan, consent_plan, consent_record, describe
+from sandbox.identity.models import User
 from sandbox.identity.seed import DEMO_PASSWORD, demo_logins
+
+
+class SignedInRequest(HttpRequest):
+    """A request past `login_required` (or the consent view's own login check): a real user."""
+
+    user: User
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -36,7 +43,7 @@ class LoginView(auth_views.LoginView):
 
 
 @login_required
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: SignedInRequest) -> HttpResponse:
     """Who is signed in, and what each application may do on their behalf."""
     consents = request.user.scope_consents.select_related("application").order_by("application__name")
     applications = [(consent.application.name, describe(sorted(consent.scopes))) for consent in consents]
@@ -62,7 +69,7 @@ class ConsentView(AuthorizationView):
 
     template_name = "identity/consent.html"
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
@@ -77,8 +84,10 @@ class ConsentView(AuthorizationView):
         if not plan.needs_screen and "consent" not in prompt:
             return self._approve_silently(application, plan, credentials)
         if "none" in prompt:
-            error = oauth_errors.ConsentRequired(state=credentials.get("state"))
-            return self.error_response(OAuthToolkitError(error, credentials["redirect_uri"]), application)
+            consent_required = oauth_errors.ConsentRequired(state=credentials.get("state"))
+            return self.error_response(
+                OAuthToolkitError(consent_required, credentials["redirect_uri"]), application
+            )
 
         # The form carries the request through the Allow/Deny round trip in hidden fields.
         self.oauth2_data = {**credentials, "scope": scopes}
@@ -98,7 +107,8 @@ class ConsentView(AuthorizationView):
         form.cleaned_data["scope"] = " ".join(plan.scopes_to_issue)
         self.success_url = None
         response = super().form_valid(form)
-        if allow and self.success_url:
+        # DOT's form_valid sets success_url once it has issued a code.
+        if allow and cast("str | None", self.success_url):
             consent_record(user=self.request.user, application=application, scopes=plan.scopes_to_issue)
         return response
 

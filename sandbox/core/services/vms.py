@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,10 +39,11 @@ def private_ip(rng: random.Random) -> str:
     return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}"
 
 
-def vm_create(*, partner: Partner, spec: dict[str, object], now: datetime | None = None) -> VM:
+def vm_create(*, partner: Partner, spec: Mapping[str, Any], now: datetime | None = None) -> VM:
+    """`spec` is a VM specification the API's `VMSpecIn` schema has validated."""
     now = now or timezone.now()
     cluster = cluster_for(
-        cloud_provider=str(spec["cloud_provider"]), region=str(spec["region"]), cluster_id=spec.get("cluster")  # type: ignore[arg-type]
+        cloud_provider=str(spec["cloud_provider"]), region=str(spec["region"]), cluster_id=spec.get("cluster")
     )
     quota_require(partner=partner, name="vm_create_per_day")
     rng = random.Random()
@@ -59,7 +62,7 @@ def vm_create(*, partner: Partner, spec: dict[str, object], now: datetime | None
             region=cluster.region,
             cluster=cluster,
             ip_address=private_ip(rng),
-            tags=dict(spec.get("tags") or {}),  # type: ignore[call-overload]
+            tags=dict(spec.get("tags") or {}),
             created_at=now,
             updated_at=now,
             ready_at=now + real_delta(rng.uniform(*PROVISIONING_SIMULATED_SECONDS)),
