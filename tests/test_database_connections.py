@@ -146,6 +146,8 @@ def test_the_web_process_stays_within_its_pool_under_open_pages_and_a_burst(tmp_
             done.set()
             sampler.join()
 
+        print(f"peak {peak} backends for a pool of {POOL_MAX_SIZE} (+{LISTENERS} listener): "
+              f"{OPEN_PAGES} open pages, {CONCURRENT_REQUESTS} concurrent requests")
         assert streams == [200] * OPEN_PAGES, web.log_tail()
         assert [s for s in pages if s >= 300] == [], web.log_tail()
         assert 0 < peak <= POOL_MAX_SIZE + LISTENERS, f"{peak} backends for a pool of {POOL_MAX_SIZE}"
