@@ -15,9 +15,8 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from tests.servers import BIN, Process, SandboxServer, portal_env, run_checked
+from tests.servers import BIN, Process, SandboxServer, portal_env, redis_database, run_checked
 
 # The Redis database the smoke deployment uses, apart from the suite's (0).
 SMOKE_REDIS_DB = 3
@@ -66,11 +65,6 @@ def _own_postgres_database(port: int) -> tuple[str, str]:
     return name, os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
 
 
-def _own_redis_database(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{SMOKE_REDIS_DB}", parts.query, parts.fragment))
-
-
 def production_env(sandbox: SandboxServer, tmp: Path) -> tuple[dict[str, str], str | None]:
     env = portal_env(sandbox, tmp)
     port = sandbox.portal_port
@@ -93,7 +87,7 @@ def production_env(sandbox: SandboxServer, tmp: Path) -> tuple[dict[str, str], s
     if env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
         database, env["DATABASE_URL"] = _own_postgres_database(port)
     if env.get("REDIS_URL"):
-        env["REDIS_URL"] = _own_redis_database(env["REDIS_URL"])
+        env["REDIS_URL"] = redis_database(env["REDIS_URL"], SMOKE_REDIS_DB)
     return env, database
 
 

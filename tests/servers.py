@@ -19,11 +19,21 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+# The Redis database the servers started by tests use; the test process itself uses the URL's own.
+SERVERS_REDIS_DB = 1
+
+
+def redis_database(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
 
 
 def free_port() -> int:
@@ -191,6 +201,9 @@ def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
         # Its own Celery queue: with a shared Redis broker, the suite's tasks never reach this worker.
         "CELERY_QUEUE": f"e2e-{sandbox.portal_port}",
     }
+    if env.get("REDIS_URL"):
+        # Its own Redis database for the cache (locks, heartbeats, debounces), apart from the suite's.
+        env["REDIS_URL"] = redis_database(env["REDIS_URL"], SERVERS_REDIS_DB)
     env.pop("PYTEST_CURRENT_TEST", None)
     return env
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 import responses
+from django.core.cache import cache
 from django.utils import timezone
 
 from portal import health, tasks
@@ -131,6 +132,7 @@ def test_status_shows_when_beat_and_a_worker_last_showed_signs_of_life(
     client: Any, novacron: responses.RequestsMock
 ) -> None:
     novacron.add(responses.GET, PING, json={"status": "ok"})
+    cache.delete_many(["portal:heartbeat:worker", "portal:heartbeat:beat"])
     before = client.get("/healthz/status").json()["heartbeats"]
 
     tasks.heartbeat()
