@@ -15,7 +15,7 @@ from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError
 from accounts.decorators import partner_required
 from accounts.roles import MIGRATION_EXECUTE, can, refusal_reason, role_required
 from accounts.scopes import has_scope
-from portal.errors import organisation_object_or_404
+from lib.http_errors import organisation_object_or_404
 from vms.migration_forms import MigrationStartForm
 from vms.migration_panel import build_panel
 from vms.migration_selectors import (

@@ -32,8 +32,8 @@ from novacron.errors import (
 from novacron.models import MetricsQuery
 
 from accounts.decorators import partner_required
+from lib.http_errors import organisation_object_or_404
 from partners.models import Partner
-from portal.errors import organisation_object_or_404
 from vms import metrics, selectors, services
 from vms.actions import create_refusal, vm_action, vm_actions
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm

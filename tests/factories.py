@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from tests.fakes import T0
 from vms.models import VM, Cluster, Migration, SyncRun
-from vms.tests.fakes import T0
 
 
 def make_vm(partner: Any, n: int, **fields: Any) -> VM:

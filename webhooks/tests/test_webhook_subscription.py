@@ -7,8 +7,9 @@ import pytest
 import responses
 
 from partners.models import Partner
-from partners.services import WEBHOOK_EVENT_TYPES, partner_import, webhook_subscription_ensure
-from partners.tasks import ensure_webhook_subscriptions
+from partners.services import partner_import
+from webhooks.subscriptions import WEBHOOK_EVENT_TYPES, webhook_subscription_ensure
+from webhooks.tasks import ensure_webhook_subscriptions
 
 pytestmark = pytest.mark.django_db
 

@@ -1,53 +1,19 @@
-"""Forms for integrations and webhook subscriptions, and the mapping of NovaCron's field errors."""
+"""The integration form and its endpoints formset, and the body NovaCron receives from them."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
 
-from partners import services
+from lib.forms import StyledForm, http_url
 
 INTEGRATION_TYPES = [("api", "API"), ("webhook", "Webhook"), ("oauth", "OAuth"), ("saml", "SAML")]
 INTEGRATION_STATUSES = [("active", "Active"), ("disabled", "Disabled")]
 ENDPOINT_METHODS = [(m, m) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")]
 ENDPOINT_AUTH_TYPES = [(a, a) for a in ("none", "basic", "bearer", "hmac", "oauth2")]
-
-# The reference's event types plus migration.progress (docs/partner-api.md, "Event types").
-WEBHOOK_EVENT_TYPES = list(services.WEBHOOK_EVENT_TYPES)
-
-def http_url(value: str) -> None:
-    """An http(s) URL with a host. Lenient on the host on purpose: internal names such as
-    `portal` or `testserver` are valid receivers; NovaCron has the last word."""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise forms.ValidationError("Enter an http:// or https:// URL.", code="invalid")
-
-
-class StyledForm(forms.Form):
-    """Bootstrap classes on every widget, and `is-invalid` on the ones with errors when rendered."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        if field and field in self.fields:
-            widget = self.fields[field].widget
-            if "is-invalid" not in widget.attrs.get("class", ""):
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
 
 
 class IntegrationForm(StyledForm):
@@ -173,46 +139,3 @@ def integration_initial(integration: Any) -> tuple[dict[str, Any], list[dict[str
         for e in integration.endpoints
     ]
     return main, rows
-
-
-_ENDPOINT_FIELD = re.compile(r"^endpoints(?:\.|\[)(\d+)\]?(?:\.(\w+))?$")
-
-
-def apply_api_field_errors(
-    fields: dict[str, list[str]], form: forms.Form, endpoints: BaseEndpointFormSet | None = None
-) -> None:
-    """Put NovaCron's `details.fields` messages on the fields they name.
-
-    `endpoints.0.url` (or `endpoints[0].url`) is the first endpoint *sent*, which is the first
-    submitted row of the formset, not necessarily the first row on screen.
-    """
-    sent_rows = endpoints.submitted_forms() if endpoints is not None else []
-    for raw_name, messages in fields.items():
-        name = raw_name.removeprefix("body.")
-        match = _ENDPOINT_FIELD.match(name)
-        if match and endpoints is not None:
-            index, sub_field = int(match.group(1)), match.group(2)
-            if index < len(sent_rows):
-                row = sent_rows[index]
-                for message in messages:
-                    row.add_error(sub_field if sub_field in row.fields else None, message)
-                continue
-        target = name if name in form.fields else None
-        for message in messages:
-            form.add_error(target, message if target else f"{raw_name}: {message}")
-
-
-class SubscriptionForm(StyledForm):
-    url = forms.CharField(
-        label="Delivery URL",
-        max_length=1000,
-        validators=[http_url],
-        help_text="Where NovaCron posts the events. The portal's own receiver is offered by default.",
-    )
-    events = forms.MultipleChoiceField(
-        choices=[(e, e) for e in WEBHOOK_EVENT_TYPES], widget=forms.CheckboxSelectMultiple
-    )
-
-
-class ConfirmForm(forms.Form):
-    """An empty form: the POST of a confirmation page (CSRF does the rest)."""

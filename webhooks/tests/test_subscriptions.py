@@ -11,9 +11,12 @@ from django.utils import timezone
 from novacron.webhooks import sign_payload
 
 from partners.models import Partner
-from partners.subscription_services import expired_webhook_secrets_drop, subscription_rotate_secret
-from partners.tasks import drop_expired_webhook_secrets
-from partners.tests.conftest import PARTNER_API, delivery_json, error_json, page, subscription_json
+from tests.partner_api import PARTNER_API, delivery_json, error_json, page, subscription_json
+from webhooks.subscriptions import expired_webhook_secrets_drop, subscription_rotate_secret
+from webhooks.tasks import drop_expired_webhook_secrets
+
+# The webhooks tests clear the cache (a database table without Redis) before each test.
+pytestmark = pytest.mark.django_db
 
 RECEIVER = "http://testserver/webhooks/novacron/partner-acme/"
 RECEIVER_PATH = "/webhooks/novacron/partner-acme/"

@@ -7,9 +7,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from partners import delivery_log
 from partners.models import Partner
+from webhooks import delivery_log
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
+
+# The webhooks tests clear the cache (a database table without Redis) before each test.
+pytestmark = pytest.mark.django_db
 
 LOG_URL = "/partner/webhooks/received/"
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import responses
 
-from partners.tests.conftest import PARTNER_API, error_json, integration_json, page
+from tests.partner_api import PARTNER_API, error_json, integration_json, page
 
 LIST_URL = "/partner/integrations/"
 NEW_URL = "/partner/integrations/new/"

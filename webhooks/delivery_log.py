@@ -2,7 +2,7 @@
 
 Accepted deliveries are `WebhookEvent` rows (signature valid, payload kept); refused ones are
 `WebhookRejection` rows (no payload: it was never proven to come from NovaCron). The page shows both
-in one timeline, newest first, and is refreshed by the `webhook-log` live topic.
+in one timeline, newest first, and is refreshed by the `WEBHOOK_LOG_TOPIC` live topic.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.template.loader import render_to_string
 
 from partners.models import Partner
 from webhooks.models import WebhookEvent, WebhookRejection
+from webhooks.topics import WEBHOOK_LOG_TOPIC
 
-LIVE_TOPIC = "webhook-log"
 LOG_LENGTH = 50
 
 
@@ -51,7 +51,8 @@ def received_event(*, partner: Partner, pk: int) -> WebhookEvent:
 
 def rows_html(*, partner: Partner, request: Any = None) -> str:
     return render_to_string(
-        "partners/received_log.html#rows", {"entries": received_log(partner=partner), "oob": True}, request
+        "webhooks/received_log.html#rows",
+        {"entries": received_log(partner=partner), "oob": True, "live_topic": WEBHOOK_LOG_TOPIC}, request,
     )
 
 
@@ -64,4 +65,4 @@ def webhook_log_publish(*, partner: Partner) -> None:
     """
     from live.services import publish
 
-    publish(partner=partner, topic=LIVE_TOPIC, html=rows_html(partner=partner))
+    publish(partner=partner, topic=WEBHOOK_LOG_TOPIC, html=rows_html(partner=partner))
