@@ -11,7 +11,7 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
 from accounts.models import OAuthToken, User
-from partners.admin_tenancy import PartnerScopedAdmin, sees_every_partner
+from lib.admin_tenancy import PartnerScopedAdmin, sees_every_partner
 from partners.models import Partner
 
 

@@ -1,4 +1,5 @@
-"""View decorators: every view of partner data is behind `partner_required`."""
+"""View decorators: every view of partner data is behind `partner_required`; the partner
+administration pages behind `partner_admin_page` too."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.response import TemplateResponse
+
+from accounts.roles import PARTNER_ADMIN, role_required
+from accounts.scopes import has_scope
 
 View = Callable[..., Any]
 
@@ -52,6 +57,23 @@ def partner_required(view: View) -> View:
         if partner is None:
             return _no_partner(request)
         request.partner = partner  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def partner_admin_page(view: View) -> View:
+    """Signed in, of a partner, role admin: the guard of the partner administration pages
+    (integrations, webhook subscriptions, the received-webhooks log)."""
+    return partner_required(role_required(PARTNER_ADMIN)(view))
+
+
+def needs_partner_admin_scope(view: View) -> View:
+    """Without the `partner:admin` scope, show the grant link instead of calling NovaCron."""
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not has_scope(request.user, PARTNER_ADMIN):
+            return render(request, "accounts/grant_needed.html", {"scope": PARTNER_ADMIN}, status=403)
         return view(request, *args, **kwargs)
 
     return wrapper

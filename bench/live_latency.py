@@ -28,13 +28,13 @@ sys.path.insert(0, str(REPO / "sdk"))
 
 from novacron.webhooks import sign_payload  # noqa: E402
 
-from live.sse_client import open_stream, read_messages  # noqa: E402
 from tests.live_harness import (  # noqa: E402
     create_partner,
     signed_in_session,
     start_live_portal,
     start_live_worker,
 )
+from tests.sse_client import open_stream, read_messages  # noqa: E402
 
 SECRET = "whsec_bench_latency_0123456789abcdef"
 EVENTS = 40

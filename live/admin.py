@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from lib.admin_tenancy import ReadOnlyMirrorAdmin, sees_every_partner
 from live.models import Event
-from partners.admin_tenancy import ReadOnlyMirrorAdmin, sees_every_partner
 
 
 @admin.register(Event)

@@ -9,10 +9,10 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from lib.admin_tenancy import PartnerScopedAdmin, sees_every_partner
 from partners import operations
-from partners.admin_tenancy import PartnerScopedAdmin, sees_every_partner
 from partners.models import Partner, Quota
-from partners.subscription_services import keep_previous_webhook_secret
+from partners.services import keep_previous_webhook_secret
 
 CREDENTIAL_FIELDS = ("api_key", "api_secret", "webhook_secret")
 

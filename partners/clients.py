@@ -13,6 +13,7 @@ from novacron.transport import pooled_session
 
 from lib.logs import correlation_id
 from partners.models import Partner
+from partners.services import record_rate_limit
 
 # Keep the rate-limit figures fresh without a database write per API call.
 RATE_LIMIT_RECORD_INTERVAL = 1.0
@@ -20,8 +21,6 @@ RATE_LIMIT_RECORD_INTERVAL = 1.0
 
 def recording_session(partner: Partner, pool_maxsize: int) -> requests.Session:
     """An HTTP session that writes NovaCron's X-RateLimit-* answers onto the partner as they come."""
-    from partners.services import record_rate_limit
-
     session = pooled_session(pool_maxsize)
     last_recorded = 0.0
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from celery import current_app
 from django.db import transaction
 from novacron.errors import NovaCronError
 
 from partners.clients import partner_client
 from partners.models import Partner
+
+# vms.tasks: the partner and its quotas, then its VMs changed since the last sync.
+SYNC_TASKS = ("vms.sync_partner", "vms.sync_vms_incremental")
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,11 @@ def partner_connection_test(*, partner: Partner) -> ConnectionCheck:
 
 
 def partner_sync_enqueue(*, partner: Partner) -> None:
-    """Queue the partner's sync (partner and quotas, then VMs since the last watermark)."""
-    from vms.tasks import sync_partner, sync_vms_incremental
+    """Queue the partner's sync (partner and quotas, then VMs since the last watermark).
 
+    By task name from Celery's registry: the sync is the vms app's, which sits above partners and may
+    not be imported here (VmsConfig.ready loads vms.tasks, so the names are registered).
+    """
     partner_pk = partner.pk
-    transaction.on_commit(lambda: sync_partner.delay(partner_pk))
-    transaction.on_commit(lambda: sync_vms_incremental.delay(partner_pk))
+    for task_name in SYNC_TASKS:
+        transaction.on_commit(lambda name=task_name: current_app.tasks[name].delay(partner_pk))

@@ -1,18 +1,14 @@
-"""Error pages in the portal's layout, and the exceptions whose message those pages may show.
+"""Error pages in the portal's layout.
 
 A 404 or 403 raised anywhere (Django, the admin, a library) may carry a message meant for developers
 ("No VM matches the given query."), so the pages show a message only when it comes from one of the
-exceptions below, written for the person reading it. Everything else gets the generic wording.
+exceptions of lib/http_errors.py, written for the person reading it. Everything else gets the generic
+wording.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -20,28 +16,10 @@ from django.http import (
     HttpResponseNotFound,
     HttpResponseServerError,
 )
-from django.shortcuts import get_object_or_404
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 
-
-class NotInYourOrganisation(Http404):
-    """Another partner's object, or one that no longer exists: the 404 page shows the message."""
-
-
-class NotAllowed(PermissionDenied):
-    """A refusal whose message says why: the 403 page shows it."""
-
-
-def organisation_object_or_404[M: Model](queryset: type[M] | QuerySet[M], noun: str, **lookup: Any) -> M:
-    """`get_object_or_404` for partner data, with a 404 page that says what happened.
-
-    The same answer whether the object is gone or belongs to another partner, so it reveals nothing.
-    """
-    try:
-        return get_object_or_404(queryset, **lookup)
-    except Http404 as exc:
-        raise NotInYourOrganisation(f"This {noun} isn't in your organisation") from exc
+from lib.http_errors import NotAllowed, NotInYourOrganisation
 
 
 def _message_of(exception: Exception | None, ours: type[Exception]) -> str:

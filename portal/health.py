@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -42,9 +43,8 @@ def check_database() -> str:
 
 
 def check_broker() -> str:
-    from portal.celery import app
-
-    with app.connection_for_write() as conn:
+    # The portal's app (portal.celery), which imports this module for the heartbeats.
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
     return "ok"
 

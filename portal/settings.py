@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "portal",
     "accounts",
     "partners",
+    "integrations",
     "vms",
     "webhooks",
     "live",

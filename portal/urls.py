@@ -13,8 +13,9 @@ urlpatterns = [
     path("healthz/status", views.status, name="healthz-status"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("partner/", include("partners.urls")),
-    path("webhooks/", include("webhooks.urls")),
+    path("partner/", include("integrations.urls")),
+    # The receiver, notifications and the partner admins' webhook pages (`partner/webhooks/...`).
+    path("", include("webhooks.urls")),
     path("live/", include("live.urls")),
     path("", include("vms.urls")),
 ]

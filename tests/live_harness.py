@@ -103,6 +103,6 @@ def import_partner(portal: PortalServer, sandbox: SandboxServer, partner_id: str
                 stdin=json.dumps([sandbox.credentials[partner_id]]))
     portal_python(portal, f"""
 from partners.models import Partner
-from partners.services import webhook_subscription_ensure
+from webhooks.subscriptions import webhook_subscription_ensure
 print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id={partner_id!r})))
 """)

@@ -13,7 +13,6 @@ import novacron
 import pytest
 from novacron.config import SDKConfig
 
-from live.sse_client import SSEMessage, open_stream, read_messages
 from tests.live_harness import (
     import_partner,
     portal_python,
@@ -22,6 +21,7 @@ from tests.live_harness import (
     start_live_worker,
 )
 from tests.servers import PortalServer, Process, SandboxServer
+from tests.sse_client import SSEMessage, open_stream, read_messages
 
 pytestmark = pytest.mark.integration
 

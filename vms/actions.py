@@ -1,4 +1,5 @@
-"""Which lifecycle actions apply to a VM for this person, and if not, why not.
+"""Which lifecycle actions apply to a VM for this person, and if not, why not; the same for starting a
+migration of it.
 
 NovaCron has the last word (409 for a state conflict, 403 for a role or scope); these rules mirror the
 contract so the page disables what would be refused, and says why, instead of spending an API call.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts import roles, scopes
+from vms.migration_selectors import ConcurrencyQuota, migration_active_list
 from vms.models import VM
 
 ACTION_VERBS = {"start": "start", "stop": "stop", "delete": "delete"}
@@ -70,3 +72,21 @@ def create_refusal(user: Any) -> tuple[str, bool]:
     if not scopes.has_scope(user, roles.VM_WRITE):
         return "The portal needs your permission to create VMs.", True
     return "", False
+
+
+def migration_start_refusal(user: Any, vm: VM, *, quota: ConcurrencyQuota, has_target: bool) -> tuple[str, bool]:
+    """Why this person can't migrate this VM now ("" when they can), and whether a grant is missing.
+
+    `has_target`: there is another cluster to migrate to.
+    """
+    if not roles.can(user, roles.MIGRATION_EXECUTE):
+        return roles.refusal_reason(user, roles.MIGRATION_EXECUTE), False
+    if vm.status == VM.Status.MIGRATING or migration_active_list(partner=vm.partner, vm_id=vm.vm_id).exists():
+        return "This VM is already migrating.", False
+    if vm.status not in (VM.Status.RUNNING, VM.Status.STOPPED):
+        return f"A VM that is {vm.status} cannot be migrated.", False
+    if quota.exhausted:
+        return f"All {quota.limit} concurrent migrations of your partner are in use; wait for one to finish.", False
+    if not has_target:
+        return "There is no other cluster to migrate to (clusters are synced from NovaCron).", False
+    return "", not scopes.has_scope(user, "migration:execute")

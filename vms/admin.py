@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from partners.admin_tenancy import ReadOnlyMirrorAdmin, sees_every_partner
+from lib.admin_tenancy import ReadOnlyMirrorAdmin, sees_every_partner
 from vms.models import VM, Cluster, Migration, SyncRun
 
 

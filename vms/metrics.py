@@ -10,9 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.utils import timezone
+from novacron.models import MetricsQuery
+
+from partners.models import Partner
 
 if TYPE_CHECKING:
+    import novacron
     from novacron.models import MetricsResult
 
 
@@ -39,6 +44,8 @@ DEFAULT_RANGE = "1h"
 AGGREGATES = ("avg", "max")
 DEFAULT_AGGREGATE = "avg"
 METRICS = ["cpu_usage", "memory_usage", "disk_io", "network_in", "network_out"]
+# The charts of one VM, range and aggregate are fetched from NovaCron at most this often.
+METRICS_CACHE_SECONDS = 30
 
 # One chart per entry: its title, unit and the series it draws.
 CHARTS: list[dict[str, Any]] = [
@@ -84,3 +91,25 @@ def chart_data(result: MetricsResult, *, range_key: str, aggregate: str) -> dict
         "charts": charts,
         "empty": all(chart["empty"] for chart in charts),
     }
+
+
+def is_known(range_key: str, aggregate: str) -> bool:
+    return range_key in RANGES and aggregate in AGGREGATES
+
+
+def vm_charts(*, partner: Partner, client: novacron.Client, vm_id: str, range_key: str, aggregate: str) -> dict[str, Any]:
+    """The VM's charts for a known range and aggregate, cached for METRICS_CACHE_SECONDS per partner.
+
+    NovaCron's errors propagate (and nothing is cached).
+    """
+    key = f"vms:metrics:{partner.pk}:{vm_id}:{range_key}:{aggregate}"
+    data = cache.get(key)
+    if data is None:
+        start, end = window(range_key)
+        query = MetricsQuery(
+            resource_id=vm_id, metrics=METRICS, start_time=start, end_time=end,
+            interval=RANGES[range_key].interval, aggregate=aggregate,
+        )
+        data = chart_data(client.get_metrics(query), range_key=range_key, aggregate=aggregate)
+        cache.set(key, data, METRICS_CACHE_SECONDS)
+    return data

@@ -19,6 +19,7 @@ from novacron.models import MigrationSpec, MigrationStatus
 from live.services import publish
 from partners.models import Partner
 from vms.models import VM, Cluster, Migration
+from vms.topics import MIGRATION_TOPIC, VM_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +133,9 @@ def migration_apply_status(
 def migration_publish(*, migration: Migration, vms: list[VM] | tuple[VM, ...] = ()) -> None:
     """Push the migration's panel (and the status of VMs it moved) to the partner's open pages."""
     html = render_to_string("vms/migrations/_panel.html", {"migration": migration, "oob": True})
-    publish(partner=migration.partner, topic="migration", html=html)
+    publish(partner=migration.partner, topic=MIGRATION_TOPIC, html=html)
     for vm in vms:
-        publish(partner=migration.partner, topic="vm", html=render_to_string("live/_vm_status.html", {"vm": vm, "oob": True}))
+        publish(partner=migration.partner, topic=VM_TOPIC, html=render_to_string("vms/_vm_status.html", {"vm": vm, "oob": True}))
 
 
 def migration_start(

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError, QuotaExceededError
 
 from accounts.decorators import partner_required
-from accounts.roles import MIGRATION_EXECUTE, can, refusal_reason, role_required
-from accounts.scopes import has_scope
-from portal.errors import organisation_object_or_404
+from accounts.roles import MIGRATION_EXECUTE, role_required
+from lib.http_errors import organisation_object_or_404
+from vms.actions import migration_start_refusal
 from vms.migration_forms import MigrationStartForm
 from vms.migration_panel import build_panel
 from vms.migration_selectors import (
@@ -33,24 +33,9 @@ HISTORY_PAGE_SIZE = 20
 
 def _start_context(request: HttpRequest, vm: VM, form: MigrationStartForm) -> dict[str, Any]:
     quota = migration_concurrency_quota(partner=request.partner)  # type: ignore[attr-defined]
-    blocked = ""
-    if not can(request.user, MIGRATION_EXECUTE):
-        blocked = refusal_reason(request.user, MIGRATION_EXECUTE)
-    elif vm.status == VM.Status.MIGRATING or migration_active_list(partner=vm.partner, vm_id=vm.vm_id).exists():
-        blocked = "This VM is already migrating."
-    elif vm.status not in (VM.Status.RUNNING, VM.Status.STOPPED):
-        blocked = f"A VM that is {vm.status} cannot be migrated."
-    elif quota.exhausted:
-        blocked = f"All {quota.limit} concurrent migrations of your partner are in use; wait for one to finish."
-    elif not form.fields["target_cluster"].choices:
-        blocked = "There is no other cluster to migrate to (clusters are synced from NovaCron)."
-    return {
-        "vm": vm,
-        "form": form,
-        "quota": quota,
-        "blocked": blocked,
-        "needs_grant": not blocked and not has_scope(request.user, "migration:execute"),
-    }
+    has_target = bool(form.fields["target_cluster"].choices)
+    blocked, needs_grant = migration_start_refusal(request.user, vm, quota=quota, has_target=has_target)
+    return {"vm": vm, "form": form, "quota": quota, "blocked": blocked, "needs_grant": needs_grant}
 
 
 @require_http_methods(["GET", "POST"])

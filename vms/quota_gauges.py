@@ -2,7 +2,7 @@
 
 The cards are the `quota_gauges` partial of `vms/overview.html` (element `#quota-gauges`), so the page
 and the live fragment are one template. `quota_gauges_publish` sends the re-rendered cards to the
-partner's open pages (topic "quotas") after a partner sync, e.g. the quick one a webhook schedules.
+partner's open pages (topic `QUOTAS_TOPIC`) after a partner sync, e.g. the quick one a webhook schedules.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from django.template.loader import render_to_string
 from live.services import publish
 from partners.models import Partner
 from vms import selectors
-
-QUOTAS_TOPIC = "quotas"
+from vms.topics import QUOTAS_TOPIC
 
 QUOTA_LABELS = {
     "api_calls_per_minute": "API calls per minute",

@@ -137,9 +137,18 @@ class FilterChoices:
     clusters: list[Cluster] = field(default_factory=list)
 
 
+def cluster_list(*, partner: Partner) -> list[Cluster]:
+    """The partner's synced clusters (a handful of rows), by cloud, region and name."""
+    return list(Cluster.objects.filter(partner=partner).order_by("cloud_provider", "region", "name"))
+
+
+def cluster_get(*, partner: Partner, cluster_id: str) -> Cluster | None:
+    return Cluster.objects.filter(partner=partner, cluster_id=cluster_id).first()
+
+
 def filter_choices(*, partner: Partner) -> FilterChoices:
     """Clouds, regions and clusters to offer, from the synced clusters (a handful of rows)."""
-    clusters = list(Cluster.objects.filter(partner=partner).order_by("cloud_provider", "region", "name"))
+    clusters = cluster_list(partner=partner)
     return FilterChoices(
         clouds=sorted({cluster.cloud_provider for cluster in clusters}),
         regions=sorted({cluster.region for cluster in clusters}),

@@ -7,12 +7,15 @@ is written from NovaCron's response at once, and again later by the webhook or t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
+from novacron.errors import InsufficientScopeError, NovaCronError, QuotaExceededError, UnauthorizedError
 
 from partners.models import Partner
+from vms import selectors
 from vms.cache import store_vms
 from vms.models import VM
 
@@ -64,3 +67,41 @@ def vm_create(*, partner: Partner, client: novacron.Client, spec: Mapping[str, A
 def vm_stored_age_seconds(vm: VM) -> float:
     return (timezone.now() - vm.synced_at).total_seconds()
 
+
+def api_failure_message(error: NovaCronError) -> str:
+    """What a page says when NovaCron refused or failed: its message for a refusal, else that it is down."""
+    return error.message if error.status and error.status < 500 else "NovaCron is unreachable right now."
+
+
+def _next_utc_midnight() -> datetime:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=1)
+
+
+def vm_create_quota(*, partner: Partner, client: novacron.Client) -> dict[str, Any]:
+    """NovaCron's answer to "may we create one more VM?", with when the daily quota resets.
+
+    When NovaCron cannot answer, creating stays allowed (NovaCron refuses it itself if need be); signing
+    in again and granting a scope are left to the middleware.
+    """
+    cached = selectors.quota_get(partner=partner, name="vm_create_per_day")
+    reset_at = cached.reset_at if cached and cached.reset_at else _next_utc_midnight()
+    try:
+        check = client.check_quota("vm-create", 1)
+    except (UnauthorizedError, InsufficientScopeError):
+        raise
+    except NovaCronError as error:
+        return {"known": False, "allowed": True, "error": api_failure_message(error), "reset_at": reset_at}
+    return {
+        "known": True, "allowed": check.allowed, "limit": check.limit, "used": check.used,
+        "remaining": check.remaining, "reset_at": reset_at,
+    }
+
+
+def vm_create_quota_refused(*, error: QuotaExceededError, quota: dict[str, Any]) -> dict[str, Any]:
+    """The quota as NovaCron's refusal of a create states it."""
+    reset = error.details.get("reset_at")
+    return {
+        **quota, "known": True, "allowed": False, "limit": error.limit, "used": error.used,
+        "reset_at": datetime.fromisoformat(reset.replace("Z", "+00:00")) if isinstance(reset, str) else quota["reset_at"],
+    }

@@ -7,18 +7,13 @@ how old its data is.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 import novacron
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
@@ -29,16 +24,16 @@ from novacron.errors import (
     UnauthorizedError,
     ValidationError,
 )
-from novacron.models import MetricsQuery
 
 from accounts.decorators import partner_required
+from lib.http_errors import organisation_object_or_404
 from partners.models import Partner
-from portal.errors import organisation_object_or_404
 from vms import metrics, selectors, services
 from vms.actions import create_refusal, vm_action, vm_actions
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm
-from vms.models import VM, Cluster
+from vms.models import VM
 from vms.quota_gauges import quota_gauges_context
+from vms.services import api_failure_message
 
 
 class PortalRequest(HttpRequest):
@@ -50,22 +45,8 @@ class PortalRequest(HttpRequest):
 
 
 MIGRATION_PANEL = "vms/migrations/_panel.html"
-METRICS_CACHE_SECONDS = 30
 # Errors the middleware handles for every page (sign in again, grant a scope); never swallowed here.
 _PASS_THROUGH = (UnauthorizedError, InsufficientScopeError)
-
-
-def _migration_panel() -> str | None:
-    """The live migration panel's template, once the migration UI provides it."""
-    try:
-        get_template(MIGRATION_PANEL)
-    except TemplateDoesNotExist:
-        return None
-    return MIGRATION_PANEL
-
-
-def _api_failure(error: NovaCronError) -> str:
-    return error.message if error.status and error.status < 500 else "NovaCron is unreachable right now."
 
 
 # --- overview ------------------------------------------------------------------------------------
@@ -85,7 +66,7 @@ def overview(request: PortalRequest) -> HttpResponse:
             ("By region", breakdown.by_region, "region"),
         ],
         "active_migrations": selectors.active_migrations(partner=partner),
-        "migration_panel": _migration_panel(),
+        "migration_panel": MIGRATION_PANEL,
         "age": selectors.data_age(partner=partner),
     }
     return render(request, "vms/overview.html", context)
@@ -152,7 +133,7 @@ def vm_detail(request: PortalRequest, vm_id: str) -> HttpResponse:
     except _PASS_THROUGH:
         raise
     except NovaCronError as error:
-        unreachable = _api_failure(error)
+        unreachable = api_failure_message(error)
     else:
         if fresh is None:
             messages.info(request, f"{vm.name} no longer exists at NovaCron.")
@@ -163,9 +144,9 @@ def vm_detail(request: PortalRequest, vm_id: str) -> HttpResponse:
         "unreachable": unreachable,
         "cached_age": services.vm_stored_age_seconds(vm),
         "actions": vm_actions(request.user, vm),
-        "cluster": Cluster.objects.filter(partner=partner, cluster_id=vm.cluster).first(),
+        "cluster": selectors.cluster_get(partner=partner, cluster_id=vm.cluster),
         "migrations": selectors.vm_migrations(partner=partner, vm_id=vm_id),
-        "migration_panel": _migration_panel(),
+        "migration_panel": MIGRATION_PANEL,
         # NovaCron migrates only a running or stopped VM (409 otherwise).
         "migratable": (VM.Status.RUNNING, VM.Status.STOPPED),
         "ranges": metrics.RANGES.values(),
@@ -188,7 +169,7 @@ def _act(request: PortalRequest, vm_id: str, action: str) -> HttpResponse:
     except _PASS_THROUGH:
         raise
     except NovaCronError as error:
-        messages.error(request, f"Could not {action} {vm.name}: {_api_failure(error)}")
+        messages.error(request, f"Could not {action} {vm.name}: {api_failure_message(error)}")
         return redirect("vms:detail", vm_id=vm_id)
     if action == "delete":
         messages.success(request, f"{vm.name} is being deleted.")
@@ -229,70 +210,32 @@ def vm_metrics(request: PortalRequest, vm_id: str) -> JsonResponse:
     organisation_object_or_404(VM, "VM", partner=partner, vm_id=vm_id)
     range_key = request.GET.get("range", metrics.DEFAULT_RANGE)
     aggregate = request.GET.get("aggregate", metrics.DEFAULT_AGGREGATE)
-    if range_key not in metrics.RANGES or aggregate not in metrics.AGGREGATES:
+    if not metrics.is_known(range_key, aggregate):
         return JsonResponse({"error": "Unknown range or aggregate."}, status=400)
-    key = f"vms:metrics:{partner.pk}:{vm_id}:{range_key}:{aggregate}"
-    data = cache.get(key)
-    if data is None:
-        start, end = metrics.window(range_key)
-        query = MetricsQuery(
-            resource_id=vm_id, metrics=metrics.METRICS, start_time=start, end_time=end,
-            interval=metrics.RANGES[range_key].interval, aggregate=aggregate,
+    try:
+        data = metrics.vm_charts(
+            partner=partner, client=request.novacron, vm_id=vm_id, range_key=range_key, aggregate=aggregate
         )
-        try:
-            result = request.novacron.get_metrics(query)
-        except UnauthorizedError:
-            raise
-        except InsufficientScopeError:
-            return JsonResponse({"error": "The portal needs permission to read metrics."}, status=403)
-        except NovaCronError as error:
-            return JsonResponse({"error": f"Metrics are unavailable: {_api_failure(error)}"}, status=502)
-        data = metrics.chart_data(result, range_key=range_key, aggregate=aggregate)
-        cache.set(key, data, METRICS_CACHE_SECONDS)
+    except UnauthorizedError:
+        raise
+    except InsufficientScopeError:
+        return JsonResponse({"error": "The portal needs permission to read metrics."}, status=403)
+    except NovaCronError as error:
+        return JsonResponse({"error": f"Metrics are unavailable: {api_failure_message(error)}"}, status=502)
     return JsonResponse(data)
 
 
 # --- create --------------------------------------------------------------------------------------
 
 
-def _next_utc_midnight() -> datetime:
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today + timedelta(days=1)
-
-
-def _create_quota(request: PortalRequest) -> dict[str, Any]:
-    """NovaCron's answer to "may we create one more VM?", with when the daily quota resets."""
-    partner = request.partner
-    cached = selectors.quota_get(partner=partner, name="vm_create_per_day")
-    reset_at = cached.reset_at if cached and cached.reset_at else _next_utc_midnight()
-    try:
-        check = request.novacron.check_quota("vm-create", 1)
-    except _PASS_THROUGH:
-        raise
-    except NovaCronError as error:
-        return {"known": False, "allowed": True, "error": _api_failure(error), "reset_at": reset_at}
-    return {
-        "known": True, "allowed": check.allowed, "limit": check.limit, "used": check.used,
-        "remaining": check.remaining, "reset_at": reset_at,
-    }
-
-
-def _quota_refused(error: QuotaExceededError, quota: dict[str, Any]) -> dict[str, Any]:
-    reset = error.details.get("reset_at")
-    return {
-        **quota, "known": True, "allowed": False, "limit": error.limit, "used": error.used,
-        "reset_at": datetime.fromisoformat(reset.replace("Z", "+00:00")) if isinstance(reset, str) else quota["reset_at"],
-    }
-
-
 @require_http_methods(["GET", "POST"])
 @partner_required
 def vm_create(request: PortalRequest) -> HttpResponse:
     partner = request.partner
-    clusters = list(Cluster.objects.filter(partner=partner).order_by("cloud_provider", "region", "name"))
+    clusters = selectors.cluster_list(partner=partner)
     form = VMCreateForm(request.POST or None, clusters=clusters)
     refusal, needs_grant = create_refusal(request.user)
-    quota = None if refusal else _create_quota(request)
+    quota = None if refusal else services.vm_create_quota(partner=partner, client=request.novacron)
     if request.method == "POST" and not refusal and quota and quota["allowed"] and form.is_valid():
         try:
             vm = services.vm_create(partner=partner, client=request.novacron, spec=form.spec())
@@ -301,9 +244,9 @@ def vm_create(request: PortalRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_api_errors(error.fields, error.message)
         except QuotaExceededError as error:
-            quota = _quota_refused(error, quota)
+            quota = services.vm_create_quota_refused(error=error, quota=quota)
         except NovaCronError as error:
-            form.add_error(None, f"NovaCron refused the VM: {_api_failure(error)}")
+            form.add_error(None, f"NovaCron refused the VM: {api_failure_message(error)}")
         else:
             name = vm.name if vm else form.cleaned_data["name"]
             messages.success(request, f"{name} is being created.")

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from partners.admin_tenancy import ReadOnlyMirrorAdmin, sees_every_partner
+from lib.admin_tenancy import ReadOnlyMirrorAdmin, sees_every_partner
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
 
 

@@ -6,7 +6,12 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from live.selectors import latest_event_id
+from vms.topics import MIGRATION_TOPIC, QUOTAS_TOPIC, VM_TOPIC
 from webhooks.selectors import notifications_open
+from webhooks.topics import NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC
+
+# Every topic a page may show: the stream sends only these events (static/js/live-stream.js).
+LIVE_TOPICS = ",".join([MIGRATION_TOPIC, VM_TOPIC, NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC, QUOTAS_TOPIC])
 
 
 def live_and_notifications(request: HttpRequest) -> dict[str, Any]:
@@ -22,5 +27,6 @@ def live_and_notifications(request: HttpRequest) -> dict[str, Any]:
     return {
         "open_notifications": open_notifications,
         # Events newer than this page's render are streamed, so nothing between render and connect is lost.
+        "live_topics": LIVE_TOPICS,
         "live_last_event_id": SimpleLazyObject(lambda: str(latest_event_id(partner_pk=partner.pk))),
     }

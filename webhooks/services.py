@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
@@ -28,7 +29,9 @@ from live.services import publish
 from partners.models import Partner
 from vms.migration_services import migration_apply_status, migration_publish
 from vms.models import VM
+from vms.topics import VM_TOPIC
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
+from webhooks.topics import NOTIFICATION_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class Receipt:
 
 # --- the received-webhooks log -------------------------------------------------------------------
 
-# The log page (partners/delivery_log.py) is refreshed by re-rendering its last 50 rows: that costs
+# The log page (webhooks/delivery_log.py) is refreshed by re-rendering its last 50 rows: that costs
 # about 40 stores of an event, too much for the receiver's hot path or for every event of a burst in
 # the worker. So a change only *schedules* a refresh: the first change for a partner opens a window
 # and queues one publish for after the window has closed; a change inside the window is committed
@@ -66,6 +69,12 @@ class Receipt:
 # the window then wait for the page's own 5-second poll.)
 WEBHOOK_LOG_WINDOW_SECONDS = 1
 WEBHOOK_LOG_PUBLISH_DELAY_SECONDS = 1.5  # longer than the window: it renders after the window closed
+
+
+# Tasks of webhooks.tasks that this module queues, looked up by name in Celery's registry because
+# webhooks.tasks imports this module (WebhooksConfig.ready loads it, so the names are registered).
+PROCESS_EVENT_TASK = "webhooks.process_webhook_event"
+PUBLISH_LOG_TASK = "webhooks.publish_webhook_log"
 
 
 def _refresh_soon(task: Any, *, name: str, partner_pk: int, window: float, delay: float) -> None:
@@ -86,9 +95,7 @@ def _refresh_soon(task: Any, *, name: str, partner_pk: int, window: float, delay
 
 def webhook_log_refresh_soon(*, partner_pk: int) -> None:
     """Have the partner's open delivery-log pages refreshed within ~1.5 s (call after commit)."""
-    from webhooks.tasks import publish_webhook_log
-
-    _refresh_soon(publish_webhook_log, name="log-refresh", partner_pk=partner_pk,
+    _refresh_soon(current_app.tasks[PUBLISH_LOG_TASK], name="log-refresh", partner_pk=partner_pk,
                   window=WEBHOOK_LOG_WINDOW_SECONDS, delay=WEBHOOK_LOG_PUBLISH_DELAY_SECONDS)
 
 
@@ -319,7 +326,7 @@ def notification_from_event(*, event: WebhookEvent) -> Notification | None:
 
 def notification_publish(*, notification: Notification) -> None:
     html = render_to_string("webhooks/_notification_toast.html", {"notification": notification})
-    publish(partner=notification.partner, topic="notification", html=html)
+    publish(partner=notification.partner, topic=NOTIFICATION_TOPIC, html=html)
 
 
 def _apply(event: WebhookEvent) -> None:
@@ -328,7 +335,7 @@ def _apply(event: WebhookEvent) -> None:
     if event.event_type in VM_EVENTS:
         vm = vm_apply_event(partner=event.partner, event_type=event.event_type, data=data)
         if vm is not None:
-            publish(partner=event.partner, topic="vm", html=render_to_string("live/_vm_status.html", {"vm": vm, "oob": True}))
+            publish(partner=event.partner, topic=VM_TOPIC, html=render_to_string("vms/_vm_status.html", {"vm": vm, "oob": True}))
     elif event.event_type in MIGRATION_EVENTS:
         migration, changed, vms = migration_apply_status(partner=event.partner, status=data, from_event=True)
         if changed:
@@ -401,10 +408,8 @@ def webhook_event_reprocess(*, event: WebhookEvent) -> None:
     Safe on any event: applying one again never moves the cache backwards and makes no second
     notification. Ignored events (unknown types, test deliveries) have nothing to apply.
     """
-    from webhooks.tasks import process_webhook_event
-
     if event.status == WebhookEvent.Status.IGNORED:
         return
     WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.RECEIVED, error="")
     event_pk = event.pk
-    transaction.on_commit(lambda: process_webhook_event.delay(event_pk))
+    transaction.on_commit(lambda: current_app.tasks[PROCESS_EVENT_TASK].delay(event_pk))

@@ -7,17 +7,23 @@ from celery import shared_task
 from novacron.errors import NovaCronError
 
 from partners.clients import partner_client
-from partners.delivery_log import webhook_log_publish
 from partners.models import Partner
 from vms.migration_services import migrations_poll_stale
 from vms.models import Migration
-from webhooks.services import webhook_event_process, webhook_events_pending
+from webhooks.delivery_log import webhook_log_publish
+from webhooks.services import (
+    PROCESS_EVENT_TASK,
+    PUBLISH_LOG_TASK,
+    webhook_event_process,
+    webhook_events_pending,
+)
+from webhooks.subscriptions import expired_webhook_secrets_drop, webhook_subscription_ensure
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="webhooks.process_webhook_event",
+    name=PROCESS_EVENT_TASK,
     autoretry_for=(Exception,),
     retry_backoff=2,
     retry_backoff_max=300,
@@ -28,7 +34,7 @@ def process_webhook_event(event_pk: int) -> str:
     return webhook_event_process(event_pk=event_pk).status
 
 
-@shared_task(name="webhooks.publish_webhook_log")
+@shared_task(name=PUBLISH_LOG_TASK)
 def publish_webhook_log(partner_pk: int) -> None:
     """Refresh the partner's open received-webhooks log pages (queued by webhook_log_refresh_soon)."""
     partner = Partner.objects.filter(pk=partner_pk).first()
@@ -59,3 +65,30 @@ def poll_quiet_migrations() -> int:
         except NovaCronError:
             logger.warning("polling migrations of %s failed", partner.partner_id, exc_info=True)
     return updated
+
+
+# The portal's own subscription at NovaCron. These two kept the names they had under `partners.tasks`:
+# beat's schedule and the worker's start-up (portal.celery) queue them by name, and so may messages
+# already in a broker.
+
+
+@shared_task(name="partners.tasks.ensure_webhook_subscriptions", ignore_result=True)
+def ensure_webhook_subscriptions() -> dict[str, str]:
+    """Each partner with credentials has an active subscription for every event, to our receiver."""
+    outcomes: dict[str, str] = {}
+    for partner in Partner.objects.exclude(api_key="").exclude(status="suspended"):
+        try:
+            outcome = webhook_subscription_ensure(partner=partner)
+        except (NovaCronError, ValueError) as error:
+            # One partner's failure (NovaCron down, credentials revoked) must not stop the others.
+            logger.warning("webhook subscription for %s not ensured: %s", partner.partner_id, error)
+            outcomes[partner.partner_id] = f"error: {error}"
+        else:
+            outcomes[partner.partner_id] = outcome.action
+    return outcomes
+
+
+@shared_task(name="partners.tasks.drop_expired_webhook_secrets", ignore_result=True)
+def drop_expired_webhook_secrets() -> int:
+    """After a rotation the receiver accepts the previous secret for 24 h; then it is forgotten."""
+    return expired_webhook_secrets_drop()

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import partner_required
-from portal.errors import organisation_object_or_404
+from lib.http_errors import organisation_object_or_404
 from webhooks.selectors import notification_list
 from webhooks.services import MAX_BODY_BYTES, notification_acknowledge, webhook_delivery_receive
 from webhooks.tasks import process_webhook_event

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from live.models import Event
 from partners.models import Partner
-from partners.tests.conftest import PARTNER_API
+from tests.partner_api import PARTNER_API
 from vms.models import VM, Migration, SyncRun
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
 

@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 
+from lib.http_errors import NotAllowed
 from portal import urls as portal_urls
-from portal.errors import NotAllowed
 
 
 def _raising(exception: Exception) -> Callable[[HttpRequest], HttpResponse]:

@@ -11,7 +11,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
 from portal import errors
-from vms.tests.factories import make_migration, make_vm
+from tests.factories import make_migration, make_vm
 from webhooks.models import Notification, WebhookEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("portal.tests.error_urls")]

@@ -21,7 +21,7 @@ COMPLETION_TIMEOUT_MS = 180_000
 def acme_ready(portal_server: PortalServer, celery_worker_process: Process) -> novacron.Client:
     """Webhooks subscribed to this portal and the inventory synced, so pages have VMs and clusters."""
     portal_server.manage("shell", "-c", (
-        "from partners.models import Partner; from partners.services import webhook_subscription_ensure; "
+        "from partners.models import Partner; from webhooks.subscriptions import webhook_subscription_ensure; "
         "print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id='partner-acme')))"))
     portal_server.manage("sync_now", "--partner", "partner-acme", "--full")
     _LOGS[:] = [portal_server.process, celery_worker_process, portal_server.sandbox.process]

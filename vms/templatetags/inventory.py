@@ -83,7 +83,7 @@ def age(seconds: float | None) -> str:
 _ROW = (
     '<tr data-vm-id="{vm_id}">'
     '<td><a href="{url}">{name}</a><div class="small text-body-secondary">{template}</div></td>'
-    # The status cell is templates/live/_vm_status.html (id vm-status-<vm_id>), written out here so a
+    # The status cell is templates/vms/_vm_status.html (id vm-status-<vm_id>), written out here so a
     # page of 200 rows costs no template renders; a webhook replaces it on open pages by that id.
     '<td><span id="vm-status-{vm_id}" class="badge vm-status {badge}" data-vm-status="{status}">'
     "{status}</span></td>"

@@ -9,8 +9,8 @@ import responses
 from novacron.config import SDKConfig
 
 from tests.conftest import sandbox_server  # noqa: F401  (the shared real-sandbox fixture)
+from tests.fakes import API, FakeClock, FakeNovaCron
 from vms.pacing import SyncPacer
-from vms.tests.fakes import API, FakeClock, FakeNovaCron
 
 
 @pytest.fixture

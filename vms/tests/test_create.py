@@ -6,9 +6,9 @@ import pytest
 import requests
 
 from partners.models import Quota
+from tests.factories import make_cluster
+from tests.fakes import ROOT, T0, error_body, vm_payload
 from vms.models import VM
-from vms.tests.factories import make_cluster
-from vms.tests.fakes import ROOT, T0, error_body, vm_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.factories import make_cluster, make_migration, make_vm
+from tests.fakes import ROOT, error_body, vm_payload
 from vms.models import VM
-from vms.tests.factories import make_cluster, make_migration, make_vm
-from vms.tests.fakes import ROOT, error_body, vm_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -242,4 +242,4 @@ def test_the_status_badge_is_the_live_one_a_webhook_replaces(vm, writer, client_
 
     assert body.count('id="vm-status-vm-00001"') == 1
     vm.refresh_from_db()
-    assert render_to_string("live/_vm_status.html", {"vm": vm}).strip() in body
+    assert render_to_string("vms/_vm_status.html", {"vm": vm}).strip() in body

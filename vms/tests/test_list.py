@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from vms.tests.factories import make_cluster, make_vm, make_vms, record_sync
+from tests.factories import make_cluster, make_vm, make_vms, record_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -210,6 +210,6 @@ def test_each_rows_status_is_the_live_status_badge_so_a_webhook_can_replace_it(f
     vms = list(VM.objects.all())
     assert len(vms) == 5
     for vm in vms:
-        badge = render_to_string("live/_vm_status.html", {"vm": vm})  # what processing publishes, minus oob
+        badge = render_to_string("vms/_vm_status.html", {"vm": vm})  # what processing publishes, minus oob
         assert body.count(f'id="vm-status-{vm.vm_id}"') == 1
         assert badge.strip() in body

@@ -8,9 +8,9 @@ import requests
 from django.core.cache import cache
 from novacron.models import MetricsResult
 
+from tests.factories import make_vm
+from tests.fakes import ROOT, error_body
 from vms import metrics
-from vms.tests.factories import make_vm
-from vms.tests.fakes import ROOT, error_body
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from django.utils.dateparse import parse_datetime
 from novacron.config import SDKConfig
 
 from live.models import Event
+from tests.webhook_payloads import at, migration_data
 from vms.migration_services import migrations_poll_stale
 from vms.models import Migration
-from webhooks.tests.payloads import at, migration_data
 
 pytestmark = pytest.mark.django_db
 

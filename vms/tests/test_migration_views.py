@@ -12,8 +12,8 @@ from django.utils.dateparse import parse_datetime
 
 from live.models import Event
 from partners.models import Quota
+from tests.webhook_payloads import at, migration_data
 from vms.models import VM, Cluster, Migration
-from webhooks.tests.payloads import at, migration_data
 
 pytestmark = pytest.mark.django_db
 

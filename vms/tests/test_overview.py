@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from partners.models import Quota
-from vms.tests.factories import make_migration, make_vm
-from vms.tests.fakes import T0
+from tests.factories import make_migration, make_vm
+from tests.fakes import T0
 
 pytestmark = pytest.mark.django_db
 

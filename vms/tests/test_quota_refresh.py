@@ -7,11 +7,11 @@ from django.core.cache import cache
 
 from live.models import Event
 from partners.models import Quota
+from tests.fakes import T0, FakeClock, FakeNovaCron
 from vms import sync, tasks
 from vms.models import SyncRun
 from vms.pacing import SyncPacer
-from vms.quota_gauges import QUOTAS_TOPIC
-from vms.tests.fakes import T0, FakeClock, FakeNovaCron
+from vms.topics import QUOTAS_TOPIC
 
 pytestmark = pytest.mark.django_db
 

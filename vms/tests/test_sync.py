@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.utils.dateparse import parse_datetime
 
 from partners.models import Partner, Quota
+from tests.fakes import T0, FakeClock, FakeNovaCron, cluster_payload, error_body, iso, migration_payload
 from vms import sync
 from vms.models import VM, Cluster, Migration, SyncRun
 from vms.pacing import SyncPacer
-from vms.tests.fakes import T0, FakeClock, FakeNovaCron, cluster_payload, error_body, iso, migration_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from tests.fakes import FakeClock, FakeNovaCron
 from vms import sync, tasks
 from vms.models import SyncRun
 from vms.pacing import SyncPacer
-from vms.tests.fakes import FakeClock, FakeNovaCron
 
 pytestmark = pytest.mark.django_db
 

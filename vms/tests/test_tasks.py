@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+from tests.fakes import FakeClock, FakeNovaCron
 from vms import sync, tasks
 from vms.models import VM, SyncRun
 from vms.pacing import SyncPacer
-from vms.tests.fakes import FakeClock, FakeNovaCron
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from webhooks.tests.payloads import signed
+from tests.partner_api import admin_client, api
+from tests.webhook_payloads import signed
+
+__all__ = ["admin_client", "api"]  # the webhook pages' fixtures, shared with the integration pages
 
 SECRET = "whsec_acme_test_secret_0123456789"
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from live.models import Event
+from tests.webhook_payloads import event, vm_data
 from webhooks import services, tasks
 from webhooks.models import WebhookEvent
 from webhooks.services import WEBHOOK_LOG_PUBLISH_DELAY_SECONDS, WEBHOOK_LOG_WINDOW_SECONDS
-from webhooks.tests.payloads import event, vm_data
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ import pytest
 from django.utils.dateparse import parse_datetime
 
 from live.models import Event
+from tests.webhook_payloads import at, event, migration_data, vm_data
 from vms.models import VM, Cluster, Migration
 from webhooks.models import Notification, WebhookEvent
 from webhooks.services import webhook_event_process, webhook_event_store
-from webhooks.tests.payloads import at, event, migration_data, vm_data
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+from tests.webhook_payloads import event, migration_data, vm_data
 from webhooks import services
 from webhooks.services import (
     QUOTA_REFRESH_DELAY_SECONDS,
@@ -14,7 +15,6 @@ from webhooks.services import (
     webhook_event_process,
     webhook_event_store,
 )
-from webhooks.tests.payloads import event, migration_data, vm_data
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.webhook_payloads import event, migration_data, vm_data
 from webhooks.models import WebhookEvent, WebhookRejection
 from webhooks.services import MAX_BODY_BYTES
-from webhooks.tests.payloads import event, migration_data, vm_data
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,105 @@
+"""Integrations, which live at NovaCron only: the pages call NovaCron with the signed-in admin's token
+(`request.novacron`), so NovaCron itself authorizes the person (scope `partner:admin`, role admin).
+Without the scope a page offers the grant link and makes no API call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+from novacron import errors as novacron_errors
+
+from accounts.decorators import needs_partner_admin_scope, partner_admin_page
+from integrations.forms import (
+    EndpointFormSet,
+    IntegrationForm,
+    integration_body,
+    integration_initial,
+)
+from lib.forms import apply_api_field_errors
+
+
+@partner_admin_page
+@needs_partner_admin_scope
+def integration_list(request: HttpRequest) -> HttpResponse:
+    requested = request.GET.get("page", "")
+    page_number = max(int(requested), 1) if requested.isdigit() else 1
+    page = request.novacron.list_integrations(page=page_number, limit=50)
+    return render(request, "integrations/integration_list.html", {"page": page, "integrations": page.data})
+
+
+def _integration_save(form: IntegrationForm, endpoints: Any, save: Callable[[dict[str, Any]], Any]) -> bool:
+    """Send the forms to NovaCron; on a refusal, put its messages on the fields. True when saved."""
+    if not (form.is_valid() and endpoints.is_valid()):
+        return False
+    try:
+        save(integration_body(form, endpoints))
+    except novacron_errors.ValidationError as exc:
+        apply_api_field_errors(exc.fields, form, endpoints)
+        if not exc.fields:
+            form.add_error(None, exc.message)
+        return False
+    except novacron_errors.ConflictError as exc:
+        form.add_error("name", exc.message or "An integration with this name already exists.")
+        return False
+    return True
+
+
+@partner_admin_page
+@needs_partner_admin_scope
+@require_http_methods(["GET", "POST"])
+def integration_create(request: HttpRequest) -> HttpResponse:
+    form = IntegrationForm(request.POST or None)
+    endpoints = EndpointFormSet(request.POST or None, prefix="endpoints")
+    if request.method == "POST":
+
+        def create(body: dict[str, Any]) -> Any:
+            return request.novacron.create_integration(body)
+
+        if _integration_save(form, endpoints, create):
+            messages.success(request, f"Integration “{form.cleaned_data['name']}” created.")
+            return redirect("integrations:integration_list")
+    context = {"form": form, "endpoints": endpoints, "creating": True}
+    return render(request, "integrations/integration_form.html", context, status=400 if request.method == "POST" else 200)
+
+
+@partner_admin_page
+@needs_partner_admin_scope
+@require_http_methods(["GET", "POST"])
+def integration_edit(request: HttpRequest, integration_id: str) -> HttpResponse:
+    client = request.novacron
+    integration = client.get_integration(integration_id)
+    initial, rows = integration_initial(integration)
+    if request.method == "POST":
+        form = IntegrationForm(request.POST, initial=initial)
+        endpoints = EndpointFormSet(request.POST, prefix="endpoints", initial=rows)
+
+        def update(body: dict[str, Any]) -> Any:
+            return client.update_integration(integration_id, body)
+
+        if _integration_save(form, endpoints, update):
+            messages.success(request, f"Integration “{form.cleaned_data['name']}” saved.")
+            return redirect("integrations:integration_list")
+    else:
+        form = IntegrationForm(initial=initial)
+        endpoints = EndpointFormSet(prefix="endpoints", initial=rows)
+    context = {"form": form, "endpoints": endpoints, "integration": integration, "creating": False}
+    return render(request, "integrations/integration_form.html", context, status=400 if request.method == "POST" else 200)
+
+
+@partner_admin_page
+@needs_partner_admin_scope
+@require_http_methods(["GET", "POST"])
+def integration_delete(request: HttpRequest, integration_id: str) -> HttpResponse:
+    client = request.novacron
+    integration = client.get_integration(integration_id)
+    if request.method == "POST":
+        client.delete_integration(integration_id)
+        messages.success(request, f"Integration “{integration.name}” deleted.")
+        return redirect("integrations:integration_list")
+    return render(request, "integrations/integration_confirm_delete.html", {"integration": integration})
