@@ -81,6 +81,26 @@ class VM(models.Model):
         return self.name
 
 
+class VMTombstone(models.Model):
+    """A VM that NovaCron deleted, remembered so that an older event or sync page cannot bring it back.
+
+    Written by every path that removes a cached VM (a `vm.deleted` event, a sync tombstone, the
+    portal's own delete, a 404). `updated_at` is NovaCron's stamp of the deletion; without one (the
+    portal's delete answers 204 with no body) nothing revives the VM.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="vm_tombstones")
+    vm_id = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "vm_id"], name="vm_tombstone_unique_per_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.vm_id} (deleted)"
+
+
 class Migration(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
 from django.utils import timezone
 from novacron.errors import InsufficientScopeError, NovaCronError, QuotaExceededError, UnauthorizedError
 
 from partners.models import Partner
 from vms import selectors
-from vms.cache import store_vms
+from vms.cache import forget_vm, store_vm
 from vms.models import VM
 
 if TYPE_CHECKING:
@@ -24,11 +23,9 @@ if TYPE_CHECKING:
     from novacron.models import VM as ApiVM
 
 
-@transaction.atomic
 def vm_cache_store(*, partner: Partner, vm: ApiVM) -> VM | None:
-    """Write one VM as NovaCron returned it; None when NovaCron says it is deleted."""
-    store_vms(partner=partner, vms=[vm])
-    return VM.objects.filter(partner=partner, vm_id=vm.vm_id).first()
+    """Write one VM as NovaCron returned it (unless the cache holds a newer one); None when it is deleted."""
+    return store_vm(partner=partner, vm=vm).vm
 
 
 def vm_refresh(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM | None:
@@ -38,7 +35,7 @@ def vm_refresh(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM |
     try:
         remote = client.get_vm(vm_id)
     except NotFoundError:
-        VM.objects.filter(partner=partner, vm_id=vm_id).delete()
+        forget_vm(partner=partner, vm_id=vm_id)
         return None
     return vm_cache_store(partner=partner, vm=remote)
 
@@ -56,7 +53,7 @@ def vm_stop(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM | No
 
 def vm_delete(*, partner: Partner, client: novacron.Client, vm_id: str) -> None:
     client.delete_vm(vm_id)  # NovaCron keeps a tombstone; the cache just drops the row
-    VM.objects.filter(partner=partner, vm_id=vm_id).delete()
+    forget_vm(partner=partner, vm_id=vm_id)
 
 
 def vm_create(*, partner: Partner, client: novacron.Client, spec: Mapping[str, Any]) -> VM | None:

@@ -26,8 +26,8 @@ from novacron.models import VMListOptions
 
 from partners.clients import partner_client
 from partners.models import Partner, Quota
-from vms.cache import store_clusters, store_migrations, store_vms
-from vms.models import VM, SyncRun
+from vms.cache import store_clusters, store_migrations, store_vms, sweep_vms
+from vms.models import SyncRun
 from vms.pacing import SyncPacer, partner_limit_per_minute
 
 if TYPE_CHECKING:
@@ -230,8 +230,7 @@ def sync_vms_full(
             run.deleted += stored.deleted
             if stored.latest_update and (latest is None or stored.latest_update > latest):
                 latest = stored.latest_update
-        swept, _ = VM.objects.filter(partner=partner, synced_at__lt=sweep_before).delete()
-        run.deleted += swept
+        run.deleted += sweep_vms(partner=partner, unseen_since=sweep_before)
         _sync_migrations(partner, session)
         run.watermark = latest or last_watermark(partner) or sweep_before
     return run

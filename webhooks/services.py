@@ -23,11 +23,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from novacron import webhooks as novacron_webhooks
 from novacron.errors import SignatureVerificationError
-from novacron.models import VM as ApiVM
 
 from live.services import publish
 from partners.models import Partner
-from vms.migration_services import migration_apply_status, migration_publish
+from vms.cache import store_migration, store_vm
+from vms.migration_services import migration_publish
 from vms.models import VM
 from vms.topics import VM_TOPIC
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
@@ -249,55 +249,13 @@ def webhook_delivery_receive(
 # --- processing ---------------------------------------------------------------------------------
 
 
-def _vm_deleted_since(*, partner: Partner, vm_id: str, updated_at: datetime) -> bool:
-    """A processed vm.deleted at or after `updated_at`: a late event must not bring the VM back."""
-    deletions = WebhookEvent.objects.filter(
-        partner=partner, event_type="vm.deleted", status=WebhookEvent.Status.PROCESSED, payload__data__vm_id=vm_id
-    ).values_list("payload", flat=True)
-    for payload in deletions:
-        deleted = ApiVM.from_dict(payload.get("data") or {})
-        if deleted.updated_at is None or deleted.updated_at >= updated_at:
-            return True
-    return False
-
-
 def vm_apply_event(*, partner: Partner, event_type: str, data: Mapping[str, Any]) -> VM | None:
     """Upsert (or, for vm.deleted, remove) the cached VM unless the cache already holds something newer.
 
     Returns the VM as now cached when it changed (status unsaved "deleted" for a removal), else None.
     """
-    incoming = ApiVM.from_dict(data)
-    now = timezone.now()
-    updated_at = incoming.updated_at or now
-    cached = VM.objects.select_for_update().filter(partner=partner, vm_id=incoming.vm_id).first()
-    if cached is not None and cached.updated_at >= updated_at:
-        return None
-    if event_type == "vm.deleted" or incoming.is_deleted:
-        if cached is None:
-            return None
-        cached.delete()
-        cached.status = VM.Status.DELETED
-        return cached
-    if cached is None and _vm_deleted_since(partner=partner, vm_id=incoming.vm_id, updated_at=updated_at):
-        return None
-    vm = cached or VM(partner=partner, vm_id=incoming.vm_id)
-    vm.name = incoming.name or vm.name
-    vm.status = incoming.status or vm.status
-    vm.template = incoming.template or ""
-    vm.cpu_cores = incoming.cpu_cores or 0
-    vm.memory_gb = incoming.memory_gb or 0
-    vm.disk_size_gb = incoming.disk_size_gb or 0
-    vm.network_id = incoming.network_id or ""
-    vm.cloud_provider = incoming.cloud_provider or ""
-    vm.region = incoming.region or ""
-    vm.cluster = incoming.cluster or ""
-    vm.ip_address = incoming.ip_address or ""
-    vm.tags = dict(incoming.tags or {})
-    vm.created_at = incoming.created_at or vm.created_at or now
-    vm.updated_at = updated_at
-    vm.synced_at = now
-    vm.save()
-    return vm
+    stored = store_vm(partner=partner, vm=data, deleted=event_type == "vm.deleted")
+    return (stored.vm or stored.removed) if stored.changed else None
 
 
 def _notification_title(event_type: str, data: Mapping[str, Any]) -> str:
@@ -337,7 +295,7 @@ def _apply(event: WebhookEvent) -> None:
         if vm is not None:
             publish(partner=event.partner, topic=VM_TOPIC, html=render_to_string("vms/_vm_status.html", {"vm": vm, "oob": True}))
     elif event.event_type in MIGRATION_EVENTS:
-        migration, changed, vms = migration_apply_status(partner=event.partner, status=data, from_event=True)
+        migration, changed, vms = store_migration(partner=event.partner, migration=data, from_event=True)
         if changed:
             migration_publish(migration=migration, vms=vms)
     elif event.event_type in NOTIFICATION_EVENTS:

@@ -272,14 +272,15 @@ def test_the_history_is_paginated(client_of, viewer, partner):
 
 
 def test_a_migration_finishing_while_the_page_is_open_publishes_its_finished_panel(client_of, viewer, partner):
-    from vms.migration_services import migration_apply_status, migration_publish
+    from vms.cache import store_migration
+    from vms.migration_services import migration_publish
 
     _migration(partner, status="in_progress", phase="disk_sync")
     page = client_of(viewer).get("/migrations/").content.decode()
     assert 'id="active-migrations"' in page and "migration-finished-hint" not in page  # nothing finished yet
 
-    migration, changed, vms = migration_apply_status(
-        partner=partner, status=migration_data(status="failed", phase="switchover", progress=100, updated=90,
+    migration, changed, vms = store_migration(
+        partner=partner, migration=migration_data(status="failed", phase="switchover", progress=100, updated=90,
                                                error="switchover timed out"), from_event=True)
     assert changed
     migration_publish(migration=migration, vms=vms)

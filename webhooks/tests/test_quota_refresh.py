@@ -92,7 +92,7 @@ def test_events_that_leave_quota_usage_alone_schedule_nothing(process, quota_ref
 
 
 def test_a_failed_processing_schedules_no_refresh(process, quota_refreshes, monkeypatch):
-    monkeypatch.setattr(services, "migration_apply_status", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(services, "store_migration", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("x")))
 
     with pytest.raises(RuntimeError):
         process(event("migration.completed", migration_data(status="completed", phase="completed", progress=100)))
