@@ -26,8 +26,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 
 from partners.models import Quota
-from vms.tests.factories import make_cluster, make_migration, make_vms, record_sync
-from vms.tests.fakes import API, ROOT, T0, vm_payload
+from tests.factories import make_cluster, make_migration, make_vms, record_sync
+from tests.fakes import API, ROOT, T0, vm_payload
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
 
 pytestmark = pytest.mark.django_db
