@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from novacron import errors
 
 from accounts.services import SessionExpired
+from partners import reachability
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +100,11 @@ class NovaCronErrorMiddleware(_EitherModeMiddleware):
             raise Http404("NovaCron has no such object for your partner") from exception
         if isinstance(exception, errors.RateLimitError):
             return self._page(request, "accounts/unavailable.html", 429, error=exception, rate_limited=True)
-        if isinstance(exception, errors.APIConnectionError | errors.APITimeoutError | errors.ServerError):
+        if reachability.is_outage(exception):
             logger.warning("NovaCron unavailable during %s %s: %s", request.method, request.path, exception)
+            partner = getattr(request, "partner", None)
+            if partner is not None:
+                reachability.novacron_unreachable(partner_pk=partner.pk)
             return self._page(request, "accounts/unavailable.html", 503, error=exception)
         return None
 

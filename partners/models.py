@@ -34,6 +34,8 @@ class Partner(models.Model):
     rate_limit_limit = models.IntegerField(null=True, blank=True)
     rate_limit_remaining = models.IntegerField(null=True, blank=True)
     rate_limit_reset = models.DateTimeField(null=True, blank=True)
+    # When NovaCron stopped answering this partner's calls (partners.reachability); empty while it answers.
+    novacron_unreachable_since = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from novacron.errors import InsufficientScopeError, NovaCronError, QuotaExceededError, UnauthorizedError
 
+from partners import reachability
 from partners.models import Partner
 from vms import selectors
 from vms.cache import forget_vm, store_vm
@@ -37,6 +38,10 @@ def vm_refresh(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM |
     except NotFoundError:
         forget_vm(partner=partner, vm_id=vm_id)
         return None
+    except NovaCronError as error:
+        if reachability.is_outage(error):
+            reachability.novacron_unreachable(partner_pk=partner.pk)
+        raise
     return vm_cache_store(partner=partner, vm=remote)
 
 

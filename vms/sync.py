@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from novacron.models import VMListOptions
 
+from partners import reachability
 from partners.clients import partner_client
 from partners.models import Partner, Quota
 from vms.cache import store_clusters, store_migrations, store_vms, sweep_vms
@@ -100,8 +101,11 @@ def recorded_run(partner: Partner, kind: str, session: SyncSession) -> Iterator[
         logger.warning("sync %s of %s failed: %s", kind, partner.partner_id, error, exc_info=True)
         run.status = SyncRun.Status.FAILED
         run.error = f"{type(error).__name__}: {error}"[:2000]
+        if reachability.is_outage(error):
+            reachability.novacron_unreachable(partner_pk=partner.pk, at=run.started_at)
     else:
         run.status = SyncRun.Status.SUCCEEDED
+        reachability.novacron_reachable(partner_pk=partner.pk)
     finally:
         run.finished_at = timezone.now()
         run.api_calls = session.pacer.calls

@@ -4,6 +4,7 @@
  * replaced; a new one is added to the first container named in its data-live-containers that the page
  * has (e.g. a newly started migration on the migrations page). Repeats are harmless.
  * While the stream is down, elements with data-poll-url are refreshed by polling every 3 s.
+ * #live-indicator (in the navigation bar) says which: live, reconnecting, or polling since when.
  */
 (function () {
   "use strict";
@@ -19,8 +20,37 @@
   var pollTimer = null;
   var retryMs = 1000;
 
+  var indicator = document.getElementById("live-indicator");
+  var LABELS = { connecting: "Connecting…", up: "Live", reconnecting: "Reconnecting…", polling: "Polling" };
+  var lastUpdate = null;
+
+  function clock(date) {
+    return date.toISOString().slice(11, 19) + " UTC";
+  }
+
+  // The page says how current it is: live, reconnecting, or polling with the last update's time.
   function setState(state) {
     document.documentElement.dataset.liveStream = state;
+    if (!indicator) {
+      return;
+    }
+    var label = LABELS[state] || state;
+    if (state === "polling" && lastUpdate) {
+      label += " · updated " + clock(lastUpdate);
+    }
+    indicator.dataset.state = state;
+    indicator.textContent = label;
+    indicator.title = lastUpdate ? "Last update " + clock(lastUpdate) : "No update yet";
+  }
+
+  function updated() {
+    lastUpdate = new Date();
+    var state = document.documentElement.dataset.liveStream;
+    if (state === "reconnecting" || state === "polling") {
+      setState("polling");
+    } else if (indicator) {
+      indicator.title = "Last update " + clock(lastUpdate);
+    }
   }
 
   function apply(html) {
@@ -54,10 +84,15 @@
       }
       document.dispatchEvent(new CustomEvent("live:applied", { detail: { id: fragment.id } }));
     });
+    updated();
   }
 
   function poll() {
     var targets = document.querySelectorAll("[data-poll-url]");
+    if (!targets.length) {
+      // Nothing on this page polls: a poll round is still an update of what it shows (nothing).
+      updated();
+    }
     Array.prototype.forEach.call(targets, function (element) {
       fetch(element.dataset.pollUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
         .then(function (response) {
@@ -87,7 +122,7 @@
 
   function connect() {
     if (!window.EventSource) {
-      setState("down");
+      setState("polling");
       startPolling();
       return;
     }
@@ -102,7 +137,8 @@
       stopPolling();
     };
     source.onerror = function () {
-      setState("down");
+      // Reconnecting until the first poll round has refreshed the page, then polling.
+      setState("reconnecting");
       startPolling();
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. an error status): reconnect ourselves, resuming after lastId.

@@ -3,6 +3,7 @@ cancel mid-way. Runs the real stack: sandbox, portal under uvicorn, Celery worke
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -71,6 +72,7 @@ def test_a_live_migration_advances_to_completion_without_a_reload(signed_in_page
     panel = f"#migration-{migration_id}"
     page.wait_for_selector(panel)
     _wait_until(page, "() => document.documentElement.dataset.liveStream === 'up'")
+    assert page.inner_text("#live-indicator") == "Live"
     # Anything that reloads the page would drop this marker.
     page.evaluate("window.__panelMarker = 'still-the-same-page'")
     start = int(page.get_attribute(panel, "data-progress"))
@@ -111,10 +113,14 @@ def test_with_the_stream_blocked_the_panel_falls_back_to_polling(signed_in_page:
     page.route("**/live/stream/**", lambda route: route.abort())
     migration_id = _start_from_the_vm_page(page, portal_url, vm_id, cluster_id)
     panel = f"#migration-{migration_id}"
-    _wait_until(page, "() => document.documentElement.dataset.liveStream === 'down'")
+    # The page says so: reconnecting first, then polling with the time of the last update.
+    _wait_until(page, "() => ['reconnecting', 'polling'].includes(document.documentElement.dataset.liveStream)")
+    _wait_until(page, "() => document.documentElement.dataset.liveStream === 'polling'")
+    assert re.fullmatch(r"Polling · updated \d\d:\d\d:\d\d UTC", page.inner_text("#live-indicator"))
     page.evaluate("window.__panelMarker = 'still-the-same-page'")
     start = int(page.get_attribute(panel, "data-progress"))
 
     _wait_until(page, f"(s) => Number(document.querySelector(s)?.dataset.progress) > {start}", panel,
                 COMPLETION_TIMEOUT_MS)
     assert page.evaluate("window.__panelMarker") == "still-the-same-page"
+    assert page.inner_text("#live-indicator").startswith("Polling · updated ")
