@@ -62,7 +62,39 @@ def vm_action(user: Any, vm: VM, action: str) -> VMAction:
 
 
 def vm_actions(user: Any, vm: VM) -> list[VMAction]:
-    return [vm_action(user, vm, action) for action in ("start", "stop", "delete")]
+    return [vm_action(user, vm, action) for action in ACTION_VERBS]
+
+
+def vm_state_actions(vm: VM) -> list[VMAction]:
+    """What the VM's state allows, for anyone who may change VMs: the VM page's Actions card.
+
+    The card is pushed live to the whole partner, so it cannot say what one person may do: the page
+    hides its controls from people who may not use them (`vm_change_refusal`, `<body
+    data-can-write-vms>`), and every action is checked again with `vm_action`.
+    """
+    actions = []
+    for action in ACTION_VERBS:
+        refusal = _state_refusal(action, vm)
+        actions.append(VMAction(action, action.capitalize(), not refusal, refusal))
+    return actions
+
+
+def vm_change_refusal(user: Any) -> tuple[str, bool]:
+    """Why this person can't start, stop or delete VMs ("" when they can), and whether a grant would fix it."""
+    if not roles.can(user, roles.VM_WRITE):
+        return f"Your role ({getattr(user, 'role', '') or 'none'}) can't start, stop or delete VMs.", False
+    if not scopes.has_scope(user, roles.VM_WRITE):
+        return "The portal needs your permission to start, stop or delete VMs.", True
+    return "", False
+
+
+# NovaCron migrates only a running or stopped VM (409 otherwise).
+MIGRATABLE = (VM.Status.RUNNING, VM.Status.STOPPED)
+
+
+def vm_can_migrate(vm: VM) -> bool:
+    """The VM's state lets it be migrated (who may start one is `migration_start_refusal`'s question)."""
+    return vm.status in MIGRATABLE
 
 
 def create_refusal(user: Any) -> tuple[str, bool]:
@@ -90,3 +122,8 @@ def migration_start_refusal(user: Any, vm: VM, *, quota: ConcurrencyQuota, has_t
     if not has_target:
         return "There is no other cluster to migrate to (clusters are synced from NovaCron).", False
     return "", not scopes.has_scope(user, "migration:execute")
+
+
+def migration_needs_grant(user: Any) -> bool:
+    """The person's role may migrate VMs but their token lacks migration:execute: offer the grant."""
+    return roles.can(user, roles.MIGRATION_EXECUTE) and not scopes.has_scope(user, "migration:execute")

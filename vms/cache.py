@@ -1,7 +1,8 @@
 """Writing NovaCron's answers and events into the local cache: the one owner of VM, cluster and migration rows.
 
 Every write of these rows comes through here: the sync (bulk), webhooks and polls, and the portal's own
-actions (one row at a time). One mapping per row type turns NovaCron's object into the row (a webhook's
+actions (one row at a time). Every change is published from here too (`vms.publishing`, after commit), so
+open pages follow whoever made it. One mapping per row type turns NovaCron's object into the row (a webhook's
 `data` is the same object on the wire and is read into the same SDK model), and one ordering rule
 (`vms.freshness`) keeps an answer from replacing a newer row: a webhook or an action may have stored a
 fresher state while a sync page was in flight, and events arrive out of order and more than once.
@@ -21,6 +22,7 @@ from novacron.models import Cluster as ApiCluster
 from novacron.models import MigrationStatus as ApiMigration
 
 from partners.models import Partner
+from vms import publishing
 from vms.freshness import VMVersion, migration_is_newer, vm_is_newer
 from vms.models import VM, Cluster, Migration, VMTombstone
 
@@ -249,16 +251,19 @@ def store_vm(
             return VMStored(None, changed=False)
         row = _vm_row(partner, incoming, cached=None, now=now)
         row.save()
+        publishing.vms_changed(partner=partner, added=1)
         return VMStored(row, changed=True)
     if not vm_is_newer(_vm_version(incoming), _cached_vm_version(cached)):
         return VMStored(cached, changed=False)
     if incoming.is_deleted:
         cached.delete()
         cached.status = VM.Status.DELETED
+        publishing.vms_changed(partner=partner, removed=[cached])
         return VMStored(None, changed=True, removed=cached)
     row = _vm_row(partner, incoming, cached=cached, now=now)
     row.pk = cached.pk
     row.save()
+    publishing.vms_changed(partner=partner, vm_ids=[row.vm_id])
     return VMStored(row, changed=True)
 
 
@@ -311,6 +316,12 @@ def store_vms(*, partner: Partner, vms: Sequence[ApiVM], now: datetime | None = 
     if seen:
         VM.objects.filter(partner=partner, vm_id__in=seen).update(synced_at=now)
     result.stored += len(newer)
+    publishing.vms_changed(
+        partner=partner,
+        vm_ids=[vm.vm_id for vm in newer if vm.vm_id in cached],
+        removed=[VM(partner=partner, **cached[vm_id]) for vm_id in removed],
+        added=sum(vm.vm_id not in cached for vm in newer),
+    )
     return result
 
 
@@ -318,12 +329,17 @@ def store_vms(*, partner: Partner, vms: Sequence[ApiVM], now: datetime | None = 
 def forget_vm(*, partner: Partner, vm_id: str) -> None:
     """NovaCron no longer has the VM (404, or the portal deleted it: 204 without a body)."""
     _remember_deletions(partner, {vm_id: None}, timezone.now())
-    VM.objects.filter(partner=partner, vm_id=vm_id).delete()
+    removed = list(VM.objects.select_for_update().filter(partner=partner, vm_id=vm_id))
+    VM.objects.filter(pk__in=[vm.pk for vm in removed]).delete()
+    publishing.vms_changed(partner=partner, removed=removed)
 
 
+@transaction.atomic
 def sweep_vms(*, partner: Partner, unseen_since: datetime) -> int:
     """A full reconciliation's end: remove the VMs no page marked as seen since `unseen_since`."""
-    swept, _ = VM.objects.filter(partner=partner, synced_at__lt=unseen_since).delete()
+    unseen = list(VM.objects.select_for_update().filter(partner=partner, synced_at__lt=unseen_since))
+    swept, _ = VM.objects.filter(pk__in=[vm.pk for vm in unseen]).delete()
+    publishing.vms_changed(partner=partner, removed=unseen)
     return swept
 
 
@@ -414,7 +430,10 @@ def store_migration(
     if from_event:
         row.last_event_at = now
     row.save()
-    return MigrationStored(row, True, _follow_on_vm(row))
+    followed = _follow_on_vm(row)
+    publishing.migrations_changed(partner=partner, migration_ids=[row.migration_id])
+    publishing.vms_changed(partner=partner, vm_ids=[vm.vm_id for vm in followed])
+    return MigrationStored(row, True, followed)
 
 
 def store_migrations(
@@ -457,5 +476,6 @@ def store_migrations(
         update_fields=MIGRATION_UPDATE_FIELDS,
     )
     result.stored = len(rows)
+    publishing.migrations_changed(partner=partner, migration_ids=newer)
     result.latest_update = max((m.updated_at for m in newer.values() if m.updated_at), default=None)
     return result

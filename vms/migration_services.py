@@ -1,6 +1,7 @@
-"""Migrations through the partner's NovaCron: start, cancel, the lost-webhook poll, and publishing panels.
+"""Migrations through the partner's NovaCron: start, cancel and the lost-webhook poll.
 
-Every answer is written to the cache by `vms.cache.store_migration` (never backwards).
+Every answer is written to the cache by `vms.cache.store_migration` (never backwards), which also publishes
+the changed panel and VMs to open pages.
 """
 
 from __future__ import annotations
@@ -12,26 +13,15 @@ from typing import Any
 import novacron
 from django.conf import settings
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 from novacron.errors import NotFoundError
 from novacron.models import MigrationSpec
 
-from live.services import publish
 from partners.models import Partner
 from vms.cache import store_migration
 from vms.models import VM, Migration
-from vms.topics import MIGRATION_TOPIC, VM_TOPIC
 
 logger = logging.getLogger(__name__)
-
-
-def migration_publish(*, migration: Migration, vms: list[VM] | tuple[VM, ...] = ()) -> None:
-    """Push the migration's panel (and the status of VMs it moved) to the partner's open pages."""
-    html = render_to_string("vms/migrations/_panel.html", {"migration": migration, "oob": True})
-    publish(partner=migration.partner, topic=MIGRATION_TOPIC, html=html)
-    for vm in vms:
-        publish(partner=migration.partner, topic=VM_TOPIC, html=render_to_string("vms/_vm_status.html", {"vm": vm, "oob": True}))
 
 
 def migration_start(
@@ -53,17 +43,13 @@ def migration_start(
             source_vm_id=vm.vm_id, target_cluster=target_cluster, migration_type=migration_type, options=options
         )
     )
-    migration, changed, vms = store_migration(partner=partner, migration=answer)
-    if changed:
-        migration_publish(migration=migration, vms=vms)
+    migration, _, _ = store_migration(partner=partner, migration=answer)  # publishes what changed
     return migration
 
 
 def migration_cancel(*, client: novacron.Client, migration: Migration) -> Migration:
     answer = client.cancel_migration(migration.migration_id)
-    migration, changed, vms = store_migration(partner=migration.partner, migration=answer)
-    if changed:
-        migration_publish(migration=migration, vms=vms)
+    migration, _, _ = store_migration(partner=migration.partner, migration=answer)  # publishes what changed
     return migration
 
 
@@ -88,9 +74,5 @@ def migrations_poll_stale(*, partner: Partner, client: novacron.Client, quiet_fo
             logger.info("migration %s is gone from NovaCron; leaving the cached copy", stale.migration_id)
             continue
         # Nothing new still marks it as polled (`synced_at`), so the next round does not ask again at once.
-        migration, changed, vms = store_migration(partner=partner, migration=answer)
-        if not changed:
-            continue
-        migration_publish(migration=migration, vms=vms)
-        updated += 1
+        updated += store_migration(partner=partner, migration=answer).changed  # published by the cache
     return updated

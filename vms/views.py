@@ -29,9 +29,10 @@ from accounts.decorators import partner_required
 from lib.http_errors import organisation_object_or_404
 from partners.models import Partner
 from vms import metrics, selectors, services
-from vms.actions import create_refusal, vm_action, vm_actions
+from vms.actions import create_refusal, migration_needs_grant, vm_action, vm_change_refusal
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm
 from vms.models import VM
+from vms.publishing import fleet_context, vm_card_context
 from vms.quota_gauges import quota_gauges_context
 from vms.services import api_failure_message
 
@@ -56,15 +57,9 @@ _PASS_THROUGH = (UnauthorizedError, InsufficientScopeError)
 @partner_required
 def overview(request: PortalRequest) -> HttpResponse:
     partner = request.partner
-    breakdown = selectors.vm_breakdown(partner=partner)
     context = {
         **quota_gauges_context(partner=partner),
-        "breakdown": breakdown,
-        "breakdown_tables": [
-            ("By status", breakdown.by_status, "status"),
-            ("By cloud", breakdown.by_cloud, "cloud_provider"),
-            ("By region", breakdown.by_region, "region"),
-        ],
+        **fleet_context(partner=partner),  # the counts pushed when a VM changes
         "active_migrations": selectors.active_migrations(partner=partner),
         "migration_panel": MIGRATION_PANEL,
         "age": selectors.data_age(partner=partner),
@@ -139,16 +134,17 @@ def vm_detail(request: PortalRequest, vm_id: str) -> HttpResponse:
             messages.info(request, f"{vm.name} no longer exists at NovaCron.")
             return redirect("vms:list")
         vm = fresh
+    change_refusal, change_needs_grant = vm_change_refusal(request.user)
     context = {
-        "vm": vm,
+        # The Actions card and the specification are the fragments pushed when the VM changes.
+        **vm_card_context(vm, cluster=selectors.cluster_get(partner=partner, cluster_id=vm.cluster)),
         "unreachable": unreachable,
         "cached_age": services.vm_stored_age_seconds(vm),
-        "actions": vm_actions(request.user, vm),
-        "cluster": selectors.cluster_get(partner=partner, cluster_id=vm.cluster),
+        "change_refusal": change_refusal,
+        "change_needs_grant": change_needs_grant,
+        "migrate_needs_grant": migration_needs_grant(request.user),
         "migrations": selectors.vm_migrations(partner=partner, vm_id=vm_id),
         "migration_panel": MIGRATION_PANEL,
-        # NovaCron migrates only a running or stopped VM (409 otherwise).
-        "migratable": (VM.Status.RUNNING, VM.Status.STOPPED),
         "ranges": metrics.RANGES.values(),
         "chart_titles": [(chart["key"], chart["title"]) for chart in metrics.CHARTS],
         "default_range": metrics.DEFAULT_RANGE,

@@ -6,12 +6,12 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from live.selectors import latest_event_id
-from vms.topics import MIGRATION_TOPIC, QUOTAS_TOPIC, VM_TOPIC
+from vms.topics import FLEET_TOPIC, MIGRATION_TOPIC, QUOTAS_TOPIC, VM_TOPIC
 from webhooks.selectors import notifications_open
 from webhooks.topics import NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC
 
 # Every topic a page may show: the stream sends only these events (static/js/live-stream.js).
-LIVE_TOPICS = ",".join([MIGRATION_TOPIC, VM_TOPIC, NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC, QUOTAS_TOPIC])
+LIVE_TOPICS = ",".join([MIGRATION_TOPIC, VM_TOPIC, FLEET_TOPIC, NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC, QUOTAS_TOPIC])
 
 
 def live_and_notifications(request: HttpRequest) -> dict[str, Any]:

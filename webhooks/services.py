@@ -27,9 +27,7 @@ from novacron.errors import SignatureVerificationError
 from live.services import publish
 from partners.models import Partner
 from vms.cache import store_migration, store_vm
-from vms.migration_services import migration_publish
 from vms.models import VM
-from vms.topics import VM_TOPIC
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
 from webhooks.topics import NOTIFICATION_TOPIC
 
@@ -290,14 +288,11 @@ def notification_publish(*, notification: Notification) -> None:
 def _apply(event: WebhookEvent) -> None:
     """Apply one event to the cache and publish what changed (inside the caller's transaction)."""
     data = event.payload.get("data") or {}
+    # The cache publishes what a VM or migration event changed (vms.publishing), after commit.
     if event.event_type in VM_EVENTS:
-        vm = vm_apply_event(partner=event.partner, event_type=event.event_type, data=data)
-        if vm is not None:
-            publish(partner=event.partner, topic=VM_TOPIC, html=render_to_string("vms/_vm_status.html", {"vm": vm, "oob": True}))
+        vm_apply_event(partner=event.partner, event_type=event.event_type, data=data)
     elif event.event_type in MIGRATION_EVENTS:
-        migration, changed, vms = store_migration(partner=event.partner, migration=data, from_event=True)
-        if changed:
-            migration_publish(migration=migration, vms=vms)
+        store_migration(partner=event.partner, migration=data, from_event=True)
     elif event.event_type in NOTIFICATION_EVENTS:
         notification = notification_from_event(event=event)
         if notification is not None:

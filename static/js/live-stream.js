@@ -53,6 +53,31 @@
     }
   }
 
+  // A pushed fragment is shared by the whole partner and carries no CSRF token: its forms get this page's.
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function addCsrfToken(fragment) {
+    var token = csrfToken();
+    var forms = fragment.matches("form") ? [fragment] : fragment.querySelectorAll("form");
+    Array.prototype.forEach.call(forms, function (form) {
+      if (!token || (form.getAttribute("method") || "").toLowerCase() !== "post" ||
+          form.querySelector("input[name=csrfmiddlewaretoken]")) {
+        return;
+      }
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "csrfmiddlewaretoken";
+      input.value = token;
+      form.prepend(input);
+    });
+  }
+
   function apply(html) {
     var template = document.createElement("template");
     template.innerHTML = html.trim();
@@ -61,6 +86,7 @@
       if (!fragment.id) {
         return;
       }
+      addCsrfToken(fragment);
       var current = document.getElementById(fragment.id);
       if (current) {
         current.replaceWith(fragment);

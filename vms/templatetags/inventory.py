@@ -81,10 +81,11 @@ def age(seconds: float | None) -> str:
 # of a bare page.
 
 _ROW = (
-    '<tr data-vm-id="{vm_id}">'
+    # `vm-row-<vm_id>`: a change of the VM replaces the whole row on open list pages (vms.publishing).
+    '<tr id="vm-row-{vm_id}" data-vm-id="{vm_id}"{oob}>'
     '<td><a href="{url}">{name}</a><div class="small text-body-secondary">{template}</div></td>'
     # The status cell is templates/vms/_vm_status.html (id vm-status-<vm_id>), written out here so a
-    # page of 200 rows costs no template renders; a webhook replaces it on open pages by that id.
+    # page of 200 rows costs no template renders; a change replaces it on open pages by that id.
     '<td><span id="vm-status-{vm_id}" class="badge vm-status {badge}" data-vm-status="{status}">'
     "{status}</span></td>"
     "<td>{cpu}</td><td>{memory} GB</td><td>{cloud}</td><td>{region}</td><td>{cluster}</td>"
@@ -98,29 +99,32 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+def vm_row(vm: Any, list_url: str, *, oob: bool = False) -> str:
+    """One VM's table row (`oob`: as a live fragment)."""
+    tags = vm.tags if isinstance(vm.tags, dict) else {}
+    return _ROW.format(
+        vm_id=_e(vm.vm_id),
+        oob=' hx-swap-oob="true"' if oob else "",
+        url=_e(f"{list_url}{quote(vm.vm_id, safe='')}/"),
+        name=_e(vm.name),
+        template=_e(vm.template),
+        badge=STATUS_BADGES.get(vm.status, "text-bg-light"),
+        status=_e(vm.status),
+        cpu=int(vm.cpu_cores),
+        memory=int(vm.memory_gb),
+        cloud=_e(vm.cloud_provider),
+        region=_e(vm.region),
+        cluster=_e(vm.cluster),
+        ip=_e(vm.ip_address),
+        tags="".join(_TAG.format(_e(key), _e(value)) for key, value in tags.items()),
+        created=timezone.localtime(vm.created_at).strftime("%Y-%m-%d %H:%M"),
+    )
+
+
 @register.simple_tag
 def vm_rows(vms: Any, list_url: str) -> SafeString:
     """The table rows of a page of VMs."""
-    rows = []
-    for vm in vms:
-        tags = vm.tags if isinstance(vm.tags, dict) else {}
-        rows.append(_ROW.format(
-            vm_id=_e(vm.vm_id),
-            url=_e(f"{list_url}{quote(vm.vm_id, safe='')}/"),
-            name=_e(vm.name),
-            template=_e(vm.template),
-            badge=STATUS_BADGES.get(vm.status, "text-bg-light"),
-            status=_e(vm.status),
-            cpu=int(vm.cpu_cores),
-            memory=int(vm.memory_gb),
-            cloud=_e(vm.cloud_provider),
-            region=_e(vm.region),
-            cluster=_e(vm.cluster),
-            ip=_e(vm.ip_address),
-            tags="".join(_TAG.format(_e(key), _e(value)) for key, value in tags.items()),
-            created=timezone.localtime(vm.created_at).strftime("%Y-%m-%d %H:%M"),
-        ))
-    return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
+    return mark_safe("\n".join(vm_row(vm, list_url) for vm in vms))  # noqa: S308 - every value is escaped
 
 
 @register.simple_tag

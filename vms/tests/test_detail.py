@@ -106,23 +106,47 @@ def test_a_provisioning_vm_can_be_neither_started_nor_stopped(vm, writer, client
     assert reasons.count("The VM is still provisioning.") == 2
 
 
-def test_a_viewer_sees_every_action_disabled_because_of_the_role(vm, viewer, grant, api_settings, client_of, mocked_api):
+def _permission_note(body: str) -> str:
+    start = body.index('id="vm-permission-note"')
+    return body[start : body.index("</p>", start)]
+
+
+def _body_tag(body: str) -> str:
+    return body[body.index("<body") : body.index(">", body.index("<body"))]
+
+
+def test_a_viewer_is_told_the_role_cannot_change_vms_and_the_page_hides_the_controls(
+    vm, viewer, grant, api_settings, client_of, mocked_api
+):
     grant(viewer, "openid profile email vm:read")
     _serve_vm(mocked_api, status="running")
 
-    reasons = _reasons(client_of(viewer).get("/vms/vm-00001/").content.decode())
+    body = client_of(viewer).get("/vms/vm-00001/").content.decode()
 
-    for verb in ("start", "stop", "delete"):
-        assert f"Your role (viewer) can&#x27;t {verb} VMs." in reasons
+    assert "Your role (viewer) can&#x27;t start, stop or delete VMs." in _permission_note(body)
+    assert 'data-can-write-vms="0"' in _body_tag(body)
+    card = body[body.index('id="vm-actions-vm-00001"') :]
+    assert 'class="d-flex flex-wrap align-items-start gap-2 needs-can-write-vms"' in card
 
 
 def test_a_missing_vm_write_scope_offers_the_grant_link(vm, reader, client_of, mocked_api):
     _serve_vm(mocked_api, status="running")
 
-    reasons = _reasons(client_of(reader).get("/vms/vm-00001/").content.decode())
+    body = client_of(reader).get("/vms/vm-00001/").content.decode()
 
-    assert 'data-grant-scope="vm:write"' in reasons
-    assert "/accounts/grant/?scope=vm%3Awrite&amp;next=%2Fvms%2Fvm-00001%2F" in reasons
+    note = _permission_note(body)
+    assert 'data-grant-scope="vm:write"' in note
+    assert "/accounts/grant/?scope=vm%3Awrite&amp;next=%2Fvms%2Fvm-00001%2F" in note
+    assert 'data-can-write-vms="0"' in _body_tag(body)
+
+
+def test_someone_who_may_change_vms_gets_no_permission_note(vm, writer, client_of, mocked_api):
+    _serve_vm(mocked_api, status="running")
+
+    body = client_of(writer).get("/vms/vm-00001/").content.decode()
+
+    assert 'id="vm-permission-note"' not in body
+    assert 'data-can-write-vms="1"' in _body_tag(body)
 
 
 def test_stopping_a_running_vm_goes_through_novacron_and_updates_the_cache(vm, writer, client_of, mocked_api):

@@ -38,9 +38,9 @@ def _migration(partner: Any, migration_id: str, *, quiet_for: float, **fields: A
     return Migration.objects.create(**values)
 
 
-def test_a_quiet_migration_is_refreshed_and_published(partner, client):
+def test_a_quiet_migration_is_refreshed_and_published(partner, client, django_capture_on_commit_callbacks):
     _migration(partner, "mig-0001", quiet_for=60)
-    with responses.RequestsMock() as api:
+    with responses.RequestsMock() as api, django_capture_on_commit_callbacks(execute=True):
         api.add(responses.GET, f"{API}/api/v1/migrations/mig-0001", json=migration_data(progress=70, updated=70))
         assert migrations_poll_stale(partner=partner, client=client, quiet_for=timedelta(seconds=15)) == 1
     assert Migration.objects.get().progress_percentage == 70
@@ -54,9 +54,9 @@ def test_a_migration_with_recent_events_is_not_polled(partner, client):
         assert len(api.calls) == 0
 
 
-def test_a_poll_answer_older_than_the_cache_changes_nothing(partner, client):
+def test_a_poll_answer_older_than_the_cache_changes_nothing(partner, client, django_capture_on_commit_callbacks):
     _migration(partner, "mig-0001", quiet_for=60)
-    with responses.RequestsMock() as api:
+    with responses.RequestsMock() as api, django_capture_on_commit_callbacks(execute=True):
         api.add(responses.GET, f"{API}/api/v1/migrations/mig-0001", json=migration_data(progress=10, updated=10))
         assert migrations_poll_stale(partner=partner, client=client, quiet_for=timedelta(seconds=15)) == 0
     assert Migration.objects.get().progress_percentage == 20

@@ -101,15 +101,18 @@ def test_without_the_migration_scope_it_offers_a_grant_link(client_of, operator,
     assert len(mocked_api.calls) == 0
 
 
-def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(client_of, operator, grant, vm, partner, mocked_api):
+def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(
+    client_of, operator, grant, vm, partner, mocked_api, django_capture_on_commit_callbacks
+):
     grant(operator, "openid vm:read migration:execute")
     answer = migration_data("mig-0042", status="pending", phase="pre_check", progress=0, updated=1)
     mocked_api.add(responses.POST, f"{API}/migrations", json=answer, status=201)
-    response = client_of(operator).post(
-        "/vms/vm-0001/migrate/",
-        {"target_cluster": "cl-aws-usw2-a", "migration_type": "live", "downtime_window_minutes": "30",
-         "verify_after_migration": "on"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_of(operator).post(
+            "/vms/vm-0001/migrate/",
+            {"target_cluster": "cl-aws-usw2-a", "migration_type": "live", "downtime_window_minutes": "30",
+             "verify_after_migration": "on"},
+        )
     assert response.status_code == 302
     assert response["Location"] == "/migrations/mig-0042/"
     sent = json.loads(mocked_api.calls[0].request.body)
@@ -123,6 +126,7 @@ def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(cli
     assert migration.status == "pending"
     assert VM.objects.get().status == "migrating"
     assert Event.objects.filter(partner=partner, topic="migration").exists()
+    assert 'data-vm-status="migrating"' in Event.objects.get(partner=partner, topic="vm").html
 
 
 def test_a_refusal_from_novacron_shows_on_the_form(client_of, operator, grant, vm, mocked_api):
@@ -271,19 +275,20 @@ def test_the_history_is_paginated(client_of, viewer, partner):
     assert "Page 2 of 2" in second
 
 
-def test_a_migration_finishing_while_the_page_is_open_publishes_its_finished_panel(client_of, viewer, partner):
+def test_a_migration_finishing_while_the_page_is_open_publishes_its_finished_panel(
+    client_of, viewer, partner, django_capture_on_commit_callbacks
+):
     from vms.cache import store_migration
-    from vms.migration_services import migration_publish
 
     _migration(partner, status="in_progress", phase="disk_sync")
     page = client_of(viewer).get("/migrations/").content.decode()
     assert 'id="active-migrations"' in page and "migration-finished-hint" not in page  # nothing finished yet
 
-    migration, changed, vms = store_migration(
-        partner=partner, migration=migration_data(status="failed", phase="switchover", progress=100, updated=90,
-                                               error="switchover timed out"), from_event=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        _, changed, _ = store_migration(
+            partner=partner, migration=migration_data(status="failed", phase="switchover", progress=100, updated=90,
+                                                   error="switchover timed out"), from_event=True)
     assert changed
-    migration_publish(migration=migration, vms=vms)
 
     html = Event.objects.filter(partner=partner, topic="migration").last().html
     assert 'id="migration-mig-0001"' in html and 'hx-swap-oob="true"' in html

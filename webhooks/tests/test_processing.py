@@ -49,10 +49,17 @@ def test_a_vm_event_upserts_the_cached_vm(process, partner, event_type, status):
 
 
 def test_a_vm_event_publishes_the_vm_status_badge(process, partner):
+    _cache_vm(partner)
     process(event("vm.stopped", vm_data(status="stopped", updated=5)))
     published = Event.objects.get(partner=partner, topic="vm")
     assert 'id="vm-status-vm-0001"' in published.html
-    assert "stopped" in published.html
+    assert 'data-vm-status="stopped"' in published.html
+
+
+def test_a_vm_new_to_the_cache_moves_only_the_overviews_counts(process, partner):
+    process(event("vm.created", vm_data(status="provisioning", updated=5)))
+    assert not Event.objects.filter(topic="vm").exists()  # no open page can show it yet
+    assert 'id="fleet-breakdown"' in Event.objects.get(partner=partner, topic="fleet").html
 
 
 def test_an_older_vm_event_never_overwrites_a_newer_cache(process, partner):

@@ -1,0 +1,130 @@
+"""Pushing every change of a cached VM or migration to the partner's open pages.
+
+`vms.cache` calls `vms_changed` and `migrations_changed` whenever a store changed a row, so whoever wrote
+it (the sync, a webhook, a poll, the portal's own action) the change is published, and no caller can
+forget to. The fragments are rendered once the write has committed, from the rows as committed then: a
+later write committing first cannot be overtaken by an older render, and a rolled-back write publishes
+nothing.
+
+Each fragment replaces the element with its id on any page that has it (`static/js/live-stream.js`):
+
+- `vm-status-<vm_id>`: the status badge (VM list rows, the VM page's header);
+- `vm-actions-<vm_id>`: the VM page's Actions card; `vm-spec-<vm_id>`: its specification;
+- `vm-row-<vm_id>`: the VM's row on the list pages (sent last: see `_vm_fragments`);
+- `fleet-breakdown`, `fleet-total`: the overview's counts (topic `FLEET_TOPIC`);
+- `migration-<migration_id>`: a migration's panel (the overview, the migrations page, the VM page).
+
+A published fragment is shared by the whole partner, so the Actions card shows what the VM's state
+allows; what the person may do is said by the page itself (`<body data-can-write-vms>`,
+`data-can-migrate`, the permission note) and checked again by the server on every action.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from itertools import batched
+from typing import Any
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from live.services import publish
+from partners.models import Partner
+from vms import selectors
+from vms.actions import vm_can_migrate, vm_state_actions
+from vms.models import VM, Cluster, Migration
+from vms.templatetags.inventory import vm_row
+from vms.topics import FLEET_TOPIC, MIGRATION_TOPIC, VM_TOPIC
+
+logger = logging.getLogger(__name__)
+
+# VMs per outbox event: a sync page changing hundreds of VMs becomes a few events of bounded size, each
+# streamed once to every open page. A VM the cache did not have is never rendered: no open page can
+# show it yet (the list and the VM page read the cache), only the overview's counts change.
+VMS_PER_EVENT = 25
+
+
+# --- what the fragments show (the pages render the same templates from the same context) ---------
+
+
+def vm_card_context(vm: VM, *, cluster: Cluster | None) -> dict[str, Any]:
+    return {"vm": vm, "actions": vm_state_actions(vm), "can_migrate": vm_can_migrate(vm), "cluster": cluster}
+
+
+def fleet_context(*, partner: Partner) -> dict[str, Any]:
+    breakdown = selectors.vm_breakdown(partner=partner)
+    return {
+        "breakdown": breakdown,
+        "breakdown_tables": [
+            ("By status", breakdown.by_status, "status"),
+            ("By cloud", breakdown.by_cloud, "cloud_provider"),
+            ("By region", breakdown.by_region, "region"),
+        ],
+    }
+
+
+# --- VMs ----------------------------------------------------------------------------------------
+
+
+def vms_changed(*, partner: Partner, vm_ids: Iterable[str] = (), removed: Iterable[VM] = (), added: int = 0) -> None:
+    """Publish, once the current transaction commits, the fragments of VMs that changed.
+
+    `vm_ids`: VMs updated in place; `removed`: rows just deleted (shown once more, as deleted);
+    `added`: how many VMs are new to the cache (they move only the overview's counts).
+    """
+    updated, gone = sorted(set(vm_ids)), list(removed)
+    if not (updated or gone or added):
+        return
+    transaction.on_commit(lambda: _publish_vms(partner, updated, gone), robust=True)
+
+
+def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM]) -> None:
+    rows = {vm.vm_id: vm for vm in VM.objects.filter(partner=partner, vm_id__in=[*vm_ids, *(vm.vm_id for vm in removed)])}
+    # Rows as committed now: a VM removed since its update is left to the removal's own publish, and a
+    # removed one that came back (an id reused) to its own write.
+    vms = [rows[vm_id] for vm_id in vm_ids if vm_id in rows]
+    gone_now = [vm for vm in removed if vm.vm_id not in rows]
+    for vm in gone_now:
+        vm.status = VM.Status.DELETED
+    clusters = {
+        cluster.cluster_id: cluster
+        for cluster in Cluster.objects.filter(partner=partner, cluster_id__in={vm.cluster for vm in vms})
+    }
+    list_url = reverse("vms:list")
+    for chunk in batched([*vms, *gone_now], VMS_PER_EVENT):
+        publish(partner=partner, topic=VM_TOPIC, html=_vm_fragments(chunk, clusters=clusters, list_url=list_url))
+    fleet = {**fleet_context(partner=partner), "oob": True}
+    html = render_to_string("vms/overview.html#fleet_total", fleet) + render_to_string("vms/overview.html#fleet", fleet)
+    publish(partner=partner, topic=FLEET_TOPIC, html=html)
+
+
+def _vm_fragments(vms: Sequence[VM], *, clusters: dict[str, Cluster], list_url: str) -> str:
+    cards = []
+    for vm in vms:
+        context = {**vm_card_context(vm, cluster=clusters.get(vm.cluster)), "oob": True}
+        cards.append(render_to_string("vms/_vm_status.html", context))
+        cards.append(render_to_string("vms/_actions.html", context))
+        cards.append(render_to_string("vms/_vm_spec.html", context))
+    # Table rows last: once the HTML parser meets a <tr> outside a table it is in table mode, and
+    # anything but another row after it would be moved around.
+    rows = [vm_row(vm, list_url, oob=True) for vm in vms]
+    return "\n".join([*cards, *rows])
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def migrations_changed(*, partner: Partner, migration_ids: Iterable[str]) -> None:
+    """Publish, once the current transaction commits, the panels of migrations that changed."""
+    ids = sorted(set(migration_ids))
+    if ids:
+        transaction.on_commit(lambda: _publish_migrations(partner, ids), robust=True)
+
+
+def _publish_migrations(partner: Partner, migration_ids: Sequence[str]) -> None:
+    # One event per panel: a panel is the unit a page adds to its lists (data-live-containers).
+    for migration in Migration.objects.filter(partner=partner, migration_id__in=migration_ids).order_by("migration_id"):
+        html = render_to_string("vms/migrations/_panel.html", {"migration": migration, "oob": True})
+        publish(partner=partner, topic=MIGRATION_TOPIC, html=html)
