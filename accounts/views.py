@@ -25,6 +25,7 @@ from novacron.errors import NovaCronError
 from requests import RequestException
 
 from accounts import oauth, roles, scopes, services
+from accounts.http import SignedInRequest
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def _finish_grant(request: HttpRequest, claims: services.Claims, token: dict[str
 
 @login_required
 @require_GET
-def grant(request: HttpRequest) -> HttpResponse:
+def grant(request: SignedInRequest) -> HttpResponse:
     """Step-up consent: ask NovaCron for one more scope, on top of those already granted."""
     scope = request.GET.get("scope", "")
     next_path = safe_next(request, request.GET.get("next"))
@@ -189,7 +190,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: SignedInRequest) -> HttpResponse:
     token = scopes.user_token(request.user)
     missing = scopes.missing_scopes(request.user)
     # A grant the role can't use would only lead to a refusal later: list it apart, without a link.
@@ -204,9 +205,9 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def disconnect(request: HttpRequest) -> HttpResponse:
+def disconnect(request: SignedInRequest) -> HttpResponse:
     """Revoke the portal's access at NovaCron, forget the tokens and sign out."""
-    revoked = services.user_disconnect(user=request.user)  # type: ignore[arg-type]
+    revoked = services.user_disconnect(user=request.user)
     logout(request)
     if revoked:
         messages.success(request, "Disconnected: NovaCron revoked the portal's access and you are signed out.")

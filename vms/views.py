@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import novacron
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 from novacron.errors import (
     InsufficientScopeError,
     NovaCronError,
@@ -26,23 +24,14 @@ from novacron.errors import (
 )
 
 from accounts.decorators import partner_required
+from accounts.http import PortalRequest
 from lib.http_errors import organisation_object_or_404
-from partners.models import Partner
 from vms import metrics, selectors, services
 from vms.actions import create_refusal, vm_action, vm_actions
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm
 from vms.models import VM
 from vms.quota_gauges import quota_gauges_context
 from vms.services import api_failure_message
-
-
-class PortalRequest(HttpRequest):
-    """What the middleware and `partner_required` add to every request these views get."""
-
-    htmx: HtmxDetails
-    partner: Partner
-    novacron: novacron.Client
-
 
 MIGRATION_PANEL = "vms/migrations/_panel.html"
 # Errors the middleware handles for every page (sign in again, grant a scope); never swallowed here.
