@@ -69,7 +69,8 @@ def _start(request: HttpRequest, *, requested: list[str], flow: dict[str, Any]) 
     """Send the browser to NovaCron's authorize endpoint (PKCE S256, state and nonce by Authlib)."""
     state = secrets.token_urlsafe(32)
     try:
-        response = oauth.novacron_app().authorize_redirect(
+        # Authlib ships no types; its Django client answers with a redirect.
+        response: HttpResponse = oauth.novacron_app().authorize_redirect(
             request, oauth.redirect_uri(), scope=" ".join(requested), state=state)
     except (RequestException, ValueError, RuntimeError, NovaCronError) as error:
         logger.warning("could not start sign-in with NovaCron: %s", error)
@@ -155,10 +156,10 @@ def _oauth_error(request: HttpRequest, error: AuthlibBaseError, flow: dict[str, 
 def _finish_grant(request: HttpRequest, claims: services.Claims, token: dict[str, Any],
                   flow: dict[str, Any]) -> HttpResponse:
     user = request.user
-    if not user.is_authenticated or user.novacron_sub != claims.sub:  # type: ignore[union-attr]
+    if not user.is_authenticated or user.novacron_sub != claims.sub:
         return _failure(request, "You approved access as a different NovaCron user than the one signed in "
                         "here. Sign out and sign in again as that user.")
-    services.token_store(user=user, token=token, requested_scopes=flow["requested"])  # type: ignore[arg-type]
+    services.token_store(user=user, token=token, requested_scopes=flow["requested"])
     if flow["scope"] in scopes.granted_scopes(user):
         messages.success(request, f"Access granted: {scopes.GRANTABLE_SCOPES.get(flow['scope'], flow['scope'])}.")
     else:

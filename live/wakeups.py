@@ -127,7 +127,7 @@ class NotificationHub:
                 if message.get("type") == "message":
                     self._wake(message["data"])
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
             await client.aclose()
 
     async def _listen_postgresql(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -159,7 +160,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # creates the table (portal/migrations).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {
         "default": {
@@ -259,7 +262,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # A task taken but not acknowledged (late acks) goes back to the queue after this long, so a
     # worker killed mid-task loses nothing. It must outlast the longest task and countdown (minutes).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("out", "unacked", "processed", "control"):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -34,7 +35,7 @@ HISTORY_PAGE_SIZE = 20
 
 def _start_context(request: PortalRequest, vm: VM, form: MigrationStartForm) -> dict[str, Any]:
     quota = migration_concurrency_quota(partner=request.partner)
-    has_target = bool(form.fields["target_cluster"].choices)
+    has_target = bool(cast(forms.ChoiceField, form.fields["target_cluster"]).choices)
     blocked, needs_grant = migration_start_refusal(request.user, vm, quota=quota, has_target=has_target)
     return {"vm": vm, "form": form, "quota": quota, "blocked": blocked, "needs_grant": needs_grant}
 
