@@ -28,7 +28,7 @@ def notification_payload(*, partner_pk: int, event_id: int) -> str:
 
 def wakeup_backend() -> str:
     """How publishers wake streams: "redis" when configured, "postgresql" on PostgreSQL, else "poll"."""
-    if getattr(settings, "REDIS_URL", ""):
+    if settings.REDIS_URL:
         return "redis"
     if connection.vendor == "postgresql":
         return "postgresql"
