@@ -50,6 +50,7 @@ class NovaCronClientMiddleware(_EitherModeMiddleware):
     def prepare(self, request: HttpRequest) -> None:
         from accounts.services import user_client
 
+        # Where the attribute is born: HttpRequest has none, accounts.http declares it for the views.
         request.novacron = SimpleLazyObject(lambda: user_client(user=request.user))  # type: ignore[attr-defined]
 
 
