@@ -14,7 +14,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 \
 	  "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$c"; break; }; \
 	done)
 
-.PHONY: run test lint lint-portal-types check install lock bootstrap e2e smoke chromium bench clean test-sdk test-sandbox test-portal test-portal-sqlite
+.PHONY: run test lint check install lock bootstrap e2e smoke chromium bench clean test-sdk test-sandbox test-portal test-portal-sqlite
 
 $(VENV)/.installed: requirements/dev.txt sdk/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python >= 3.12 found (tried python3.13, python3.12, pyenv, python3)"; exit 1; }
@@ -40,15 +40,11 @@ run: bootstrap
 	@$(PY) scripts/run.py --portal-port $(PORTAL_PORT) --sandbox-port $(SANDBOX_PORT)
 
 # mypy in three runs: the SDK (strict, no Django), the sandbox and the portal, each Django project
-# with its own settings module. The portal's run joins `lint` once the portal is clean; until then
-# it is `make lint-portal-types`, or `make lint PORTAL_TYPES=1`.
+# with its own settings module (the portal's run is configured in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy --config-file sdk/pyproject.toml sdk/novacron
 	$(BIN)/mypy --config-file sandbox/mypy.ini
-	$(if $(PORTAL_TYPES),$(BIN)/mypy)
-
-lint-portal-types: install
 	$(BIN)/mypy
 
 check: install

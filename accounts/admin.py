@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -13,6 +13,11 @@ from django.http import HttpRequest
 from accounts.models import OAuthToken, User
 from lib.admin_tenancy import PartnerScopedAdmin, sees_every_partner
 from partners.models import Partner
+
+
+def _staff(request: HttpRequest) -> User:
+    # The admin site lets in signed-in staff only (AdminSite.has_permission), never AnonymousUser.
+    return cast(User, request.user)
 
 
 class OAuthTokenInline(admin.StackedInline):
@@ -41,7 +46,7 @@ class UserAdmin(PartnerScopedAdmin, DjangoUserAdmin):
     list_filter = ("role", "is_staff", "is_superuser", "is_active")
     search_fields = ("username", "email", "full_name", "novacron_sub")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("NovaCron", {"fields": ("partner", "role", "novacron_sub", "full_name")}),
     )
     add_fieldsets = (
@@ -71,14 +76,19 @@ class UserAdmin(PartnerScopedAdmin, DjangoUserAdmin):
             readonly += ("is_superuser", "user_permissions", "groups", "partner", "novacron_sub")
         return readonly
 
-    def formfield_for_foreignkey(self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any) -> ModelChoiceField:
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
         if db_field.name == "partner" and not sees_every_partner(request):
-            kwargs["queryset"] = Partner.objects.filter(pk=request.user.partner_id)
+            partner_id = _staff(request).partner_id
+            kwargs["queryset"] = (
+                Partner.objects.filter(pk=partner_id) if partner_id is not None else Partner.objects.none()
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if not sees_every_partner(request):
-            obj.partner_id = request.user.partner_id
+            obj.partner_id = _staff(request).partner_id
         super().save_model(request, obj, form, change)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from inspect import iscoroutinefunction
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.views import redirect_to_login
@@ -17,6 +17,10 @@ from django.template.response import TemplateResponse
 from accounts.roles import PARTNER_ADMIN, role_required
 from accounts.scopes import has_scope
 
+if TYPE_CHECKING:
+    from accounts.http import PortalRequest
+
+# Sync or async: an async view returns a coroutine, so the return type is left open here.
 View = Callable[..., Any]
 
 
@@ -44,8 +48,10 @@ def partner_required(view: View) -> View:
             partner = await sync_to_async(_partner_of)(user)
             if partner is None:
                 return await sync_to_async(_no_partner)(request)
-            request.partner = partner  # type: ignore[attr-defined]
-            return await view(request, *args, **kwargs)
+            portal_request = cast("PortalRequest", request)
+            portal_request.partner = partner
+            response: HttpResponse = await view(portal_request, *args, **kwargs)
+            return response
 
         return async_wrapper
 
@@ -56,8 +62,10 @@ def partner_required(view: View) -> View:
         partner = _partner_of(request.user)
         if partner is None:
             return _no_partner(request)
-        request.partner = partner  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        portal_request = cast("PortalRequest", request)
+        portal_request.partner = partner
+        response: HttpResponse = view(portal_request, *args, **kwargs)
+        return response
 
     return wrapper
 
@@ -68,7 +76,7 @@ def partner_admin_page(view: View) -> View:
     return partner_required(role_required(PARTNER_ADMIN)(view))
 
 
-def needs_partner_admin_scope(view: View) -> View:
+def needs_partner_admin_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Without the `partner:admin` scope, show the grant link instead of calling NovaCron."""
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from inspect import iscoroutinefunction
-from typing import Any
 
 from asgiref.sync import markcoroutinefunction
 from django.contrib import messages
@@ -16,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.middleware import HtmxDetails
 from novacron import errors
 
 from accounts.services import SessionExpired
@@ -30,7 +30,7 @@ class _EitherModeMiddleware:
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]) -> None:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
@@ -51,12 +51,13 @@ class NovaCronClientMiddleware(_EitherModeMiddleware):
     def prepare(self, request: HttpRequest) -> None:
         from accounts.services import user_client
 
+        # Where the attribute is born: HttpRequest has none, accounts.http declares it for the views.
         request.novacron = SimpleLazyObject(lambda: user_client(user=request.user))  # type: ignore[attr-defined]
 
 
 def _current_page(request: HttpRequest) -> str:
     """The page the person is looking at: for htmx calls, the page that made them."""
-    htmx = getattr(request, "htmx", None)
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
     if htmx and htmx.current_url_abs_path:
         return htmx.current_url_abs_path
     return request.get_full_path()
@@ -64,7 +65,7 @@ def _current_page(request: HttpRequest) -> str:
 
 def _page_before(request: HttpRequest) -> str:
     """Where to send someone back after a failed action: the referring page of this site, or home."""
-    htmx = getattr(request, "htmx", None)
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
     candidate = (htmx.current_url_abs_path if htmx else None) or request.headers.get("Referer", "")
     if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
                                                      require_https=request.is_secure()):

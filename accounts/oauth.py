@@ -47,7 +47,8 @@ def redirect_uri() -> str:
 def server_metadata() -> dict[str, Any]:
     """The issuer's discovery document (fetched once, then cached by Authlib)."""
     try:
-        return novacron_app().load_server_metadata()
+        metadata: dict[str, Any] = novacron_app().load_server_metadata()  # Authlib ships no types
+        return metadata
     except (requests.RequestException, ValueError) as error:
         raise APIConnectionError(f"NovaCron's sign-in service did not answer: {error}") from error
 

@@ -34,7 +34,8 @@ def user_token(user: Any) -> OAuthToken | None:
     from accounts.models import OAuthToken
 
     try:
-        return user.oauth_token
+        token: OAuthToken = user.oauth_token
+        return token
     except OAuthToken.DoesNotExist:
         return None
 

@@ -190,12 +190,12 @@ def user_client(*, user: User | AnonymousUser) -> novacron.Client:
     """
     if not user.is_authenticated:
         raise SessionExpired("not signed in")
-    token = token_fresh(user=user)  # type: ignore[arg-type]
-    partner = user.partner  # type: ignore[union-attr]
+    token = token_fresh(user=user)
+    partner = user.partner
 
     def renew() -> str:
         nonlocal token
-        token = token_fresh(user=user, rejected_access_token=token.access_token)  # type: ignore[arg-type]
+        token = token_fresh(user=user, rejected_access_token=token.access_token)
         return token.access_token
 
     options: dict[str, Any] = {}

@@ -25,6 +25,7 @@ from novacron.errors import NovaCronError
 from requests import RequestException
 
 from accounts import oauth, roles, scopes, services
+from accounts.http import SignedInRequest
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def _start(request: HttpRequest, *, requested: list[str], flow: dict[str, Any]) 
     """Send the browser to NovaCron's authorize endpoint (PKCE S256, state and nonce by Authlib)."""
     state = secrets.token_urlsafe(32)
     try:
-        response = oauth.novacron_app().authorize_redirect(
+        # Authlib ships no types; its Django client answers with a redirect.
+        response: HttpResponse = oauth.novacron_app().authorize_redirect(
             request, oauth.redirect_uri(), scope=" ".join(requested), state=state)
     except (RequestException, ValueError, RuntimeError, NovaCronError) as error:
         logger.warning("could not start sign-in with NovaCron: %s", error)
@@ -154,10 +156,10 @@ def _oauth_error(request: HttpRequest, error: AuthlibBaseError, flow: dict[str, 
 def _finish_grant(request: HttpRequest, claims: services.Claims, token: dict[str, Any],
                   flow: dict[str, Any]) -> HttpResponse:
     user = request.user
-    if not user.is_authenticated or user.novacron_sub != claims.sub:  # type: ignore[union-attr]
+    if not user.is_authenticated or user.novacron_sub != claims.sub:
         return _failure(request, "You approved access as a different NovaCron user than the one signed in "
                         "here. Sign out and sign in again as that user.")
-    services.token_store(user=user, token=token, requested_scopes=flow["requested"])  # type: ignore[arg-type]
+    services.token_store(user=user, token=token, requested_scopes=flow["requested"])
     if flow["scope"] in scopes.granted_scopes(user):
         messages.success(request, f"Access granted: {scopes.GRANTABLE_SCOPES.get(flow['scope'], flow['scope'])}.")
     else:
@@ -167,7 +169,7 @@ def _finish_grant(request: HttpRequest, claims: services.Claims, token: dict[str
 
 @login_required
 @require_GET
-def grant(request: HttpRequest) -> HttpResponse:
+def grant(request: SignedInRequest) -> HttpResponse:
     """Step-up consent: ask NovaCron for one more scope, on top of those already granted."""
     scope = request.GET.get("scope", "")
     next_path = safe_next(request, request.GET.get("next"))
@@ -189,7 +191,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: SignedInRequest) -> HttpResponse:
     token = scopes.user_token(request.user)
     missing = scopes.missing_scopes(request.user)
     # A grant the role can't use would only lead to a refusal later: list it apart, without a link.
@@ -204,9 +206,9 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def disconnect(request: HttpRequest) -> HttpResponse:
+def disconnect(request: SignedInRequest) -> HttpResponse:
     """Revoke the portal's access at NovaCron, forget the tokens and sign out."""
-    revoked = services.user_disconnect(user=request.user)  # type: ignore[arg-type]
+    revoked = services.user_disconnect(user=request.user)
     logout(request)
     if revoked:
         messages.success(request, "Disconnected: NovaCron revoked the portal's access and you are signed out.")

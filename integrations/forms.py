@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.forms.formsets import DELETION_FIELD_NAME
 
 from lib.forms import StyledForm, http_url
 
@@ -89,7 +90,14 @@ class EndpointForm(StyledForm):
         return any((self.data.get(self.add_prefix(name)) or "").strip() for name in ("name", "url"))
 
 
-class BaseEndpointFormSet(forms.BaseFormSet):
+if TYPE_CHECKING:
+    # Generic only in django-stubs: Django's formset classes cannot be subscripted at run time.
+    _FormSet = forms.BaseFormSet[forms.Form]
+else:
+    _FormSet = forms.BaseFormSet
+
+
+class BaseEndpointFormSet(_FormSet):
     def submitted_forms(self) -> list[forms.Form]:
         """The rows sent to NovaCron, in order: filled in and not marked for deletion."""
         # Rows loaded from NovaCron count even when untouched; blank extra rows do not.
@@ -97,7 +105,7 @@ class BaseEndpointFormSet(forms.BaseFormSet):
             form
             for index, form in enumerate(self.forms)
             if (index < self.initial_form_count() or form.has_changed())
-            and not (self.can_delete and self._should_delete_form(form))
+            and not (self.can_delete and form.cleaned_data.get(DELETION_FIELD_NAME, False))
         ]
 
 

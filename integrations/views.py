@@ -9,12 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
+from accounts.http import PortalRequest
 from integrations.forms import (
     EndpointFormSet,
     IntegrationForm,
@@ -26,7 +27,7 @@ from lib.forms import apply_api_field_errors
 
 @partner_admin_page
 @needs_partner_admin_scope
-def integration_list(request: HttpRequest) -> HttpResponse:
+def integration_list(request: PortalRequest) -> HttpResponse:
     requested = request.GET.get("page", "")
     page_number = max(int(requested), 1) if requested.isdigit() else 1
     page = request.novacron.list_integrations(page=page_number, limit=50)
@@ -53,7 +54,7 @@ def _integration_save(form: IntegrationForm, endpoints: Any, save: Callable[[dic
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
-def integration_create(request: HttpRequest) -> HttpResponse:
+def integration_create(request: PortalRequest) -> HttpResponse:
     form = IntegrationForm(request.POST or None)
     endpoints = EndpointFormSet(request.POST or None, prefix="endpoints")
     if request.method == "POST":
@@ -71,7 +72,7 @@ def integration_create(request: HttpRequest) -> HttpResponse:
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
-def integration_edit(request: HttpRequest, integration_id: str) -> HttpResponse:
+def integration_edit(request: PortalRequest, integration_id: str) -> HttpResponse:
     client = request.novacron
     integration = client.get_integration(integration_id)
     initial, rows = integration_initial(integration)
@@ -95,7 +96,7 @@ def integration_edit(request: HttpRequest, integration_id: str) -> HttpResponse:
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
-def integration_delete(request: HttpRequest, integration_id: str) -> HttpResponse:
+def integration_delete(request: PortalRequest, integration_id: str) -> HttpResponse:
     client = request.novacron
     integration = client.get_integration(integration_id)
     if request.method == "POST":

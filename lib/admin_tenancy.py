@@ -34,7 +34,7 @@ class PartnerScopedAdmin(admin.ModelAdmin):
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Model | None:
         # Django redirects to the index with "doesn't exist" for a missing object; for another
         # partner's id we answer a plain 404, as every portal page does.
-        obj = super().get_object(request, object_id, from_field)
+        obj: Model | None = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404("No such object.")
         return obj

@@ -159,7 +159,9 @@ class Channel(filesystem.Channel):
     def unacked_folder(self) -> str:
         return self.transport_options.get("unacked_folder") or os.path.join(self.data_folder_in, ".unacked")
 
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu's filesystem channel renames and widens the virtual channel's `_put(queue, message)`;
+    # its stubs ignore that override too, and this one keeps the filesystem channel's signature.
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         # Same name as kombu's (time-ordered, so `_get` keeps delivering in order).
         filename = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         target = os.path.join(self.data_folder_out, filename)
@@ -222,7 +224,7 @@ class Channel(filesystem.Channel):
 
     def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Any:
         message = super().basic_get(queue, no_ack=no_ack, **kwargs)
-        if message is not None and no_ack:
+        if message is not None and no_ack and message.delivery_tag is not None:
             self._settle(message.delivery_tag)
         return message
 

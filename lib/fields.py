@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from lib import crypto
 
+if TYPE_CHECKING:
+    # Generic only in django-stubs: Django's field classes cannot be subscripted at run time.
+    _TextField = models.TextField[str, str]
+else:
+    _TextField = models.TextField
 
-class EncryptedTextField(models.TextField):
+
+class EncryptedTextField(_TextField):
     """Stores Fernet ciphertext; reads give back the plaintext. Not searchable, by design."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
@@ -18,7 +24,8 @@ class EncryptedTextField(models.TextField):
         return crypto.decrypt(value)
 
     def get_prep_value(self, value: Any) -> str | None:
-        value = super().get_prep_value(value)
-        if value is None or value == "":
-            return value
-        return crypto.encrypt(value)
+        # TextField's preparation gives a string (or None).
+        prepared: str | None = super().get_prep_value(value)
+        if prepared is None or prepared == "":
+            return prepared
+        return crypto.encrypt(prepared)

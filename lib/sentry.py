@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lib.logs import scrub_data
 
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
-def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+
+def before_send(event: Event, hint: Hint) -> Event:
     """The event with credentials taken out of everything it carries.
 
     Sentry's own scrubber already blanks well-known names (passwords, cookies, Authorization); this
@@ -15,7 +18,7 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     breadcrumbs (log lines are recorded as breadcrumbs before the log handlers scrub them), and
     local variables in stack frames.
     """
-    scrubbed: dict[str, Any] = scrub_data(event)
+    scrubbed: Event = scrub_data(event)
     return scrubbed
 
 
@@ -29,7 +32,7 @@ def sentry_init(*, dsn: str, environment: str) -> None:
         environment=environment,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         send_default_pii=False,
-        before_send=before_send,  # type: ignore[arg-type]
+        before_send=before_send,
         # Errors only: performance tracing is a separate decision (cost, sampling), not made here.
         traces_sample_rate=0.0,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -13,6 +14,9 @@ from django.utils import timezone
 from lib.pruning import delete_in_batches
 from live.models import Event
 from partners.models import Partner
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ def notification_payload(*, partner_pk: int, event_id: int) -> str:
 
 def wakeup_backend() -> str:
     """How publishers wake streams: "redis" when configured, "postgresql" on PostgreSQL, else "poll"."""
-    if getattr(settings, "REDIS_URL", ""):
+    if settings.REDIS_URL:
         return "redis"
     if connection.vendor == "postgresql":
         return "postgresql"
@@ -36,7 +40,7 @@ def wakeup_backend() -> str:
 
 
 @cache
-def _redis_client(url: str):  # type: ignore[no-untyped-def]
+def _redis_client(url: str) -> redis.Redis:
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

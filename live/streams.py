@@ -22,7 +22,7 @@ def format_event(event: Event) -> str:
 
 
 def keepalive_seconds() -> float:
-    return float(getattr(settings, "LIVE_KEEPALIVE_SECONDS", 15.0))
+    return settings.LIVE_KEEPALIVE_SECONDS
 
 
 async def event_stream(*, partner_pk: int, after_id: int, backend: str | None = None) -> AsyncIterator[str]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from live.selectors import alatest_event_id, release_connection
@@ -19,7 +19,7 @@ def _resume_point(request: HttpRequest) -> int | None:
 
 
 @require_GET
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> HttpResponseBase:
     """The viewer's partner's live events as SSE, resuming after Last-Event-ID.
 
     Async under ASGI: an open stream holds no worker thread while it waits. Authorization is checked
@@ -29,15 +29,16 @@ async def stream(request: HttpRequest) -> HttpResponse:
     if not isinstance(request, ASGIRequest):
         # Under WSGI (`manage.py runserver`) Django buffers an async stream to its end, so an endless
         # stream would hang the page's request forever: refuse at once, and the page polls instead.
-        response = HttpResponse("The live stream needs an ASGI server (uvicorn); pages poll instead.",
-                                status=503, content_type="text/plain")
+        response: HttpResponseBase = HttpResponse(
+            "The live stream needs an ASGI server (uvicorn); pages poll instead.", status=503,
+            content_type="text/plain")
         response["Retry-After"] = "30"
         return response
     user = await request.auser()
     await sync_to_async(release_connection)()  # the session and user reads are done
     if not user.is_authenticated:
         return HttpResponse("Sign in first.", status=401, content_type="text/plain")
-    partner_pk = user.partner_id  # type: ignore[union-attr]
+    partner_pk = user.partner_id
     if partner_pk is None:
         return HttpResponse("Your account is not attached to a partner.", status=403, content_type="text/plain")
     after_id = _resume_point(request)

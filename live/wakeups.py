@@ -27,12 +27,12 @@ RECONNECT_DELAY = 1.0
 
 
 def poll_interval() -> float:
-    return float(getattr(settings, "LIVE_POLL_INTERVAL", 0.5))
+    return settings.LIVE_POLL_INTERVAL
 
 
 def safety_poll_interval() -> float:
     """With notifications, still look at the table this often in case one was lost."""
-    return float(getattr(settings, "LIVE_SAFETY_POLL_SECONDS", 5.0))
+    return settings.LIVE_SAFETY_POLL_SECONDS
 
 
 class Wakeup(Protocol):
@@ -127,7 +127,7 @@ class NotificationHub:
                 if message.get("type") == "message":
                     self._wake(message["data"])
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
             await client.aclose()
 
     async def _listen_postgresql(self) -> None:

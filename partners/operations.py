@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from celery import current_app
 from django.db import transaction
@@ -41,6 +42,9 @@ def partner_sync_enqueue(*, partner: Partner) -> None:
     By task name from Celery's registry: the sync is the vms app's, which sits above partners and may
     not be imported here (VmsConfig.ready loads vms.tasks, so the names are registered).
     """
-    partner_pk = partner.pk
     for task_name in SYNC_TASKS:
-        transaction.on_commit(lambda name=task_name: current_app.tasks[name].delay(partner_pk))
+        transaction.on_commit(partial(_delay, task_name, partner.pk))
+
+
+def _delay(task_name: str, partner_pk: int) -> None:
+    current_app.tasks[task_name].delay(partner_pk)

@@ -27,7 +27,7 @@ from vms.selectors import last_vm_sync_by_partner
 from vms.sync import partners_to_sync
 
 # Each dependency gets a short deadline: a load balancer's probe must answer quickly.
-BROKER_TIMEOUT_SECONDS = 2.0
+BROKER_TIMEOUT_SECONDS = 2  # whole seconds: kombu types ensure_connection(timeout=) as int
 NOVACRON_TIMEOUT_SECONDS = 2.0
 
 # Written by beat when it queues `portal.heartbeat`, and by the worker that runs it (portal.celery).

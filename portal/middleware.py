@@ -39,15 +39,17 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if self.is_async:
             return self._serve_async(request)
-        request_id.set(request_id_from(request.headers.get(HEADER)))
+        current = request_id_from(request.headers.get(HEADER))
+        request_id.set(current)
         response: HttpResponse = self.get_response(request)
-        response[HEADER] = request_id.get()
+        response[HEADER] = current
         return response
 
     async def _serve_async(self, request: HttpRequest) -> HttpResponse:
-        request_id.set(request_id_from(request.headers.get(HEADER)))
+        current = request_id_from(request.headers.get(HEADER))
+        request_id.set(current)
         response: HttpResponse = await self.get_response(request)
-        response[HEADER] = request_id.get()
+        response[HEADER] = current
         return response
 
 

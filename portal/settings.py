@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -159,7 +160,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # creates the table (portal/migrations).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {
         "default": {
@@ -253,13 +256,15 @@ SYNC_STALE_AFTER_SECONDS = int(env("SYNC_STALE_AFTER_SECONDS", "300"))
 SYNC_RUN_ABANDON_AFTER_SECONDS = int(env("SYNC_RUN_ABANDON_AFTER_SECONDS", "900"))
 # The URL NovaCron posts webhooks to (the portal's receiver); `{partner_id}` is filled in.
 WEBHOOK_RECEIVER_URL = env("WEBHOOK_RECEIVER_URL", SITE_URL.rstrip("/") + "/webhooks/novacron/{partner_id}/")
+# On SQLite the receiver writes through one long-lived writer thread (webhooks/writer.py); off: inline.
+WEBHOOK_SQLITE_WRITER_THREAD = env_bool("WEBHOOK_SQLITE_WRITER_THREAD", default=True)
 
 # Celery: Redis when configured, else the filesystem broker under var/ (no server to install).
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # A task taken but not acknowledged (late acks) goes back to the queue after this long, so a
     # worker killed mid-task loses nothing. It must outlast the longest task and countdown (minutes).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 3600}
 else:
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("out", "unacked", "processed", "control"):
@@ -309,6 +314,8 @@ CELERY_BEAT_SCHEDULE["drop-expired-webhook-secrets"] = {
 }
 # Live push (live/, webhooks/): how streams wait, how long the outbox keeps events, the poll fallback.
 LIVE_POLL_INTERVAL = float(env("LIVE_POLL_INTERVAL", "0.5"))
+# With Redis or PostgreSQL wake-ups, a stream still looks at the outbox this often in case one was lost.
+LIVE_SAFETY_POLL_SECONDS = float(env("LIVE_SAFETY_POLL_SECONDS", "5"))
 LIVE_KEEPALIVE_SECONDS = float(env("LIVE_KEEPALIVE_SECONDS", "15"))
 LIVE_EVENT_RETENTION_SECONDS = int(env("LIVE_EVENT_RETENTION_SECONDS", "3600"))
 MIGRATION_POLL_AFTER_SECONDS = int(env("MIGRATION_POLL_AFTER_SECONDS", "15"))

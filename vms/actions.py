@@ -32,15 +32,17 @@ def _state_refusal(action: str, vm: VM) -> str:
     if status == VM.Status.PROVISIONING and action in ("start", "stop"):
         return "The VM is still provisioning."
     if action == "start" and status != VM.Status.STOPPED:
-        return {
+        cannot_start: dict[str, str] = {
             VM.Status.RUNNING: "A running VM can't be started.",
             VM.Status.MIGRATING: "A migrating VM can't be started.",
-        }.get(status, f"Only a stopped VM can be started (this one is {status}).")
+        }
+        return cannot_start.get(status, f"Only a stopped VM can be started (this one is {status}).")
     if action == "stop" and status != VM.Status.RUNNING:
-        return {
+        cannot_stop: dict[str, str] = {
             VM.Status.STOPPED: "A stopped VM can't be stopped.",
             VM.Status.MIGRATING: "A migrating VM can't be stopped.",
-        }.get(status, f"Only a running VM can be stopped (this one is {status}).")
+        }
+        return cannot_stop.get(status, f"Only a running VM can be stopped (this one is {status}).")
     if action == "delete" and status == VM.Status.MIGRATING:
         return "A migrating VM can't be deleted."
     if action == "delete" and status == VM.Status.DELETED:

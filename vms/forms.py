@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -56,7 +56,7 @@ class VMFilterForm(forms.Form):
         return [("", any_label), *options]
 
     def clean_tag(self) -> str:
-        tag = self.cleaned_data["tag"].strip()
+        tag: str = self.cleaned_data["tag"].strip()
         if tag and (":" not in tag or not tag.split(":", 1)[0].strip()):
             raise forms.ValidationError("Write a tag as key:value.")
         return tag
@@ -118,9 +118,10 @@ class VMCreateForm(forms.Form):
         self._clusters = {cluster.cluster_id: cluster for cluster in clusters}
         clouds = sorted({c.cloud_provider for c in clusters}) or CLOUD_PROVIDERS
         regions = sorted({c.region for c in clusters})
-        self.fields["cloud_provider"].choices = [(c, c) for c in clouds]
-        self.fields["region"].choices = [(r, r) for r in regions]
-        self.fields["cluster"].choices = [("", "Let NovaCron choose")] + [
+        # Declared ChoiceFields above; `fields` holds them typed as plain Fields.
+        cast(forms.ChoiceField, self.fields["cloud_provider"]).choices = [(c, c) for c in clouds]
+        cast(forms.ChoiceField, self.fields["region"]).choices = [(r, r) for r in regions]
+        cast(forms.ChoiceField, self.fields["cluster"]).choices = [("", "Let NovaCron choose")] + [
             (c.cluster_id, f"{c.name} ({c.cloud_provider} {c.region})") for c in clusters
         ]
 

@@ -103,7 +103,7 @@ def vm_charts(*, partner: Partner, client: novacron.Client, vm_id: str, range_ke
     NovaCron's errors propagate (and nothing is cached).
     """
     key = f"vms:metrics:{partner.pk}:{vm_id}:{range_key}:{aggregate}"
-    data = cache.get(key)
+    data: dict[str, Any] | None = cache.get(key)
     if data is None:
         start, end = window(range_key)
         query = MetricsQuery(

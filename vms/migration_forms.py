@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -22,6 +22,7 @@ class MigrationStartForm(forms.Form):
 
     def __init__(self, *args: Any, clusters: list[Cluster], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["target_cluster"].choices = [
+        # A ChoiceField (declared above); `fields` types it as a plain Field.
+        cast(forms.ChoiceField, self.fields["target_cluster"]).choices = [
             (cluster.cluster_id, f"{cluster.name} · {cluster.cloud_provider} {cluster.region}") for cluster in clusters
         ]

@@ -65,7 +65,7 @@ def migrations_awaiting_poll(*, partner: Partner, quiet_for: timedelta) -> list[
 def migrations_poll_stale(*, partner: Partner, client: novacron.Client, quiet_for: timedelta | None = None) -> int:
     """The fallback for lost webhooks: refresh quiet active migrations through the API. Returns updates."""
     if quiet_for is None:
-        quiet_for = timedelta(seconds=getattr(settings, "MIGRATION_POLL_AFTER_SECONDS", 15))
+        quiet_for = timedelta(seconds=settings.MIGRATION_POLL_AFTER_SECONDS)
     updated = 0
     for stale in migrations_awaiting_poll(partner=partner, quiet_for=quiet_for):
         try:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError, QuotaExceededError
 
 from accounts.decorators import partner_required
+from accounts.http import PortalRequest
 from accounts.roles import MIGRATION_EXECUTE, role_required
 from lib.http_errors import organisation_object_or_404
 from vms.actions import migration_start_refusal
@@ -31,21 +33,21 @@ from vms.models import VM, Migration
 HISTORY_PAGE_SIZE = 20
 
 
-def _start_context(request: HttpRequest, vm: VM, form: MigrationStartForm) -> dict[str, Any]:
-    quota = migration_concurrency_quota(partner=request.partner)  # type: ignore[attr-defined]
-    has_target = bool(form.fields["target_cluster"].choices)
+def _start_context(request: PortalRequest, vm: VM, form: MigrationStartForm) -> dict[str, Any]:
+    quota = migration_concurrency_quota(partner=request.partner)
+    has_target = bool(cast(forms.ChoiceField, form.fields["target_cluster"]).choices)
     blocked, needs_grant = migration_start_refusal(request.user, vm, quota=quota, has_target=has_target)
     return {"vm": vm, "form": form, "quota": quota, "blocked": blocked, "needs_grant": needs_grant}
 
 
 @require_http_methods(["GET", "POST"])
 @partner_required
-def migration_start(request: HttpRequest, vm_id: str) -> HttpResponse:
-    vm = organisation_object_or_404(VM, "VM", partner=request.partner, vm_id=vm_id)  # type: ignore[attr-defined]
-    clusters = list(migration_target_clusters(partner=request.partner, vm=vm))  # type: ignore[attr-defined]
+def migration_start(request: PortalRequest, vm_id: str) -> HttpResponse:
+    vm = organisation_object_or_404(VM, "VM", partner=request.partner, vm_id=vm_id)
+    clusters = list(migration_target_clusters(partner=request.partner, vm=vm))
     form = MigrationStartForm(request.POST or None, clusters=clusters)
     context = _start_context(request, vm, form)
-    template = "vms/migrations/start.html#form" if request.htmx else "vms/migrations/start.html"  # type: ignore[attr-defined]
+    template = "vms/migrations/start.html#form" if request.htmx else "vms/migrations/start.html"
     if request.method == "GET":
         return render(request, template, context)
     if context["blocked"] or context["needs_grant"]:
@@ -54,8 +56,8 @@ def migration_start(request: HttpRequest, vm_id: str) -> HttpResponse:
         return render(request, template, context, status=400)
     try:
         migration = start_service(
-            client=request.novacron,  # type: ignore[attr-defined]
-            partner=request.partner,  # type: ignore[attr-defined]
+            client=request.novacron,
+            partner=request.partner,
             vm=vm,
             target_cluster=form.cleaned_data["target_cluster"],
             migration_type=form.cleaned_data["migration_type"],
@@ -69,54 +71,54 @@ def migration_start(request: HttpRequest, vm_id: str) -> HttpResponse:
         return render(request, template, context, status=409 if isinstance(exc, ConflictError) else 400)
     messages.success(request, f"Migration of {vm.name} started.")
     target = reverse("vms:migration_detail", args=[migration.migration_id])
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse(status=204, headers={"HX-Redirect": target})
     return redirect(target)
 
 
 @partner_required
-def migration_detail(request: HttpRequest, migration_id: str) -> HttpResponse:
-    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+def migration_detail(request: PortalRequest, migration_id: str) -> HttpResponse:
+    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)
     return render(request, "vms/migrations/detail.html", {"migration": migration})
 
 
 @partner_required
-def migration_panel(request: HttpRequest, migration_id: str) -> HttpResponse:
+def migration_panel(request: PortalRequest, migration_id: str) -> HttpResponse:
     """The panel alone: what the page polls while its live stream is down."""
-    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)
     return render(request, "vms/migrations/_panel.html", {"migration": migration})
 
 
 @require_POST
 @partner_required
 @role_required(MIGRATION_EXECUTE)
-def migration_cancel(request: HttpRequest, migration_id: str) -> HttpResponse:
-    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)  # type: ignore[attr-defined]
+def migration_cancel(request: PortalRequest, migration_id: str) -> HttpResponse:
+    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)
     if not build_panel(migration).cancellable:
         messages.warning(request, "This migration can no longer be cancelled.")
     else:
         try:
-            migration = cancel_service(client=request.novacron, migration=migration)  # type: ignore[attr-defined]
+            migration = cancel_service(client=request.novacron, migration=migration)
         except ConflictError:
             messages.warning(request, "Too late: the migration reached switchover and can no longer be cancelled.")
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "vms/migrations/_panel.html", {"migration": migration})
     return redirect("vms:migration_detail", migration_id=migration.migration_id)
 
 
 @partner_required
-def migration_list(request: HttpRequest) -> HttpResponse:
+def migration_list(request: PortalRequest) -> HttpResponse:
     filters = {
         "status": request.GET.get("status", ""),
         "migration_type": request.GET.get("migration_type", ""),
         "vm": request.GET.get("vm", "").strip(),
     }
-    history = Paginator(migration_history(partner=request.partner, filters=filters), HISTORY_PAGE_SIZE)  # type: ignore[attr-defined]
+    history = Paginator(migration_history(partner=request.partner, filters=filters), HISTORY_PAGE_SIZE)
     context = {
-        "active": migration_active_list(partner=request.partner),  # type: ignore[attr-defined]
+        "active": migration_active_list(partner=request.partner),
         "page": history.get_page(request.GET.get("page")),
         "filters": filters,
         "statuses": Migration.Status.choices,
     }
-    template = "vms/migrations/list.html#history" if request.htmx else "vms/migrations/list.html"  # type: ignore[attr-defined]
+    template = "vms/migrations/list.html#history" if request.htmx else "vms/migrations/list.html"
     return render(request, template, context)

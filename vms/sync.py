@@ -240,7 +240,7 @@ def sync_vms_full(
     return run
 
 
-def _vm_pages(session: SyncSession, options: VMListOptions) -> Iterator[list]:
+def _vm_pages(session: SyncSession, options: VMListOptions) -> Iterator[list[novacron.VM]]:
     """Pages of VMs, one paced request each; only one page is held in memory at a time."""
     page_number = 1
     while True:

@@ -163,7 +163,8 @@ def webhook_verify(*, partner: Partner, body: bytes, headers: Mapping[str, str])
     if event.partner_id and event.partner_id != partner.partner_id:
         # Signed with this partner's secret but about another partner: refuse rather than guess.
         raise WebhookRefused(WebhookRejection.Reason.MALFORMED, 400)
-    return json.loads(body)
+    payload: dict[str, Any] = json.loads(body)  # an object: construct_event parsed it above
+    return payload
 
 
 # SQLite takes one writer at a time; writers of this process queue here instead of sleeping in

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
+from accounts.http import PortalRequest
 from lib.forms import apply_api_field_errors
 from lib.http_errors import NotInYourOrganisation
 from webhooks import delivery_log, subscriptions
@@ -31,7 +32,7 @@ NEW_SECRET_SESSION_KEY = "partners:new_webhook_secret"
 
 @partner_admin_page
 @needs_partner_admin_scope
-def webhook_list(request: HttpRequest) -> HttpResponse:
+def webhook_list(request: PortalRequest) -> HttpResponse:
     listed = subscriptions.subscription_list(client=request.novacron)
     # A new secret is shown on the first page view after it was made, then never again.
     new_secret = request.session.pop(NEW_SECRET_SESSION_KEY, None)
@@ -47,7 +48,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/webhook_list.html", context)
 
 
-def _show_secret_once(request: HttpRequest, new_secret: subscriptions.NewSecret, *, rotated: bool) -> None:
+def _show_secret_once(request: PortalRequest, new_secret: subscriptions.NewSecret, *, rotated: bool) -> None:
     request.session[NEW_SECRET_SESSION_KEY] = {
         "subscription_id": new_secret.subscription_id,
         "url": new_secret.url,
@@ -60,7 +61,7 @@ def _show_secret_once(request: HttpRequest, new_secret: subscriptions.NewSecret,
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
-def webhook_create(request: HttpRequest) -> HttpResponse:
+def webhook_create(request: PortalRequest) -> HttpResponse:
     receiver = subscriptions.receiver_url(partner=request.partner)
     form = SubscriptionForm(request.POST or None, initial={"url": receiver, "events": ["vm.created"]})
     if request.method == "POST" and form.is_valid():
@@ -84,7 +85,7 @@ def webhook_create(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/webhook_form.html", context, status=status)
 
 
-def _receiver_subscriptions(request: HttpRequest) -> list[Any]:
+def _receiver_subscriptions(request: PortalRequest) -> list[Any]:
     """Subscriptions that already deliver to this portal: a second one would send every event twice."""
     return [
         subscription
@@ -98,7 +99,7 @@ class _SubscriptionRef:
     subscription_id: str
 
 
-def _subscription(request: HttpRequest, subscription_id: str) -> Any:
+def _subscription(request: PortalRequest, subscription_id: str) -> Any:
     for subscription in subscriptions.subscription_list(client=request.novacron):
         if subscription.subscription_id == subscription_id:
             return subscription
@@ -108,7 +109,7 @@ def _subscription(request: HttpRequest, subscription_id: str) -> Any:
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
-def webhook_delete(request: HttpRequest, subscription_id: str) -> HttpResponse:
+def webhook_delete(request: PortalRequest, subscription_id: str) -> HttpResponse:
     subscription = _subscription(request, subscription_id)
     if request.method == "POST":
         request.novacron.delete_webhook(subscription_id)
@@ -120,7 +121,7 @@ def webhook_delete(request: HttpRequest, subscription_id: str) -> HttpResponse:
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
-def webhook_rotate_secret(request: HttpRequest, subscription_id: str) -> HttpResponse:
+def webhook_rotate_secret(request: PortalRequest, subscription_id: str) -> HttpResponse:
     subscription = _subscription(request, subscription_id)
     own_receiver = subscriptions.is_own_receiver(partner=request.partner, url=subscription.url)
     if request.method == "POST":
@@ -137,7 +138,7 @@ def webhook_rotate_secret(request: HttpRequest, subscription_id: str) -> HttpRes
 @partner_admin_page
 @needs_partner_admin_scope
 @require_POST
-def webhook_send_test(request: HttpRequest, subscription_id: str) -> HttpResponse:
+def webhook_send_test(request: PortalRequest, subscription_id: str) -> HttpResponse:
     delivery = request.novacron.send_test_event(subscription_id)
     messages.success(
         request, f"Test event {delivery.event_id} queued for delivery ({delivery.status})."
@@ -147,7 +148,7 @@ def webhook_send_test(request: HttpRequest, subscription_id: str) -> HttpRespons
 
 @partner_admin_page
 @needs_partner_admin_scope
-def webhook_deliveries(request: HttpRequest, subscription_id: str) -> HttpResponse:
+def webhook_deliveries(request: PortalRequest, subscription_id: str) -> HttpResponse:
     """NovaCron's side of the log: every delivery of this subscription and its attempts."""
     status = request.GET.get("status") or ""
     if status not in {"", "pending", "retrying", "succeeded", "failed"}:
@@ -170,7 +171,7 @@ def webhook_deliveries(request: HttpRequest, subscription_id: str) -> HttpRespon
 @partner_admin_page
 @needs_partner_admin_scope
 @require_POST
-def delivery_redeliver(request: HttpRequest, subscription_id: str, delivery_id: str) -> HttpResponse:
+def delivery_redeliver(request: PortalRequest, subscription_id: str, delivery_id: str) -> HttpResponse:
     delivery = request.novacron.redeliver(subscription_id, delivery_id)
     messages.success(request, f"Event {delivery.event_id} will be delivered again.")
     return redirect("webhooks:webhook_deliveries", subscription_id=subscription_id)
@@ -180,7 +181,7 @@ def delivery_redeliver(request: HttpRequest, subscription_id: str, delivery_id: 
 
 
 @partner_admin_page
-def received_log(request: HttpRequest) -> HttpResponse:
+def received_log(request: PortalRequest) -> HttpResponse:
     """What NovaCron posted to our receiver: accepted events and refused deliveries.
 
     Reads only the local store, so it needs no scope. The rows arrive live (topic `WEBHOOK_LOG_TOPIC`,
@@ -194,7 +195,7 @@ def received_log(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/received_log.html", context)
 
 
-def _received_event_or_404(request: HttpRequest, pk: int) -> Any:
+def _received_event_or_404(request: PortalRequest, pk: int) -> Any:
     try:
         return delivery_log.received_event(partner=request.partner, pk=pk)
     except WebhookEvent.DoesNotExist as exc:
@@ -202,7 +203,7 @@ def _received_event_or_404(request: HttpRequest, pk: int) -> Any:
 
 
 @partner_admin_page
-def received_payload(request: HttpRequest, pk: int) -> HttpResponse:
+def received_payload(request: PortalRequest, pk: int) -> HttpResponse:
     event = _received_event_or_404(request, pk)
     payload = json.dumps(event.payload, indent=2, sort_keys=True)
     template = "webhooks/received_payload.html#viewer" if request.htmx else "webhooks/received_payload.html"
@@ -211,14 +212,14 @@ def received_payload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @partner_admin_page
 @require_POST
-def received_reprocess(request: HttpRequest, pk: int) -> HttpResponse:
+def received_reprocess(request: PortalRequest, pk: int) -> HttpResponse:
     event = _received_event_or_404(request, pk)
     if event.status == WebhookEvent.Status.IGNORED:
         messages.info(request, f"Event {event.event_id} is of a kind the portal does not apply: nothing to reprocess.")
     else:
         webhook_event_reprocess(event=event)
         messages.success(request, f"Event {event.event_id} queued for processing again.")
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         # Rows pushed by the live stream are shared by the partner's users and so carry no CSRF token:
         # their button posts through htmx (the page's X-CSRFToken header) and the page reloads.
         return HttpResponse(status=204, headers={"HX-Refresh": "true"})

@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import partner_required
+from accounts.http import PortalRequest
 from lib.http_errors import organisation_object_or_404
 from webhooks.selectors import notification_list
 from webhooks.services import MAX_BODY_BYTES, notification_acknowledge, webhook_delivery_receive
@@ -47,9 +48,9 @@ def receive(request: HttpRequest, partner_id: str) -> HttpResponse:
 
 
 @partner_required
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: PortalRequest) -> HttpResponse:
     show = request.GET.get("show", "open")
-    page = Paginator(notification_list(partner=request.partner, open_only=show != "all"), 25).get_page(  # type: ignore[attr-defined]
+    page = Paginator(notification_list(partner=request.partner, open_only=show != "all"), 25).get_page(
         request.GET.get("page")
     )
     return render(request, "webhooks/notifications.html", {"page": page, "show": show})
@@ -57,13 +58,13 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @partner_required
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def acknowledge(request: PortalRequest, pk: int) -> HttpResponse:
     notification = organisation_object_or_404(
-        notification_list(partner=request.partner, open_only=False), "notification", pk=pk  # type: ignore[attr-defined]
+        notification_list(partner=request.partner, open_only=False), "notification", pk=pk
     )
     notification_acknowledge(notification=notification, user=request.user)
     messages.success(request, "Notification acknowledged.")
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse(status=204, headers={"HX-Refresh": "true"})
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):

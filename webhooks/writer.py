@@ -46,7 +46,7 @@ def run_as_writer[T](work: Callable[..., T], /, **kwargs: Any) -> T:
     if (
         connection.vendor != "sqlite"
         or connection.in_atomic_block
-        or not getattr(settings, "WEBHOOK_SQLITE_WRITER_THREAD", True)
+        or not settings.WEBHOOK_SQLITE_WRITER_THREAD
     ):
         return work(**kwargs)
     return _writer().submit(_call, work, kwargs).result()

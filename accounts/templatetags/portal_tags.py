@@ -6,8 +6,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import template
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django_htmx.middleware import HtmxDetails
 
 from accounts import scopes
 
@@ -21,11 +23,12 @@ def grant_url(scope: str, next_path: str) -> str:
 @register.simple_tag(takes_context=True)
 def grant_link(context: dict[str, Any], scope: str, label: str = "Grant access", css: str = "") -> str:
     """A link that runs NovaCron's consent for `scope` and comes back to the current page."""
-    request = context.get("request")
+    request: HttpRequest | None = context.get("request")
     next_path = request.get_full_path() if request is not None else "/"
-    if getattr(request, "htmx", False) and request.htmx.current_url_abs_path:
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    if htmx and htmx.current_url_abs_path:
         # An htmx fragment should send the person back to the page it sits on, not the fragment URL.
-        next_path = request.htmx.current_url_abs_path
+        next_path = htmx.current_url_abs_path
     return format_html(
         '<a class="{}" href="{}" data-grant-scope="{}">{}</a>',
         css or "btn btn-sm btn-outline-primary",
