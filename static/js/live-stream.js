@@ -163,8 +163,11 @@
       stopPolling();
     };
     source.onerror = function () {
-      // Reconnecting until the first poll round has refreshed the page, then polling.
-      setState("reconnecting");
+      // Reconnecting until the first poll round has refreshed the page, then polling (and a retry of
+      // the stream that fails again leaves it polling).
+      if (document.documentElement.dataset.liveStream !== "polling") {
+        setState("reconnecting");
+      }
       startPolling();
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. an error status): reconnect ourselves, resuming after lastId.
