@@ -7,11 +7,8 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 
-from live.models import Event
-from live.selectors import aevents_after
-from live.wakeups import open_wakeup, safety_poll_interval
-
-BATCH = 100
+from live.feeds import subscribe
+from live.models import EVERYONE, Event
 
 
 def format_event(event: Event) -> str:
@@ -25,31 +22,31 @@ def keepalive_seconds() -> float:
     return float(getattr(settings, "LIVE_KEEPALIVE_SECONDS", 15.0))
 
 
-async def event_stream(*, partner_pk: int, after_id: int, backend: str | None = None) -> AsyncIterator[str]:
-    """Every event of the partner after `after_id`, then each new one as it is published; forever.
+async def event_stream(*, partner_pk: int, after_id: int, audiences: frozenset[str] = frozenset({EVERYONE}),
+                       backend: str | None = None) -> AsyncIterator[str]:
+    """Every event of the partner after `after_id` that `audiences` may see, then each new one; forever.
 
-    The wake-up is subscribed before the first read, so an event published between a read and the
-    next wait still wakes us. Comments keep idle connections (and proxies) alive.
+    The stream joins its partner's feed before it says it is connected, so an event published from
+    then on reaches it; it reads the outbox itself only to catch up (live/feeds.py). Comments keep
+    idle connections (and proxies) alive.
     """
-    wakeup = await open_wakeup(partner_pk=partner_pk, backend=backend)
+    subscription = await subscribe(partner_pk=partner_pk, after_id=after_id, audiences=audiences, backend=backend)
     try:
         # Reconnect after 2 s when the connection drops; the browser sends Last-Event-ID.
         yield "retry: 2000\n: connected\n\n"
         last_sent = time.monotonic()
         while True:
-            events = await aevents_after(partner_pk=partner_pk, after_id=after_id, limit=BATCH)
+            events = await subscription.next_events()
             for event in events:
-                after_id = event.pk
                 yield format_event(event)
             if events:
                 last_sent = time.monotonic()
-                if len(events) == BATCH:
-                    continue
+                continue
             idle = time.monotonic() - last_sent
             if idle >= keepalive_seconds():
                 yield ": keep-alive\n\n"
                 last_sent = time.monotonic()
                 idle = 0.0
-            await wakeup.wait(min(safety_poll_interval(), keepalive_seconds() - idle))
+            await subscription.wait(keepalive_seconds() - idle)
     finally:
-        await wakeup.close()
+        await subscription.close()
