@@ -63,6 +63,7 @@ class Subscription:
             self.behind = False
             events = await aevents_after(partner_pk=self.feed.partner_pk, after_id=self.position, limit=BATCH)
             self.behind = len(events) == BATCH
+            logger.debug("live stream of partner %s: catch-up read (%d events)", self.feed.partner_pk, len(events))
         else:
             events = list(self._pending)
             self._pending.clear()
