@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+from asgiref.sync import SyncToAsync
 from django.conf import settings
+from django.db import connections
 
 from live.feeds import subscribe
 from live.models import EVERYONE, Event
@@ -16,6 +18,25 @@ def format_event(event: Event) -> str:
     lines = [f"id: {event.pk}", f"event: {event.topic}"]
     lines += [f"data: {line}" for line in (event.html.splitlines() or [""])]
     return "\n".join(lines) + "\n\n"
+
+
+def hand_back_request_thread() -> None:
+    """Let the thread Django gave this request end, now that only the stream is left to serve.
+
+    Under ASGI each request gets a worker thread of its own (asgiref's ThreadSensitiveContext) for
+    its sync parts, here the request_started signal and the sync-only middleware, and that thread
+    lives until the request ends: for a stream, as long as its page. Its work is done once the
+    response streams, so we close whatever database connection it opened and let it exit; a sync
+    call later in this request (the response's close) gets a fresh thread that Django ends with the
+    request. Outside such a context (a test calling the generator) there is nothing to hand back.
+    """
+    request_context = SyncToAsync.thread_sensitive_context.get(None)
+    if request_context is None or getattr(request_context, "_executor", None) is not None:
+        return  # no request thread, or one its caller owns and reuses
+    executor = SyncToAsync.context_to_thread_executor.pop(request_context, None)
+    if executor is not None:
+        executor.submit(connections.close_all)
+        executor.shutdown(wait=False)
 
 
 def keepalive_seconds() -> float:
@@ -30,6 +51,7 @@ async def event_stream(*, partner_pk: int, after_id: int, audiences: frozenset[s
     then on reaches it; it reads the outbox itself only to catch up (live/feeds.py). Comments keep
     idle connections (and proxies) alive.
     """
+    hand_back_request_thread()
     subscription = await subscribe(partner_pk=partner_pk, after_id=after_id, audiences=audiences, backend=backend)
     try:
         # Reconnect after 2 s when the connection drops; the browser sends Last-Event-ID.
