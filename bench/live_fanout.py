@@ -9,8 +9,9 @@ For N = 1, 100, 500 and 1,000 SSE streams (one signed-in session, raw sockets on
 - web-process CPU seconds per event over that window (/proc/<pid>/stat utime+stime);
 - memory per open stream (VmRSS delta / N, /proc/<pid>/status);
 - database connections (pg_stat_activity, PostgreSQL only) and threads (/proc/<pid>/status) held
-  idle before, while the N pages are open, and after they closed. "Idle" is the process after one
-  page has come and gone, so the few reader threads it keeps (live/selectors.py) count as idle.
+  idle before, while the N pages are open, and after they closed. "Idle" is the process after 100
+  pages came and went, so the few reader threads (live/selectors.py) and the pooled connections it
+  keeps count as idle.
 
 Two set-ups: PostgreSQL + Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL, default the 127.0.0.1 ones when
 reachable; a fresh database is created and dropped) and the embedded default (SQLite, streams'
@@ -35,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.live_harness import create_partner, signed_in_session, start_live_portal  # noqa: E402
+from tests.live_harness import portal_python, start_live_portal  # noqa: E402
 from tests.servers import PortalServer  # noqa: E402
 
 COUNTS = (1, 100, 500, 1000)
@@ -51,6 +52,12 @@ CONNECTIONS_GOAL = 10
 MEMORY_GOAL_KB = 100.0
 READ_LINE = re.compile(r"live (feed|stream) of partner \d+: (read|catch-up read)")
 
+# psycopg's pool takes ~20 s joining its threads when a `manage.py shell` exits: leave at once.
+EXIT = """
+import os
+os._exit(0)
+"""
+
 PUBLISHER = """
 import sys, time
 from live.services import publish
@@ -61,7 +68,30 @@ for n in range({events}):
     event = publish(partner=partner, topic="vm", html=f"<p id='vm-status-fanout'>{{n}}</p>")
     print(event.pk, started, flush=True)
     time.sleep({spacing})
-"""
+""" + EXIT
+
+SETUP = """
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from accounts.models import User
+from partners.models import Partner
+partner, _ = Partner.objects.get_or_create(partner_id="partner-fanout", defaults=dict(name="Fan-out"))
+user, _ = User.objects.get_or_create(username="fanout@bench.example", defaults=dict(partner=partner, role="operator"))
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(f"{settings.SESSION_COOKIE_NAME}={session.session_key}", flush=True)
+""" + EXIT
+
+
+STARTED = time.monotonic()
+
+
+def _progress(text: str) -> None:
+    print(f"[{time.monotonic() - STARTED:5.1f} s] {text}", file=sys.stderr, flush=True)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -195,17 +225,20 @@ async def _publish(target: Target) -> dict[int, float]:
         raise RuntimeError(f"publisher failed: {err.decode()[-2000:]}")
     published = {}
     for line in out.decode().splitlines():
-        event_id, started = line.split()
-        published[int(event_id)] = float(started)
+        if found := re.fullmatch(r"(\d+) (\d+\.\d+)", line.strip()):  # not a log line
+            published[int(found.group(1))] = float(found.group(2))
     return published
 
 
 async def _measure(target: Target, cookie: str, n: int) -> Run:
     run = Run(n)
-    # Idle: after one page came and went (the process has imported and started what a page needs).
-    warm, _ = await _open_pages(target, cookie, 1)
-    for page in warm:
-        page.close()
+    _progress(f"{target.name}: N={n}")
+    if n == COUNTS[0]:
+        # Idle is the process after pages came and went: it has imported what a page needs, started
+        # its few reader threads and filled its pool, and keeps them whatever comes next.
+        warm, _ = await _open_pages(target, cookie, OPEN_CONCURRENCY)
+        for page in warm:
+            page.close()
     await asyncio.sleep(2.5)
     run.before = target.held()
     pages, run.refused = await _open_pages(target, cookie, n)
@@ -291,10 +324,10 @@ def _targets(name: str, runs: list[Run]) -> None:
 
 def _bench(name: str, extra_env: dict[str, str], admin_url: str | None, database: str | None) -> list[Run]:
     with tempfile.TemporaryDirectory(prefix=f"bench-fanout-{name}-") as tmpdir:
+        _progress(f"{name}: starting the portal")
         portal = start_live_portal(Path(tmpdir), extra_env={"LOG_LEVEL": "DEBUG", **extra_env})
         try:
-            create_partner(portal, partner_id="partner-fanout", webhook_secret="whsec_bench_fanout_0123456789")
-            cookie = "=".join(signed_in_session(portal, partner_id="partner-fanout", email="fanout@bench.example"))
+            cookie = portal_python(portal, SETUP).split()[-1]
             target = Target(name, portal, admin_url, database)
             return [asyncio.run(asyncio.wait_for(_measure(target, cookie, n), 90)) for n in COUNTS]
         finally:
