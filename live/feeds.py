@@ -100,9 +100,13 @@ class PartnerFeed:
     async def join(self, *, position: int, audiences: frozenset[str]) -> Subscription:
         subscription = Subscription(self, position=position, audiences=audiences, behind=position < self.position)
         self.subscribers.add(subscription)
-        # Like the stream before it: "connected" once a publish from now on is sure to wake us.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.listening.wait(), LISTENER_READY_TIMEOUT + 1)
+        try:
+            # Like the stream before it: "connected" once a publish from now on is sure to wake us.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.listening.wait(), LISTENER_READY_TIMEOUT + 1)
+        except asyncio.CancelledError:
+            await self.leave(subscription)  # the page closed while the listener started
+            raise
         return subscription
 
     async def leave(self, subscription: Subscription) -> None:
