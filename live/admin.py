@@ -13,7 +13,7 @@ from live.models import Event
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyMirrorAdmin):
-    list_display = ("id", "partner", "topic", "created_at")
+    list_display = ("id", "partner", "topic", "audience", "created_at")
     list_filter = ("topic",)
     list_select_related = ("partner",)
     search_fields = ("topic",)

@@ -6,12 +6,19 @@ from django.db import models
 
 from partners.models import Partner
 
+# Who of the partner may receive an event: everyone, or only users whose role allows an action
+# (an action name of `accounts.roles`, e.g. "partner:admin" for the admins' pages).
+EVERYONE = "partner"
+
 
 class Event(models.Model):
     """A rendered fragment for one partner's pages; its id is the SSE event id (so pages resume)."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="live_events")
     topic = models.CharField(max_length=64)
+    # The same rule as the page the fragment belongs to: a fragment of an admins-only page is
+    # streamed only to viewers whose role may open that page.
+    audience = models.CharField(max_length=32, default=EVERYONE)
     html = models.TextField()
     created_at = models.DateTimeField(db_index=True)
 

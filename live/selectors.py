@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.db.models import Max
 
-from live.models import Event
+from accounts.roles import ACTIONS, can
+from live.models import EVERYONE, Event
+
+# Where open streams read the outbox: a few threads for the whole process, not one per page. Each
+# partner's feed reads once per batch (live/feeds.py), so a handful is plenty whatever the pages.
+READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="live-read")
 
 
 def latest_event_id(*, partner_pk: int) -> int:
@@ -12,8 +20,18 @@ def latest_event_id(*, partner_pk: int) -> int:
     return Event.objects.filter(partner_id=partner_pk).aggregate(latest=Max("id"))["latest"] or 0
 
 
+def viewer_audiences(user: Any) -> frozenset[str]:
+    """The audiences whose events the user may receive: everyone's, and each action its role allows.
+
+    The same rule as the pages (`accounts.roles.role_required`): an admins-only page's fragment goes
+    to those who may open that page. Computed once when the stream opens; a changed role applies
+    from the stream's next connection.
+    """
+    return frozenset({EVERYONE, *(action for action in ACTIONS if can(user, action))})
+
+
 def release_connection() -> None:
-    """Give this thread's database connection back between two reads of an open stream.
+    """Give this thread's database connection back after a read of an open stream.
 
     A stream lives as long as its page, and Django closes a request's connection only when the
     request ends: without this, every open page would hold a pooled PostgreSQL connection for
@@ -37,10 +55,16 @@ def _events_after_released(partner_pk: int, after_id: int, limit: int) -> list[E
         release_connection()
 
 
+async def in_reader_thread(read: Any, *args: Any) -> Any:
+    """Run a read of the stream in one of the process's reader threads (not the request's own)."""
+    return await sync_to_async(read, thread_sensitive=False, executor=READERS)(*args)
+
+
 async def alatest_event_id(*, partner_pk: int) -> int:
-    return await sync_to_async(_latest_event_id_released)(partner_pk)
+    return int(await in_reader_thread(_latest_event_id_released, partner_pk))
 
 
 async def aevents_after(*, partner_pk: int, after_id: int, limit: int = 100) -> list[Event]:
     """The partner's outbox rows after `after_id`, oldest first: never another partner's."""
-    return await sync_to_async(_events_after_released)(partner_pk, after_id, limit)
+    events: list[Event] = await in_reader_thread(_events_after_released, partner_pk, after_id, limit)
+    return events

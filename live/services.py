@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.roles import ACTIONS
 from lib.pruning import delete_in_batches
-from live.models import Event
+from live.models import EVERYONE, Event
 from partners.models import Partner
 
 if TYPE_CHECKING:
@@ -61,9 +62,16 @@ def _announce(*, partner_pk: int, event_id: int) -> None:
         logger.warning("could not announce live event %s", event_id, exc_info=True)
 
 
-def publish(*, partner: Partner, topic: str, html: str) -> Event:
-    """Add a fragment to the partner's outbox; streams are woken once the row is committed."""
-    event = Event.objects.create(partner=partner, topic=topic, html=html, created_at=timezone.now())
+def publish(*, partner: Partner, topic: str, html: str, audience: str = EVERYONE) -> Event:
+    """Add a fragment to the partner's outbox; streams are woken once the row is committed.
+
+    `audience` is who of the partner receives it: everyone (the default), or the users whose role
+    allows an action of `accounts.roles` (`PARTNER_ADMIN` for the admins' pages).
+    """
+    if audience != EVERYONE and audience not in ACTIONS:
+        # A typo would silently hide the fragment from everyone: fail where it is published.
+        raise ValueError(f"unknown audience {audience!r}; expected {EVERYONE!r} or one of {sorted(ACTIONS)}")
+    event = Event.objects.create(partner=partner, topic=topic, html=html, audience=audience, created_at=timezone.now())
     # Waking a stream before commit would make it look for a row it cannot see yet.
     transaction.on_commit(lambda: _announce(partner_pk=partner.pk, event_id=event.pk))
     return event

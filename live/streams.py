@@ -5,13 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+from asgiref.sync import SyncToAsync
 from django.conf import settings
+from django.db import connections
 
-from live.models import Event
-from live.selectors import aevents_after
-from live.wakeups import open_wakeup, safety_poll_interval
-
-BATCH = 100
+from live.feeds import subscribe
+from live.models import EVERYONE, Event
 
 
 def format_event(event: Event) -> str:
@@ -21,35 +20,55 @@ def format_event(event: Event) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def hand_back_request_thread() -> None:
+    """Let the thread Django gave this request end, now that only the stream is left to serve.
+
+    Under ASGI each request gets a worker thread of its own (asgiref's ThreadSensitiveContext) for
+    its sync parts, here the request_started signal and the sync-only middleware, and that thread
+    lives until the request ends: for a stream, as long as its page. Its work is done once the
+    response streams, so we close whatever database connection it opened and let it exit; a sync
+    call later in this request (the response's close) gets a fresh thread that Django ends with the
+    request. Outside such a context (a test calling the generator) there is nothing to hand back.
+    """
+    request_context = SyncToAsync.thread_sensitive_context.get(None)
+    if request_context is None or getattr(request_context, "_executor", None) is not None:
+        return  # no request thread, or one its caller owns and reuses
+    executor = SyncToAsync.context_to_thread_executor.pop(request_context, None)
+    if executor is not None:
+        executor.submit(connections.close_all)
+        executor.shutdown(wait=False)
+
+
 def keepalive_seconds() -> float:
     return settings.LIVE_KEEPALIVE_SECONDS
 
 
-async def event_stream(*, partner_pk: int, after_id: int, backend: str | None = None) -> AsyncIterator[str]:
-    """Every event of the partner after `after_id`, then each new one as it is published; forever.
+async def event_stream(*, partner_pk: int, after_id: int, audiences: frozenset[str] = frozenset({EVERYONE}),
+                       backend: str | None = None) -> AsyncIterator[str]:
+    """Every event of the partner after `after_id` that `audiences` may see, then each new one; forever.
 
-    The wake-up is subscribed before the first read, so an event published between a read and the
-    next wait still wakes us. Comments keep idle connections (and proxies) alive.
+    The stream joins its partner's feed before it says it is connected, so an event published from
+    then on reaches it; it reads the outbox itself only to catch up (live/feeds.py). Comments keep
+    idle connections (and proxies) alive.
     """
-    wakeup = await open_wakeup(partner_pk=partner_pk, backend=backend)
+    hand_back_request_thread()
+    subscription = await subscribe(partner_pk=partner_pk, after_id=after_id, audiences=audiences, backend=backend)
     try:
         # Reconnect after 2 s when the connection drops; the browser sends Last-Event-ID.
         yield "retry: 2000\n: connected\n\n"
         last_sent = time.monotonic()
         while True:
-            events = await aevents_after(partner_pk=partner_pk, after_id=after_id, limit=BATCH)
+            events = await subscription.next_events()
             for event in events:
-                after_id = event.pk
                 yield format_event(event)
             if events:
                 last_sent = time.monotonic()
-                if len(events) == BATCH:
-                    continue
+                continue
             idle = time.monotonic() - last_sent
             if idle >= keepalive_seconds():
                 yield ": keep-alive\n\n"
                 last_sent = time.monotonic()
                 idle = 0.0
-            await wakeup.wait(min(safety_poll_interval(), keepalive_seconds() - idle))
+            await subscription.wait(keepalive_seconds() - idle)
     finally:
-        await wakeup.close()
+        await subscription.close()

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
+from typing import Any
+
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from live.selectors import alatest_event_id, release_connection
+from live.selectors import in_reader_thread, latest_event_id, release_connection, viewer_audiences
 from live.streams import event_stream
 
 
@@ -18,13 +19,28 @@ def _resume_point(request: HttpRequest) -> int | None:
     return value if value >= 0 else None
 
 
+def _viewer(request: HttpRequest, after_id: int | None) -> tuple[Any, frozenset[str], int]:
+    """The signed-in user, the audiences it may see and where its stream starts; in a reader thread."""
+    try:
+        user = request.user
+        if not user.is_authenticated or user.partner_id is None:
+            return user, frozenset(), 0
+        if after_id is None:
+            # A fresh page shows current state already: send only what happens from now on.
+            after_id = latest_event_id(partner_pk=user.partner_id)
+        return user, viewer_audiences(user), after_id
+    finally:
+        release_connection()  # the session and user reads are done
+
+
 @require_GET
 async def stream(request: HttpRequest) -> HttpResponseBase:
     """The viewer's partner's live events as SSE, resuming after Last-Event-ID.
 
-    Async under ASGI: an open stream holds no worker thread while it waits. Authorization is checked
-    here (not with the sync decorator) so the whole view stays async; another partner's events are
-    never selected because the partner comes from the signed-in user only.
+    Async under ASGI: an open stream holds no worker thread while it waits; its partner's feed reads
+    for it (live/feeds.py). Authorization is checked here (not with the sync decorator) so the whole
+    view stays async; another partner's events are never selected because the partner comes from the
+    signed-in user only, and of the partner's events only those of the viewer's audiences are sent.
     """
     if not isinstance(request, ASGIRequest):
         # Under WSGI (`manage.py runserver`) Django buffers an async stream to its end, so an endless
@@ -34,19 +50,13 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
             content_type="text/plain")
         response["Retry-After"] = "30"
         return response
-    user = await request.auser()
-    await sync_to_async(release_connection)()  # the session and user reads are done
+    user, audiences, after_id = await in_reader_thread(_viewer, request, _resume_point(request))
     if not user.is_authenticated:
         return HttpResponse("Sign in first.", status=401, content_type="text/plain")
-    partner_pk = user.partner_id
-    if partner_pk is None:
+    if user.partner_id is None:
         return HttpResponse("Your account is not attached to a partner.", status=403, content_type="text/plain")
-    after_id = _resume_point(request)
-    if after_id is None:
-        # A fresh page shows current state already: send only what happens from now on.
-        after_id = await alatest_event_id(partner_pk=partner_pk)
     response = StreamingHttpResponse(
-        event_stream(partner_pk=partner_pk, after_id=after_id),
+        event_stream(partner_pk=user.partner_id, after_id=after_id, audiences=audiences),
         content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"

@@ -196,6 +196,9 @@ async def open_wakeup(*, partner_pk: int, backend: str | None = None) -> Wakeup:
     wakeup = HubWakeup(hub, partner_pk)
     try:
         await wakeup.open()
+    except asyncio.CancelledError:
+        await wakeup.close()  # the page closed while the listener started: leave the hub
+        raise
     except Exception:
         logger.warning("live stream falls back to polling: %s listener unavailable", backend, exc_info=True)
         await wakeup.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from accounts.roles import PARTNER_ADMIN
 from partners.models import Partner
 from webhooks.models import WebhookEvent, WebhookRejection
 from webhooks.topics import WEBHOOK_LOG_TOPIC
@@ -65,4 +66,4 @@ def webhook_log_publish(*, partner: Partner) -> None:
     """
     from live.services import publish
 
-    publish(partner=partner, topic=WEBHOOK_LOG_TOPIC, html=rows_html(partner=partner))
+    publish(partner=partner, topic=WEBHOOK_LOG_TOPIC, html=rows_html(partner=partner), audience=PARTNER_ADMIN)
