@@ -11,7 +11,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import novacron
 import pytest
+from novacron.config import SDKConfig
 
 from tests.browser import chromium, sign_in_at_sandbox
 from tests.servers import PortalServer, Process, SandboxServer, start_portal, start_worker
@@ -41,6 +43,19 @@ def celery_worker_process(portal_server: PortalServer, tmp_path_factory: pytest.
     worker = start_worker(portal_server, tmp_path_factory.mktemp("worker"))
     yield worker
     worker.stop()
+
+
+@pytest.fixture(scope="session")
+def acme_ready(portal_server: PortalServer, celery_worker_process: Process) -> novacron.Client:
+    """Webhooks subscribed to this portal and the inventory synced, so pages have VMs and clusters;
+    the partner's own API client."""
+    portal_server.manage("shell", "-c", (
+        "from partners.models import Partner; from webhooks.subscriptions import webhook_subscription_ensure; "
+        "print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id='partner-acme')))"))
+    portal_server.manage("sync_now", "--partner", "partner-acme", "--full")
+    credentials = portal_server.sandbox.credentials["partner-acme"]
+    return novacron.Client(SDKConfig(base_url=portal_server.sandbox.url, partner_id="partner-acme",
+                                     api_key=credentials["api_key"], api_secret=credentials["api_secret"]))
 
 
 @pytest.fixture(scope="session")

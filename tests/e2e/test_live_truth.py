@@ -13,7 +13,6 @@ from typing import Any
 
 import novacron
 import pytest
-from novacron.config import SDKConfig
 
 from tests.browser import sign_in_at_sandbox
 from tests.servers import PortalServer, Process
@@ -24,17 +23,10 @@ TIMEOUT_S = 30
 PROVISIONING_TIMEOUT_S = 90
 
 
-@pytest.fixture(scope="module")
-def acme(portal_server: PortalServer, celery_worker_process: Process) -> novacron.Client:
-    """Webhooks subscribed to this portal and the inventory synced; the partner's own API client."""
-    portal_server.manage("shell", "-c", (
-        "from partners.models import Partner; from webhooks.subscriptions import webhook_subscription_ensure; "
-        "print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id='partner-acme')))"))
-    portal_server.manage("sync_now", "--partner", "partner-acme", "--full")
+@pytest.fixture(autouse=True, scope="module")
+def _logs(portal_server: PortalServer, celery_worker_process: Process) -> None:
+    """The processes whose logs a timed-out wait prints."""
     _LOGS[:] = [portal_server.process, celery_worker_process, portal_server.sandbox.process]
-    credentials = portal_server.sandbox.credentials["partner-acme"]
-    return novacron.Client(SDKConfig(base_url=portal_server.sandbox.url, partner_id="partner-acme",
-                                     api_key=credentials["api_key"], api_secret=credentials["api_secret"]))
 
 
 _LOGS: list[Process] = []
@@ -96,10 +88,10 @@ def _pick_running_vm(client: novacron.Client) -> tuple[str, str]:
 
 
 def test_a_change_made_in_one_tab_reaches_another_persons_vm_page_and_list(
-    signed_in_page: Any, second_browser: Any, portal_server: PortalServer, acme: novacron.Client
+    signed_in_page: Any, second_browser: Any, portal_server: PortalServer, acme_ready: novacron.Client
 ):
     url = portal_server.url
-    vm_id, name = _pick_running_vm(acme)
+    vm_id, name = _pick_running_vm(acme_ready)
     actions, badge = f"#vm-actions-{vm_id}", f"#vm-status-{vm_id}"
     start, stop = f"{actions} button[data-action=start]", f"{actions} button[data-action=stop]"
     migrate = f"{actions} a[data-action=migrate]"

@@ -9,7 +9,6 @@ from typing import Any
 
 import novacron
 import pytest
-from novacron.config import SDKConfig
 
 from tests.servers import PortalServer, Process
 
@@ -18,17 +17,10 @@ pytestmark = pytest.mark.browser
 COMPLETION_TIMEOUT_MS = 180_000
 
 
-@pytest.fixture(scope="module")
-def acme_ready(portal_server: PortalServer, celery_worker_process: Process) -> novacron.Client:
-    """Webhooks subscribed to this portal and the inventory synced, so pages have VMs and clusters."""
-    portal_server.manage("shell", "-c", (
-        "from partners.models import Partner; from webhooks.subscriptions import webhook_subscription_ensure; "
-        "print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id='partner-acme')))"))
-    portal_server.manage("sync_now", "--partner", "partner-acme", "--full")
+@pytest.fixture(autouse=True, scope="module")
+def _logs(portal_server: PortalServer, celery_worker_process: Process) -> None:
+    """The processes whose logs a timed-out wait prints."""
     _LOGS[:] = [portal_server.process, celery_worker_process, portal_server.sandbox.process]
-    credentials = portal_server.sandbox.credentials["partner-acme"]
-    return novacron.Client(SDKConfig(base_url=portal_server.sandbox.url, partner_id="partner-acme",
-                                     api_key=credentials["api_key"], api_secret=credentials["api_secret"]))
 
 
 _LOGS: list[Process] = []
