@@ -25,6 +25,16 @@ PHASE_LABELS = {
 UNCANCELLABLE_PHASES = frozenset({"switchover", "boot", "verification", "completed"})
 # Smoothing of the transfer rate for the ETA: recent samples weigh more, one spike does not swing it.
 EWMA_ALPHA = 0.3
+# Phases that move bytes: only there does bytes-remaining-over-rate say when the migration ends.
+TRANSFER_PHASES = frozenset({"disk_sync", "memory_precopy"})
+# NovaCron reports a downtime once it has one: from switchover on (a live migration's pause).
+DOWNTIME_FROM_PHASE = "switchover"
+# How the ETA is rounded: (below this many seconds, to a multiple of this many). Each step is at most
+# a sixth of the smallest value it rounds to, so a steady migration's ETA never moves by more than that
+# between two updates, and the value shown is as precise as it claims to be.
+ETA_BELOW_SECONDS = 30
+ETA_STEPS = ((60, 5), (180, 10), (600, 30), (3600, 60))
+ETA_STEP_ABOVE = 300
 # Pre-copy does not converge when the guest dirties memory about as fast as we copy it.
 NOT_CONVERGING_RATIO = 0.9
 NOT_CONVERGING_SAMPLES = 3
@@ -44,7 +54,7 @@ class MigrationPanel:
     phases: list[PhaseStep] = field(default_factory=list)
     transfer_rate_mbps: float | None = None
     smoothed_rate_mbps: float | None = None
-    eta_seconds: float | None = None
+    eta_seconds: float | None = None  # the estimate itself; eta_label is what is shown
     dirty_rate_mbps: float | None = None
     not_converging: bool = False
     iteration: int | None = None
@@ -61,18 +71,32 @@ class MigrationPanel:
     def percent(self) -> int:
         return int(max(0.0, min(100.0, self.migration.progress_percentage)))
 
+    @property
+    def eta_label(self) -> str:
+        return eta_label(self.eta_seconds)
+
+
+def _phase_names(migration: Migration) -> tuple[str, ...]:
+    return COLD_PHASES if migration.migration_type == "cold" else LIVE_PHASES
+
 
 def phase_steps(migration: Migration) -> list[PhaseStep]:
-    names = COLD_PHASES if migration.migration_type == "cold" else LIVE_PHASES
-    current = "completed" if migration.status == Migration.Status.COMPLETED else migration.phase
+    """Done before the phase the migration is in, then that phase (failed if it stopped there), then upcoming.
+
+    A failed or cancelled migration keeps the phase it stopped in (the contract), so only that one is
+    marked failed: the phases before it were completed, the ones after it never began.
+    """
+    names = _phase_names(migration)
+    completed = migration.status == Migration.Status.COMPLETED
+    current = "completed" if completed else migration.phase
     position = names.index(current) if current in names else -1
-    failed = migration.status in (Migration.Status.FAILED, Migration.Status.CANCELLED)
+    stopped = migration.status in (Migration.Status.FAILED, Migration.Status.CANCELLED)
     steps = []
     for index, name in enumerate(names):
-        if index < position or (migration.status == Migration.Status.COMPLETED and index == position):
+        if index < position or (completed and index == position):
             state = "done"
         elif index == position:
-            state = "failed" if failed else "current"
+            state = "failed" if stopped else "current"
         else:
             state = "upcoming"
         steps.append(PhaseStep(name=name, label=PHASE_LABELS.get(name, name), state=state))
@@ -85,6 +109,11 @@ def smoothed_rate(rates: list[float]) -> float | None:
     for rate in rates:
         smoothed = rate if smoothed is None else EWMA_ALPHA * rate + (1 - EWMA_ALPHA) * smoothed
     return smoothed
+
+
+def measured_rates(migration: Migration) -> list[float]:
+    """The transfer rates NovaCron reported while bytes were moving (oldest first); idle phases report 0."""
+    return [float(s[1]) for s in (migration.rate_history or []) if len(s) >= 2 and s[1] and float(s[1]) > 0]
 
 
 def eta_seconds(migration: Migration, rate_mbps: float | None) -> float | None:
@@ -103,6 +132,53 @@ def is_not_converging(migration: Migration) -> bool:
     if len(recent) < NOT_CONVERGING_SAMPLES:
         return False
     return all(s[1] > 0 and s[2] >= NOT_CONVERGING_RATIO * s[1] for s in recent)
+
+
+def estimated_seconds_left(migration: Migration, *, now: datetime) -> float | None:
+    """While bytes move: the bytes left over the smoothed measured rate; otherwise NovaCron's estimate.
+
+    NovaCron's `estimated_completion` also covers the phases that move no bytes (pre-check, switchover,
+    verification), which the bytes cannot tell; it is also the answer when no rate was measured yet.
+    """
+    if migration.phase in TRANSFER_PHASES and migration.bytes_transferred < migration.bytes_total:
+        current = float((migration.metrics or {}).get("transfer_rate_mbps") or 0.0)
+        measured = eta_seconds(migration, smoothed_rate(measured_rates(migration)) or current)
+        if measured is not None:
+            return measured
+    if migration.estimated_completion is None:
+        return None
+    return max(0.0, (migration.estimated_completion - now).total_seconds())
+
+
+def eta_rounded(seconds: float) -> int:
+    step = next((step for below, step in ETA_STEPS if seconds < below), ETA_STEP_ABOVE)
+    return round(seconds / step) * step
+
+
+def eta_label(seconds: float | None) -> str:
+    """The ETA as shown: rounded to a step that grows with it (ETA_STEPS), so it does not flicker."""
+    if seconds is None:
+        return "—"
+    if seconds < ETA_BELOW_SECONDS:
+        return f"under {ETA_BELOW_SECONDS}s"
+    rounded = eta_rounded(seconds)
+    if 600 <= rounded < 3600:
+        return f"about {rounded // 60}m"
+    return f"about {human_duration(rounded)}"
+
+
+def shown_downtime_ms(migration: Migration) -> float | None:
+    """A live migration's downtime, once there has been one: before switchover NovaCron's 0 means "not yet"."""
+    downtime = (migration.metrics or {}).get("downtime_ms")
+    if migration.migration_type == "cold" or downtime is None:
+        return None
+    names = _phase_names(migration)
+    phase = "completed" if migration.status == Migration.Status.COMPLETED else migration.phase
+    if phase not in names or names.index(phase) < names.index(DOWNTIME_FROM_PHASE):
+        return None
+    if phase == DOWNTIME_FROM_PHASE and not downtime:
+        return None  # still switching over: the pause is not measured yet
+    return float(downtime)
 
 
 def sparkline(rates: list[float]) -> str:
@@ -131,21 +207,22 @@ def build_panel(migration: Migration, *, now: datetime | None = None) -> Migrati
     panel.transfer_rate_mbps = metrics.get("transfer_rate_mbps")
     panel.dirty_rate_mbps = metrics.get("dirty_rate_mbps")
     panel.iteration = metrics.get("iteration")
-    panel.downtime_ms = metrics.get("downtime_ms")
+    panel.downtime_ms = shown_downtime_ms(migration)
     panel.source_vm_load = metrics.get("source_vm_load")
     panel.target_vm_load = metrics.get("target_vm_load")
     panel.sparkline_points = sparkline(rates)
     if migration.is_active:
-        panel.smoothed_rate_mbps = smoothed_rate(rates) or panel.transfer_rate_mbps
-        panel.eta_seconds = eta_seconds(migration, panel.smoothed_rate_mbps)
-        if panel.eta_seconds is None and migration.estimated_completion:
-            panel.eta_seconds = max(0.0, (migration.estimated_completion - now).total_seconds())
+        panel.smoothed_rate_mbps = smoothed_rate(measured_rates(migration)) or panel.transfer_rate_mbps
+        panel.eta_seconds = estimated_seconds_left(migration, now=now)
         panel.elapsed_seconds = _seconds_between(migration.started_at, now)
         panel.not_converging = is_not_converging(migration)
         panel.cancellable = migration.phase not in UNCANCELLABLE_PHASES
     else:
+        # Bytes over the duration, both from NovaCron's clock; a completed migration moved them all.
         panel.duration_seconds = _seconds_between(migration.started_at, migration.finished_at)
-        moved = migration.bytes_transferred or migration.bytes_total
+        moved = migration.bytes_transferred
+        if migration.status == Migration.Status.COMPLETED:
+            moved = moved or migration.bytes_total
         if panel.duration_seconds and moved:
             panel.average_rate_mbps = moved * 8 / panel.duration_seconds / 1_000_000
     return panel

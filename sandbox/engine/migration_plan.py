@@ -176,7 +176,7 @@ def _figures(plan: dict[str, Any], status: str, phase: str, t: float, sent: int,
     switched = status == "completed" or (
         status == "in_progress" and phase in ("switchover", "boot", "verification")
     )
-    finished_at = plan["end"] if status == "completed" else None
+    finished_at = t if status in ("completed", "failed") else None
     elapsed_active = max(0.0, t - QUEUE_SECONDS)
     active_total = plan["end"] - QUEUE_SECONDS
     progress = 100.0 if status == "completed" else min(99.9, 100.0 * elapsed_active / active_total)

@@ -16,7 +16,7 @@ from sandbox.core.serializers import migration_event_data, vm_json
 from sandbox.core.services.alerts import alert_raise
 from sandbox.core.services.events import event_emit
 from sandbox.core.services.quotas import quota_require
-from sandbox.engine.clock import real_delta, simulated_since
+from sandbox.engine.clock import metrics_on_wall_clock, real_delta, simulated_since
 from sandbox.engine.migration_plan import POINT_OF_NO_RETURN, QUEUE_SECONDS, build_plan, state_at
 
 PROGRESS_EVENT_EVERY_SIMULATED_SECONDS = 2.0
@@ -62,11 +62,12 @@ def migration_create(*, partner: Partner, spec: dict[str, Any], now: datetime | 
 
 
 def _apply_state(migration: Migration, state: dict[str, Any], now: datetime) -> None:
+    """The plan's state (simulated seconds) onto the row, every figure on the wall clock."""
     migration.status = state["status"]
     migration.phase = state["phase"]
     migration.progress_percentage = state["progress_percentage"]
     migration.bytes_transferred = state["bytes_transferred"]
-    migration.metrics = state["metrics"]
+    migration.metrics = metrics_on_wall_clock(state["metrics"])
     migration.updated_at = now
     if state["status"] != "pending" and migration.started_at is None:
         migration.started_at = migration.created_at + real_delta(QUEUE_SECONDS)
@@ -74,7 +75,22 @@ def _apply_state(migration: Migration, state: dict[str, Any], now: datetime) -> 
         migration.estimated_completion = now + real_delta(state["remaining_seconds"])
     else:
         migration.estimated_completion = None
-        migration.finished_at = migration.finished_at or now
+        migration.finished_at = migration.created_at + real_delta(state["finished_seconds"])
+
+
+def _passed_phases(migration: Migration, state: dict[str, Any]) -> list[list[Any]]:
+    """Phases the plan went through since the last step without the row ever showing them.
+
+    A phase can be shorter than one engine step (switchover takes about a simulated second); each one
+    passed over still gets its own status, so a partner sees every phase the migration went through.
+    """
+    phases: list[list[Any]] = migration.plan["phases"]
+    names = [phase[0] for phase in phases]
+    if state["status"] == "pending":
+        return []
+    shown = -1 if migration.status == "pending" else names.index(migration.phase)
+    reached = len(names) if state["status"] == "completed" else names.index(state["phase"])
+    return phases[shown + 1 : reached]
 
 
 @transaction.atomic
@@ -87,12 +103,19 @@ def migration_advance(*, migration: Migration, now: datetime | None = None) -> M
     elapsed = simulated_since(migration.created_at, now)
     state = state_at(migration.plan, elapsed)
     before_status, before_phase = migration.status, migration.phase
+    # Each phase passed over, as it was halfway through, stamped with that moment on the wall clock.
+    passed: list[tuple[datetime, dict[str, Any]]] = []
+    for _name, start, end in _passed_phases(migration, state):
+        moment = migration.created_at + real_delta((start + end) / 2)
+        _apply_state(migration, state_at(migration.plan, (start + end) / 2), moment)
+        passed.append((moment, migration_event_data(migration)))
     _apply_state(migration, state, now)
-    if state["status"] == "completed":
-        migration.finished_at = migration.created_at + real_delta(migration.plan["end"])
     migration.save()
     if before_status == "pending" and state["status"] != "pending":
-        _emit(migration, "migration.started", now)
+        started_at, started = passed[0] if passed else (now, migration_event_data(migration))
+        _emit_data(migration, "migration.started", started, started_at)
+    for moment, data in passed:
+        _emit_data(migration, "migration.progress", data, moment)
     if state["status"] == "completed":
         _land_vm(migration, now)
         _emit(migration, "migration.completed", now)
@@ -137,7 +160,11 @@ def migration_cancel(*, migration: Migration, now: datetime | None = None) -> Mi
 
 
 def _emit(migration: Migration, event_type: str, now: datetime) -> None:
-    event_emit(partner=migration.partner_id, event_type=event_type, data=migration_event_data(migration), now=now)
+    _emit_data(migration, event_type, migration_event_data(migration), now)
+
+
+def _emit_data(migration: Migration, event_type: str, data: dict[str, Any], at: datetime) -> None:
+    event_emit(partner=migration.partner_id, event_type=event_type, data=data, now=at)
 
 
 def _restore_vm(migration: Migration, now: datetime) -> None:
