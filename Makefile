@@ -43,6 +43,7 @@ run: bootstrap
 # with its own settings module (the portal's run is configured in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy --config-file sdk/pyproject.toml sdk/novacron
 	$(BIN)/mypy --config-file sandbox/mypy.ini
 	$(BIN)/mypy
