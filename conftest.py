@@ -159,8 +159,12 @@ def written_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
     buffer = io.StringIO()
     loggers = [logging.getLogger(), logging.getLogger("uvicorn"), logging.getLogger("uvicorn.access")]
-    handlers = {h for lg in loggers for h in lg.handlers
-                if isinstance(h, logging.StreamHandler) and any(isinstance(f, ScrubFilter) for f in h.filters)}
+    handlers = {
+        h
+        for lg in loggers
+        for h in lg.handlers
+        if isinstance(h, logging.StreamHandler) and any(isinstance(f, ScrubFilter) for f in h.filters)
+    }
     assert handlers, "settings.LOGGING installed no scrubbing handler"
     saved = [(h, h.setStream(buffer), h.formatter) for h in handlers]
     levels = [(lg, lg.level) for lg in loggers]

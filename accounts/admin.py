@@ -40,8 +40,17 @@ class OAuthTokenInline(admin.StackedInline):
 @admin.register(User)
 class UserAdmin(PartnerScopedAdmin, DjangoUserAdmin):
     inlines = [OAuthTokenInline]
-    list_display = ("username", "email", "full_name", "partner", "role", "granted_scopes", "token_expires_at",
-                    "is_staff", "is_active")
+    list_display = (
+        "username",
+        "email",
+        "full_name",
+        "partner",
+        "role",
+        "granted_scopes",
+        "token_expires_at",
+        "is_staff",
+        "is_active",
+    )
     list_select_related = ("partner", "oauth_token")
     list_filter = ("role", "is_staff", "is_superuser", "is_active")
     search_fields = ("username", "email", "full_name", "novacron_sub")

@@ -78,6 +78,7 @@ def partner_admin_page(view: View) -> View:
 
 def needs_partner_admin_scope(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Without the `partner:admin` scope, show the grant link instead of calling NovaCron."""
+
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not has_scope(request.user, PARTNER_ADMIN):

@@ -67,8 +67,9 @@ def _page_before(request: HttpRequest) -> str:
     """Where to send someone back after a failed action: the referring page of this site, or home."""
     htmx: HtmxDetails | None = getattr(request, "htmx", None)
     candidate = (htmx.current_url_abs_path if htmx else None) or request.headers.get("Referer", "")
-    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
-                                                     require_https=request.is_secure()):
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return "/"
 
@@ -115,12 +116,23 @@ class NovaCronErrorMiddleware(_EitherModeMiddleware):
         scope = error.scope or "vm:write"
         if request.method in ("GET", "HEAD") and not getattr(request, "htmx", False):
             # Redirecting a page view back to itself would loop: explain here instead.
-            return self._page(request, "accounts/insufficient_scope.html", 403, scope=scope,
-                              grant_href=grant_url(scope, _current_page(request)))
+            return self._page(
+                request,
+                "accounts/insufficient_scope.html",
+                403,
+                scope=scope,
+                grant_href=grant_url(scope, _current_page(request)),
+            )
         back = _page_before(request)
-        messages.warning(request, format_html(
-            'This needs the NovaCron permission “{}”, which you have not granted yet. '
-            '<a class="alert-link" href="{}">Grant access</a>', scope, grant_url(scope, back)))
+        messages.warning(
+            request,
+            format_html(
+                "This needs the NovaCron permission “{}”, which you have not granted yet. "
+                '<a class="alert-link" href="{}">Grant access</a>',
+                scope,
+                grant_url(scope, back),
+            ),
+        )
         return _redirect(request, back)
 
     def _sign_in_again(self, request: HttpRequest) -> HttpResponse:

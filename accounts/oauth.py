@@ -27,16 +27,23 @@ def _app(issuer: str, client_id: str, client_secret: str, timeout: float) -> Any
         client_id=client_id,
         client_secret=client_secret,
         server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
-        client_kwargs={"scope": " ".join(settings.NOVACRON_LOGIN_SCOPES), "code_challenge_method": "S256",
-                       "default_timeout": timeout},
+        client_kwargs={
+            "scope": " ".join(settings.NOVACRON_LOGIN_SCOPES),
+            "code_challenge_method": "S256",
+            "default_timeout": timeout,
+        },
     )
     return registry.create_client(PROVIDER_NAME)
 
 
 def novacron_app() -> Any:
     """The Authlib client for NovaCron (a `DjangoOAuth2App`), one per configuration."""
-    return _app(settings.NOVACRON_OAUTH_ISSUER, settings.NOVACRON_CLIENT_ID, settings.NOVACRON_CLIENT_SECRET,
-                settings.NOVACRON_TIMEOUT)
+    return _app(
+        settings.NOVACRON_OAUTH_ISSUER,
+        settings.NOVACRON_CLIENT_ID,
+        settings.NOVACRON_CLIENT_SECRET,
+        settings.NOVACRON_TIMEOUT,
+    )
 
 
 def redirect_uri() -> str:

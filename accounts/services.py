@@ -235,8 +235,10 @@ def user_disconnect(*, user: User) -> bool:
     try:
         provider = oauth.token_provider()
         # Revoking the refresh token ends the whole grant (its access tokens too, RFC 7009 §2.1).
-        provider.revoke(token.refresh_token or token.access_token,
-                        "refresh_token" if token.refresh_token else "access_token")
+        provider.revoke(
+            token.refresh_token or token.access_token,
+            "refresh_token" if token.refresh_token else "access_token",
+        )
         revoked = True
     except (NovaCronError, ValueError, OSError) as error:
         logger.warning("revocation at NovaCron failed for user %s: %s", user.pk, error)

@@ -44,8 +44,12 @@ def home_url() -> str:
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
     """`candidate` when it is a path of this site, else the default landing page."""
-    if candidate and candidate.startswith("/") and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return home_url()
@@ -71,7 +75,8 @@ def _start(request: HttpRequest, *, requested: list[str], flow: dict[str, Any]) 
     try:
         # Authlib ships no types; its Django client answers with a redirect.
         response: HttpResponse = oauth.novacron_app().authorize_redirect(
-            request, oauth.redirect_uri(), scope=" ".join(requested), state=state)
+            request, oauth.redirect_uri(), scope=" ".join(requested), state=state
+        )
     except (RequestException, ValueError, RuntimeError, NovaCronError) as error:
         logger.warning("could not start sign-in with NovaCron: %s", error)
         return _failure(request, "NovaCron's sign-in service cannot be reached right now.", status=503)
@@ -80,7 +85,9 @@ def _start(request: HttpRequest, *, requested: list[str], flow: dict[str, Any]) 
 
 
 def _failure(request: HttpRequest, reason: str, *, status: int = 400, next_path: str = "") -> HttpResponse:
-    return render(request, "accounts/sign_in_failed.html", {"reason": reason, "next": next_path}, status=status)
+    return render(
+        request, "accounts/sign_in_failed.html", {"reason": reason, "next": next_path}, status=status
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -88,8 +95,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     """The sign-in page (GET) and the start of the flow (POST from its button)."""
     next_path = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if request.method == "POST":
-        return _start(request, requested=list(settings.NOVACRON_LOGIN_SCOPES),
-                      flow={"intent": "sign_in", "next": next_path})
+        return _start(
+            request,
+            requested=list(settings.NOVACRON_LOGIN_SCOPES),
+            flow={"intent": "sign_in", "next": next_path},
+        )
     if request.user.is_authenticated:
         return HttpResponseRedirect(home_url() if next_path.startswith(request.path) else next_path)
     return render(request, "accounts/login.html", {"next": next_path})
@@ -118,8 +128,12 @@ def callback(request: HttpRequest) -> HttpResponse:
         return _failure(request, "NovaCron's answer could not be verified.", next_path=next_path)
     except (RequestException, NovaCronError) as error:
         logger.warning("NovaCron token exchange failed: %s", error)
-        return _failure(request, "NovaCron's sign-in service cannot be reached right now.", status=503,
-                        next_path=next_path)
+        return _failure(
+            request,
+            "NovaCron's sign-in service cannot be reached right now.",
+            status=503,
+            next_path=next_path,
+        )
 
     try:
         claims = services.Claims.from_mapping(token.get("userinfo") or app.userinfo(token=token))
@@ -153,15 +167,21 @@ def _oauth_error(request: HttpRequest, error: AuthlibBaseError, flow: dict[str, 
     return _failure(request, reason, next_path=flow["next"])
 
 
-def _finish_grant(request: HttpRequest, claims: services.Claims, token: dict[str, Any],
-                  flow: dict[str, Any]) -> HttpResponse:
+def _finish_grant(
+    request: HttpRequest, claims: services.Claims, token: dict[str, Any], flow: dict[str, Any]
+) -> HttpResponse:
     user = request.user
     if not user.is_authenticated or user.novacron_sub != claims.sub:
-        return _failure(request, "You approved access as a different NovaCron user than the one signed in "
-                        "here. Sign out and sign in again as that user.")
+        return _failure(
+            request,
+            "You approved access as a different NovaCron user than the one signed in "
+            "here. Sign out and sign in again as that user.",
+        )
     services.token_store(user=user, token=token, requested_scopes=flow["requested"])
     if flow["scope"] in scopes.granted_scopes(user):
-        messages.success(request, f"Access granted: {scopes.GRANTABLE_SCOPES.get(flow['scope'], flow['scope'])}.")
+        messages.success(
+            request, f"Access granted: {scopes.GRANTABLE_SCOPES.get(flow['scope'], flow['scope'])}."
+        )
     else:
         messages.warning(request, f"NovaCron did not grant “{flow['scope']}” (your role may not allow it).")
     return HttpResponseRedirect(safe_next(request, flow["next"]))
@@ -178,8 +198,11 @@ def grant(request: SignedInRequest) -> HttpResponse:
     if scopes.has_scope(request.user, scope):
         return HttpResponseRedirect(next_path)
     current = set(scopes.granted_scopes(request.user)) | set(settings.NOVACRON_LOGIN_SCOPES)
-    return _start(request, requested=sorted(current | {scope}),
-                  flow={"intent": "grant", "scope": scope, "next": next_path})
+    return _start(
+        request,
+        requested=sorted(current | {scope}),
+        flow={"intent": "grant", "scope": scope, "next": next_path},
+    )
 
 
 @require_POST
@@ -195,13 +218,17 @@ def account(request: SignedInRequest) -> HttpResponse:
     token = scopes.user_token(request.user)
     missing = scopes.missing_scopes(request.user)
     # A grant the role can't use would only lead to a refusal later: list it apart, without a link.
-    return render(request, "accounts/account.html", {
-        "token": token,
-        "granted": scopes.granted_scopes(request.user),
-        "missing": [scope for scope in missing if roles.can(request.user, scope)],
-        "beyond_role": [scope for scope in missing if not roles.can(request.user, scope)],
-        "grantable": scopes.GRANTABLE_SCOPES,
-    })
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "token": token,
+            "granted": scopes.granted_scopes(request.user),
+            "missing": [scope for scope in missing if roles.can(request.user, scope)],
+            "beyond_role": [scope for scope in missing if not roles.can(request.user, scope)],
+            "grantable": scopes.GRANTABLE_SCOPES,
+        },
+    )
 
 
 @login_required
@@ -211,8 +238,13 @@ def disconnect(request: SignedInRequest) -> HttpResponse:
     revoked = services.user_disconnect(user=request.user)
     logout(request)
     if revoked:
-        messages.success(request, "Disconnected: NovaCron revoked the portal's access and you are signed out.")
+        messages.success(
+            request, "Disconnected: NovaCron revoked the portal's access and you are signed out."
+        )
     else:
-        messages.warning(request, "You are signed out and the portal forgot your tokens, but NovaCron could "
-                         "not be reached to revoke them; they expire on their own.")
+        messages.warning(
+            request,
+            "You are signed out and the portal forgot your tokens, but NovaCron could "
+            "not be reached to revoke them; they expire on their own.",
+        )
     return HttpResponseRedirect(reverse("accounts:login"))

@@ -28,14 +28,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 WORK = Path(tempfile.mkdtemp(prefix="bench-inventory-"))
-os.environ.update({
-    "DJANGO_SETTINGS_MODULE": "portal.settings",
-    "DATABASE_URL": f"sqlite:///{WORK / 'portal.sqlite3'}",
-    "PORTAL_VAR_DIR": str(WORK / "var"),
-    "PORTAL_ENV_FILE": "/dev/null",
-    "DEBUG": "0",
-    "LOG_LEVEL": "WARNING",
-})
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DATABASE_URL": f"sqlite:///{WORK / 'portal.sqlite3'}",
+        "PORTAL_VAR_DIR": str(WORK / "var"),
+        "PORTAL_ENV_FILE": "/dev/null",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+)
 
 import django  # noqa: E402
 
@@ -93,15 +95,30 @@ def fill(partner: Partner, start: int, count: int) -> None:
     for n in range(start, start + count):
         cloud, region = rng.choice(pairs)
         created = base + timedelta(seconds=n * 37)
-        batch.append(VM(
-            partner=partner, vm_id=f"vm-{n:07d}", name=f"{rng.choice(['web', 'db', 'api', 'cache', 'batch'])}-{n:07d}",
-            status=rng.choice(STATUSES), template=rng.choice(["ubuntu-22.04", "debian-12", "rhel-9"]),
-            cpu_cores=rng.choice([1, 2, 4, 8, 16, 32]), memory_gb=rng.choice([2, 4, 8, 16, 64]), disk_size_gb=100,
-            network_id="net-1", cloud_provider=cloud, region=region, cluster=f"cl-{region}-{rng.randint(1, 2)}",
-            ip_address=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
-            tags={"env": rng.choice(["prod", "staging", "dev"]), "team": rng.choice(["web", "data", "ops"])},
-            created_at=created, updated_at=created, synced_at=created,
-        ))
+        batch.append(
+            VM(
+                partner=partner,
+                vm_id=f"vm-{n:07d}",
+                name=f"{rng.choice(['web', 'db', 'api', 'cache', 'batch'])}-{n:07d}",
+                status=rng.choice(STATUSES),
+                template=rng.choice(["ubuntu-22.04", "debian-12", "rhel-9"]),
+                cpu_cores=rng.choice([1, 2, 4, 8, 16, 32]),
+                memory_gb=rng.choice([2, 4, 8, 16, 64]),
+                disk_size_gb=100,
+                network_id="net-1",
+                cloud_provider=cloud,
+                region=region,
+                cluster=f"cl-{region}-{rng.randint(1, 2)}",
+                ip_address=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}",
+                tags={
+                    "env": rng.choice(["prod", "staging", "dev"]),
+                    "team": rng.choice(["web", "data", "ops"]),
+                },
+                created_at=created,
+                updated_at=created,
+                synced_at=created,
+            )
+        )
         if len(batch) == 5000:
             VM.objects.bulk_create(batch)
             batch = []
@@ -139,8 +156,10 @@ def list_bench(client: Client, partner: Partner, total: int) -> float:
     (list_p50, list_p95), (bare_p50, bare_p95) = figures["list"], figures["bare"]
     ratio = list_p95 / bare_p95
     print(f"{total:>7,} VMs  list {LIST_QUERY} ({matched}, {shown} rows)")
-    print(f"           list p50 {list_p50:6.2f} ms  p95 {list_p95:6.2f} ms | bare p50 {bare_p50:6.2f} ms "
-          f"p95 {bare_p95:6.2f} ms | p50 ratio {list_p50 / bare_p50:.2f}x, p95 ratio {ratio:.2f}x")
+    print(
+        f"           list p50 {list_p50:6.2f} ms  p95 {list_p95:6.2f} ms | bare p50 {bare_p50:6.2f} ms "
+        f"p95 {bare_p95:6.2f} ms | p50 ratio {list_p50 / bare_p50:.2f}x, p95 ratio {ratio:.2f}x"
+    )
     return ratio
 
 
@@ -154,15 +173,20 @@ def free_port() -> int:
 
 
 def start_sandbox() -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
-    env = {**os.environ, "SANDBOX_DATABASE_URL": f"sqlite:///{WORK / 'sandbox.sqlite3'}",
-           "SANDBOX_RATE_LIMIT_SCALE": "1000", "SANDBOX_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "SANDBOX_DATABASE_URL": f"sqlite:///{WORK / 'sandbox.sqlite3'}",
+        "SANDBOX_RATE_LIMIT_SCALE": "1000",
+        "SANDBOX_LOG_LEVEL": "WARNING",
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DATABASE_URL", None)
     python = sys.executable
 
     def run(*args: str) -> str:
-        return subprocess.run([python, "-m", "sandbox", *args], cwd=REPO, env=env, check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            [python, "-m", "sandbox", *args], cwd=REPO, env=env, check=True, capture_output=True, text=True
+        ).stdout
 
     run("migrate", "--noinput", "-v", "0")
     run("seed", "--vms", str(SYNC_VMS), "--partner", "partner-acme")
@@ -170,8 +194,14 @@ def start_sandbox() -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (WORK / "sandbox.log").open("wb")
-    process = subprocess.Popen([python, "-m", "sandbox", "serve", "--port", str(port)], cwd=REPO, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [python, "-m", "sandbox", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -201,8 +231,14 @@ def sync_bench() -> tuple[float, float, float]:
 
         settings.NOVACRON_API_URL = url
         from partners.clients import partner_client
-        partner = Partner.objects.create(partner_id="partner-acme", name="Acme", tier="gold",
-                                         api_key=credentials["api_key"], api_secret=credentials["api_secret"])
+
+        partner = Partner.objects.create(
+            partner_id="partner-acme",
+            name="Acme",
+            tier="gold",
+            api_key=credentials["api_key"],
+            api_secret=credentials["api_secret"],
+        )
         pacer = MemoryWatchingPacer(limit_per_minute=1000, share=settings.SYNC_BUDGET_SHARE)
         pacer.samples = []
         tracemalloc.start()
@@ -218,10 +254,14 @@ def sync_bench() -> tuple[float, float, float]:
         early = statistics.mean(page_samples[1:4]) if len(page_samples) > 4 else page_samples[0]
         late = statistics.mean(page_samples[-4:-1]) if len(page_samples) > 4 else page_samples[-1]
         growth = late / early
-        print(f"first full sync: {cached:,} VMs cached, {run.api_calls} API calls, {elapsed:.2f} s, "
-              f"{cached / elapsed:,.0f} VMs/s")
-        print(f"           traced memory peak {peak / 1e6:.1f} MB; held after the early pages "
-              f"{early / 1e6:.1f} MB, after the last pages {late / 1e6:.1f} MB (x{growth:.2f})")
+        print(
+            f"first full sync: {cached:,} VMs cached, {run.api_calls} API calls, {elapsed:.2f} s, "
+            f"{cached / elapsed:,.0f} VMs/s"
+        )
+        print(
+            f"           traced memory peak {peak / 1e6:.1f} MB; held after the early pages "
+            f"{early / 1e6:.1f} MB, after the last pages {late / 1e6:.1f} MB (x{growth:.2f})"
+        )
         remote = partner_client(partner).list_vms(limit=1).total  # live VMs (the seed leaves some deleted)
         if cached != remote:
             raise SystemExit(f"NovaCron lists {remote} VMs, the cache holds {cached}")
@@ -240,9 +280,16 @@ def main() -> None:
     sync_seconds, peak_mb, growth = sync_bench()
 
     partner = Partner.objects.create(partner_id="partner-bench", name="Bench", tier="gold")
-    user = User.objects.create_user(username="bench", email="bench@example.com", partner=partner, role="operator")
-    SyncRun.objects.create(partner=partner, kind=SyncRun.Kind.VMS_FULL, status=SyncRun.Status.SUCCEEDED,
-                           started_at=datetime.now(UTC), finished_at=datetime.now(UTC))
+    user = User.objects.create_user(
+        username="bench", email="bench@example.com", partner=partner, role="operator"
+    )
+    SyncRun.objects.create(
+        partner=partner,
+        kind=SyncRun.Kind.VMS_FULL,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
+    )
     client = Client()
     client.force_login(user)
 
@@ -253,16 +300,26 @@ def main() -> None:
     others = measure(client, {"default": "/vms/", "worst": WORST_QUERY, "bare": "/bench/bare/"})
     for name, url in (("default", "/vms/"), ("worst", WORST_QUERY)):
         p50, p95 = others[name]
-        print(f"100,000 VMs  (no target) {url}: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
-              f"= {p95 / others['bare'][1]:.2f}x the bare p95")
+        print(
+            f"100,000 VMs  (no target) {url}: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
+            f"= {p95 / others['bare'][1]:.2f}x the bare p95"
+        )
 
     print(f"total bench time {time.perf_counter() - began:.0f} s")
-    print(f"target list p95 vs bare at 10k: {ratio_10k:.2f}x (goal <= 3x) {'met' if ratio_10k <= 3 else 'missed'}")
-    print(f"target list p95 vs bare at 100k: {ratio_100k:.2f}x (goal <= 5x) {'met' if ratio_100k <= 5 else 'missed'}")
-    print(f"target first full sync of 10k VMs: {sync_seconds:.1f} s (goal <= 20 s) "
-          f"{'met' if sync_seconds <= 20 else 'missed'}")
-    print(f"target sync memory flat: held memory x{growth:.2f} from early to last pages, peak {peak_mb:.1f} MB "
-          f"(goal <= x1.5) {'met' if growth <= 1.5 else 'missed'}")
+    print(
+        f"target list p95 vs bare at 10k: {ratio_10k:.2f}x (goal <= 3x) {'met' if ratio_10k <= 3 else 'missed'}"
+    )
+    print(
+        f"target list p95 vs bare at 100k: {ratio_100k:.2f}x (goal <= 5x) {'met' if ratio_100k <= 5 else 'missed'}"
+    )
+    print(
+        f"target first full sync of 10k VMs: {sync_seconds:.1f} s (goal <= 20 s) "
+        f"{'met' if sync_seconds <= 20 else 'missed'}"
+    )
+    print(
+        f"target sync memory flat: held memory x{growth:.2f} from early to last pages, peak {peak_mb:.1f} MB "
+        f"(goal <= x1.5) {'met' if growth <= 1.5 else 'missed'}"
+    )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,8 @@ import os
 os._exit(0)
 """
 
-PUBLISHER = """
+PUBLISHER = (
+    """
 import sys, time
 from live.services import publish
 from partners.models import Partner
@@ -68,9 +69,12 @@ for n in range({events}):
     event = publish(partner=partner, topic="vm", html=f"<p id='vm-status-fanout'>{{n}}</p>")
     print(event.pk, started, flush=True)
     time.sleep({spacing})
-""" + EXIT
+"""
+    + EXIT
+)
 
-SETUP = """
+SETUP = (
+    """
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
@@ -84,7 +88,9 @@ session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(f"{settings.SESSION_COOKIE_NAME}={session.session_key}", flush=True)
-""" + EXIT
+"""
+    + EXIT
+)
 
 
 STARTED = time.monotonic()
@@ -148,7 +154,9 @@ class Target:
         import psycopg
 
         with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.database,)).fetchone()
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.database,)
+            ).fetchone()
         return int(row[0]) if row else 0
 
     def held(self) -> Held:
@@ -188,8 +196,10 @@ class Page:
 
 async def _open_page(port: int, cookie: str) -> tuple[int, Page | None]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /live/stream/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
-                 "Accept: text/event-stream\r\n\r\n".encode())
+    writer.write(
+        f"GET /live/stream/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
     await writer.drain()
     status = int((await asyncio.wait_for(reader.readline(), 30)).split()[1])
     if status != 200:
@@ -212,14 +222,24 @@ async def _open_pages(target: Target, cookie: str, n: int) -> tuple[list[Page], 
                 return 0, None
 
     opened = await asyncio.gather(*(one() for _ in range(n)))
-    return [page for _, page in opened if page is not None], [status for status, page in opened if page is None]
+    return [page for _, page in opened if page is not None], [
+        status for status, page in opened if page is None
+    ]
 
 
 async def _publish(target: Target) -> dict[int, float]:
     code = PUBLISHER.format(events=EVENTS, spacing=SPACING)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "manage.py", "shell", "-c", code, cwd=REPO, env=target.portal.env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "manage.py",
+        "shell",
+        "-c",
+        code,
+        cwd=REPO,
+        env=target.portal.env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 120)
     if process.returncode != 0:
         raise RuntimeError(f"publisher failed: {err.decode()[-2000:]}")
@@ -248,7 +268,8 @@ async def _measure(target: Target, cookie: str, n: int) -> Run:
     published = await _publish(target)
     deadline = time.monotonic() + DELIVERY_TIMEOUT
     while time.monotonic() < deadline and not all(
-            all(event_id in page.arrivals for event_id in published) for page in pages):
+        all(event_id in page.arrivals for event_id in published) for page in pages
+    ):
         await asyncio.sleep(0.1)
     run.cpu = _cpu_seconds(target.pid) - cpu_start
     run.reads = target.reads_since(offset)
@@ -270,16 +291,21 @@ def _report(name: str, runs: list[Run]) -> None:
     for run in runs:
         assert run.before and run.during and run.after
         lat = run.latencies or [float("nan")]
-        conns = (f"conns {run.before.connections}/{run.during.connections}/{run.after.connections}"
-                 if run.before.connections is not None else "conns n/a")
-        print(f"{name:8s} N={run.n:5d}: opened {run.opened}/{run.n}"
-              f"{' refused ' + str(sorted(set(run.refused))) if run.refused else ''}, "
-              f"p50 {statistics.median(lat) * 1000:6.0f} ms, p95 {_percentile(lat, 0.95) * 1000:6.0f} ms, "
-              f"max {max(lat) * 1000:6.0f} ms, lost {run.lost}, reads/event {run.reads / EVENTS:.2f}, "
-              f"cpu/event {run.cpu / EVENTS * 1000:.1f} ms, "
-              f"memory/stream {(run.during.rss_kb - run.before.rss_kb) / run.n:.1f} KB, "
-              f"{conns}, threads {run.before.threads}/{run.during.threads}/{run.after.threads} "
-              f"(before/during/after)")
+        conns = (
+            f"conns {run.before.connections}/{run.during.connections}/{run.after.connections}"
+            if run.before.connections is not None
+            else "conns n/a"
+        )
+        print(
+            f"{name:8s} N={run.n:5d}: opened {run.opened}/{run.n}"
+            f"{' refused ' + str(sorted(set(run.refused))) if run.refused else ''}, "
+            f"p50 {statistics.median(lat) * 1000:6.0f} ms, p95 {_percentile(lat, 0.95) * 1000:6.0f} ms, "
+            f"max {max(lat) * 1000:6.0f} ms, lost {run.lost}, reads/event {run.reads / EVENTS:.2f}, "
+            f"cpu/event {run.cpu / EVENTS * 1000:.1f} ms, "
+            f"memory/stream {(run.during.rss_kb - run.before.rss_kb) / run.n:.1f} KB, "
+            f"{conns}, threads {run.before.threads}/{run.during.threads}/{run.after.threads} "
+            f"(before/during/after)"
+        )
 
 
 def _verdict(ok: bool) -> str:
@@ -294,22 +320,36 @@ def _targets(name: str, runs: list[Run]) -> None:
     assert biggest.before and biggest.during
     p95 = _percentile(biggest.latencies, 0.95) if biggest.latencies else float("inf")
     if name == "pg-redis":
-        print(f"target {name} N={biggest.n} streams open: {biggest.opened}/{biggest.n}, "
-              f"{len(biggest.refused)} refused (goal all, no 5xx) {_verdict(biggest.opened == biggest.n)}")
-    print(f"target {name} N={biggest.n} p95: {p95:.3f} s (goal <= {P95_GOALS[name]:.1f} s) "
-          f"{_verdict(p95 <= P95_GOALS[name])}")
+        print(
+            f"target {name} N={biggest.n} streams open: {biggest.opened}/{biggest.n}, "
+            f"{len(biggest.refused)} refused (goal all, no 5xx) {_verdict(biggest.opened == biggest.n)}"
+        )
+    print(
+        f"target {name} N={biggest.n} p95: {p95:.3f} s (goal <= {P95_GOALS[name]:.1f} s) "
+        f"{_verdict(p95 <= P95_GOALS[name])}"
+    )
     lost = sum(run.lost for run in runs)
-    print(f"target {name} events lost: {lost} over N={'/'.join(str(r.n) for r in runs)} (goal 0) {_verdict(lost == 0)}")
+    print(
+        f"target {name} events lost: {lost} over N={'/'.join(str(r.n) for r in runs)} (goal 0) {_verdict(lost == 0)}"
+    )
     reads = max(run.reads / EVENTS for run in runs)
-    print(f"target {name} DB reads per event: at most {reads:.2f} whatever N (goal <= {READS_GOAL:.0f}) "
-          f"{_verdict(reads <= READS_GOAL)}")
+    print(
+        f"target {name} DB reads per event: at most {reads:.2f} whatever N (goal <= {READS_GOAL:.0f}) "
+        f"{_verdict(reads <= READS_GOAL)}"
+    )
     if biggest.during.connections is not None:
-        held = max(max(r.during.connections or 0, r.before.connections or 0) for r in runs if r.during and r.before)
-        print(f"target {name} DB connections held: at most {held} whatever N (goal <= {CONNECTIONS_GOAL}) "
-              f"{_verdict(held <= CONNECTIONS_GOAL)}")
+        held = max(
+            max(r.during.connections or 0, r.before.connections or 0) for r in runs if r.during and r.before
+        )
+        print(
+            f"target {name} DB connections held: at most {held} whatever N (goal <= {CONNECTIONS_GOAL}) "
+            f"{_verdict(held <= CONNECTIONS_GOAL)}"
+        )
     per_stream = (biggest.during.rss_kb - biggest.before.rss_kb) / biggest.n
-    print(f"target {name} memory per open stream: {per_stream:.1f} KB at N={biggest.n} "
-          f"(goal <= {MEMORY_GOAL_KB:.0f} KB) {_verdict(per_stream <= MEMORY_GOAL_KB)}")
+    print(
+        f"target {name} memory per open stream: {per_stream:.1f} KB at N={biggest.n} "
+        f"(goal <= {MEMORY_GOAL_KB:.0f} KB) {_verdict(per_stream <= MEMORY_GOAL_KB)}"
+    )
     back, shown = True, []
     for run in runs:
         assert run.before and run.after
@@ -319,7 +359,7 @@ def _targets(name: str, runs: list[Run]) -> None:
             back = back and (run.after.connections or 0) <= run.before.connections
             text += f" conns {run.before.connections}->{run.after.connections}"
         shown.append(text)
-    print(f"target {name} after close back to idle: {", ".join(shown)} (goal <= idle) {_verdict(back)}")
+    print(f"target {name} after close back to idle: {', '.join(shown)} (goal <= idle) {_verdict(back)}")
 
 
 def _bench(name: str, extra_env: dict[str, str], admin_url: str | None, database: str | None) -> list[Run]:
@@ -362,8 +402,9 @@ def main() -> int:
             conn.execute(f'CREATE DATABASE "{database}"')  # type: ignore[arg-type]
         try:
             database_url = admin_url.rsplit("/", 1)[0] + "/" + database
-            results["pg-redis"] = _bench("pg-redis", {"DATABASE_URL": database_url, "REDIS_URL": redis_url},
-                                         admin_url, database)
+            results["pg-redis"] = _bench(
+                "pg-redis", {"DATABASE_URL": database_url, "REDIS_URL": redis_url}, admin_url, database
+            )
         finally:
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')  # type: ignore[arg-type]

@@ -46,16 +46,35 @@ GOALS = {"embedded": 1.5, "redis": 0.3}
 
 def _payload(run: str, n: int) -> tuple[bytes, str]:
     migration_id = f"mig-lat-{run}-{n:04d}"
-    body = json.dumps({
-        "event_id": f"evt_lat_{run}_{n:04d}", "event_type": "migration.started", "timestamp": "2026-01-15T10:30:00Z",
-        "partner_id": "partner-bench",
-        "data": {"migration_id": migration_id, "partner_id": "partner-bench", "source_vm_id": f"vm-lat-{n}",
-                 "source_cluster": "cl-a", "target_cluster": "cl-b", "migration_type": "live", "status": "in_progress",
-                 "phase": "pre_check", "progress_percentage": 0.0, "bytes_transferred": 0, "bytes_total": 8 * 1024**3,
-                 "estimated_completion": None, "started_at": "2026-01-15T10:30:00Z", "finished_at": None,
-                 "error": None, "options": {}, "metrics": {"transfer_rate_mbps": 0.0},
-                 "created_at": "2026-01-15T10:30:00Z", "updated_at": "2026-01-15T10:30:00Z"},
-    }).encode()
+    body = json.dumps(
+        {
+            "event_id": f"evt_lat_{run}_{n:04d}",
+            "event_type": "migration.started",
+            "timestamp": "2026-01-15T10:30:00Z",
+            "partner_id": "partner-bench",
+            "data": {
+                "migration_id": migration_id,
+                "partner_id": "partner-bench",
+                "source_vm_id": f"vm-lat-{n}",
+                "source_cluster": "cl-a",
+                "target_cluster": "cl-b",
+                "migration_type": "live",
+                "status": "in_progress",
+                "phase": "pre_check",
+                "progress_percentage": 0.0,
+                "bytes_transferred": 0,
+                "bytes_total": 8 * 1024**3,
+                "estimated_completion": None,
+                "started_at": "2026-01-15T10:30:00Z",
+                "finished_at": None,
+                "error": None,
+                "options": {},
+                "metrics": {"transfer_rate_mbps": 0.0},
+                "created_at": "2026-01-15T10:30:00Z",
+                "updated_at": "2026-01-15T10:30:00Z",
+            },
+        }
+    ).encode()
     return body, sign_payload(body, SECRET)
 
 
@@ -92,8 +111,12 @@ def measure(name: str, extra_env: dict[str, str]) -> list[float]:
             for n in range(WARMUP + EVENTS):
                 body, signature = _payload(name, n)
                 sent = time.perf_counter()
-                response = session.post(receiver, data=body, timeout=10, headers={
-                    "Content-Type": "application/json", "X-Webhook-Signature": signature})
+                response = session.post(
+                    receiver,
+                    data=body,
+                    timeout=10,
+                    headers={"Content-Type": "application/json", "X-Webhook-Signature": signature},
+                )
                 response.raise_for_status()
                 if n >= WARMUP:  # the first few pay for imports and connections
                     posted[f"mig-lat-{name}-{n:04d}"] = sent
@@ -123,8 +146,10 @@ def main() -> int:
         print(f"redis: not measured ({exc})")
     for name, latencies in results.items():
         if latencies:
-            print(f"{name:9s}: {len(latencies)} updates, p50 {statistics.median(latencies) * 1000:6.0f} ms, "
-                  f"p95 {_percentile(latencies, 0.95) * 1000:6.0f} ms, max {max(latencies) * 1000:6.0f} ms")
+            print(
+                f"{name:9s}: {len(latencies)} updates, p50 {statistics.median(latencies) * 1000:6.0f} ms, "
+                f"p95 {_percentile(latencies, 0.95) * 1000:6.0f} ms, max {max(latencies) * 1000:6.0f} ms"
+            )
     if "embedded" in results and "redis" in results and results["redis"]:
         ratio = statistics.median(results["embedded"]) / statistics.median(results["redis"])
         print(f"redis p50 is {ratio:.1f}x faster than the embedded default")
@@ -136,7 +161,9 @@ def main() -> int:
         p95 = _percentile(latencies, 0.95)
         complete = len(latencies) == EVENTS
         verdict = "met" if p95 <= goal and complete else "missed"
-        print(f"target {name} p95 latency: {p95:.3f} s over {len(latencies)}/{EVENTS} updates (goal <= {goal:.2f} s) {verdict}")
+        print(
+            f"target {name} p95 latency: {p95:.3f} s over {len(latencies)}/{EVENTS} updates (goal <= {goal:.2f} s) {verdict}"
+        )
     return 0
 
 

@@ -66,7 +66,11 @@ def run(base: str, credential: dict[str, str]) -> tuple[float, list[float], list
     session = requests.Session()
     for _ in range(20):  # warm-up: connections, caches, the first queries
         session.get(f"{base}/api/v1/ping")
-        session.get(f"{base}/api/v1/vms", params={"limit": LIMIT}, headers=signed_headers(credential, "GET", "/api/v1/vms"))
+        session.get(
+            f"{base}/api/v1/vms",
+            params={"limit": LIMIT},
+            headers=signed_headers(credential, "GET", "/api/v1/vms"),
+        )
     page_ms, ping_ms, seen, page = [], [], 0, 1
     started = time.perf_counter()
     while True:

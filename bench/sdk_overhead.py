@@ -37,11 +37,18 @@ ROUNDS = 20
 ROUND_SECONDS = 0.3
 GOAL = 0.75
 
-PARTNER_BODY = json.dumps({
-    "partner_id": "partner-acme", "name": "Acme Corp", "type": "technology", "tier": "gold",
-    "status": "active", "entitlements": ["white-label"], "created_at": "2026-01-01T00:00:00Z",
-    "quota_limits": {"api_calls_per_minute": 1000, "vm_create_per_day": 1000, "migration_concurrent": 50},
-}).encode()
+PARTNER_BODY = json.dumps(
+    {
+        "partner_id": "partner-acme",
+        "name": "Acme Corp",
+        "type": "technology",
+        "tier": "gold",
+        "status": "active",
+        "entitlements": ["white-label"],
+        "created_at": "2026-01-01T00:00:00Z",
+        "quota_limits": {"api_calls_per_minute": 1000, "vm_create_per_day": 1000, "migration_concurrent": 50},
+    }
+).encode()
 
 
 class PartnerHandler(BaseHTTPRequestHandler):
@@ -77,8 +84,15 @@ def main() -> int:
     server = ThreadingHTTPServer(("127.0.0.1", 0), PartnerHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base_url = f"http://127.0.0.1:{server.server_port}"
-    client = Client(SDKConfig(base_url=base_url, partner_id="partner-acme", api_key="key_bench",
-                              api_secret="secret_bench", rate_limit_rps=1_000_000))
+    client = Client(
+        SDKConfig(
+            base_url=base_url,
+            partner_id="partner-acme",
+            api_key="key_bench",
+            api_secret="secret_bench",
+            rate_limit_rps=1_000_000,
+        )
+    )
     bare = requests.Session()
     path = "/api/v1/partners/partner-acme"
     url = base_url + path
@@ -89,8 +103,12 @@ def main() -> int:
     def bare_signed_call() -> None:
         timestamp = str(int(time.time()))
         signature = hmac.new(b"secret_bench", f"GET:{path}:{timestamp}".encode(), hashlib.sha256).hexdigest()
-        headers = {"X-Partner-ID": "partner-acme", "X-API-Key": "key_bench", "X-Timestamp": timestamp,
-                   "X-Signature": signature}
+        headers = {
+            "X-Partner-ID": "partner-acme",
+            "X-API-Key": "key_bench",
+            "X-Timestamp": timestamp,
+            "X-Signature": signature,
+        }
         bare.get(url, headers=headers, timeout=30).json()
 
     def bare_unsigned_call() -> None:
@@ -124,8 +142,10 @@ def main() -> int:
         print(f"{name:>14}: {rates[name]:8,.0f} calls/s ({totals[name][0]} calls)")
     ratio = statistics.median(round_ratios["bare signed"])
     unsigned = statistics.median(round_ratios["bare unsigned"])
-    print(f"SDK / bare signed session: {ratio:.1%} (median of {ROUNDS} rounds; "
-          f"totals {rates['sdk'] / rates['bare signed']:.1%})")
+    print(
+        f"SDK / bare signed session: {ratio:.1%} (median of {ROUNDS} rounds; "
+        f"totals {rates['sdk'] / rates['bare signed']:.1%})"
+    )
     print(f"SDK / bare unsigned session (reference only): {unsigned:.1%}")
     print(f"target sdk_overhead: {ratio:.1%} (goal >= {GOAL:.0%}) {'met' if ratio >= GOAL else 'missed'}")
     return 0

@@ -58,15 +58,33 @@ class Counter:
 
 def _payload(n: int) -> tuple[bytes, str, str]:
     event_id = f"evt_bench_{n:07d}"
-    body = json.dumps({
-        "event_id": event_id, "event_type": "vm.started", "timestamp": "2026-01-15T10:30:00Z",
-        "partner_id": "partner-bench",
-        "data": {"vm_id": f"vm-bench-{n:07d}", "partner_id": "partner-bench", "name": f"bench-{n}", "status": "running",
-                 "template": "debian-12", "cpu_cores": 2, "memory_gb": 4, "disk_size_gb": 40, "network_id": "net-1",
-                 "cloud_provider": "aws", "region": "us-east-1", "cluster": "cl-aws-use1-a", "ip_address": "10.0.0.1",
-                 "tags": {}, "created_at": "2026-01-15T10:00:00Z", "updated_at": "2026-01-15T10:30:00Z",
-                 "deleted_at": None},
-    }).encode()
+    body = json.dumps(
+        {
+            "event_id": event_id,
+            "event_type": "vm.started",
+            "timestamp": "2026-01-15T10:30:00Z",
+            "partner_id": "partner-bench",
+            "data": {
+                "vm_id": f"vm-bench-{n:07d}",
+                "partner_id": "partner-bench",
+                "name": f"bench-{n}",
+                "status": "running",
+                "template": "debian-12",
+                "cpu_cores": 2,
+                "memory_gb": 4,
+                "disk_size_gb": 40,
+                "network_id": "net-1",
+                "cloud_provider": "aws",
+                "region": "us-east-1",
+                "cluster": "cl-aws-use1-a",
+                "ip_address": "10.0.0.1",
+                "tags": {},
+                "created_at": "2026-01-15T10:00:00Z",
+                "updated_at": "2026-01-15T10:30:00Z",
+                "deleted_at": None,
+            },
+        }
+    ).encode()
     return body, sign_payload(body, SECRET), event_id
 
 
@@ -116,8 +134,9 @@ def main() -> int:
 
             redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()
             extra_env["REDIS_URL"] = os.environ["BENCH_REDIS_URL"]
-        portal = start_live_portal(tmp, extra_env=extra_env,
-                                   uvicorn_args=tuple(os.environ.get("BENCH_UVICORN_ARGS", "").split()))
+        portal = start_live_portal(
+            tmp, extra_env=extra_env, uvicorn_args=tuple(os.environ.get("BENCH_UVICORN_ARGS", "").split())
+        )
         worker = None
         try:
             create_partner(portal, partner_id="partner-bench", webhook_secret=SECRET)
@@ -128,14 +147,20 @@ def main() -> int:
                 status = session.get(f"{portal.url}/bench/trivial/", timeout=10).status_code
                 if status != 200:
                     with counter.lock:
-                        counter.statuses[f"trivial {status}"] = counter.statuses.get(f"trivial {status}", 0) + 1
+                        counter.statuses[f"trivial {status}"] = (
+                            counter.statuses.get(f"trivial {status}", 0) + 1
+                        )
 
             def deliver(session: requests.Session) -> None:
                 n = counter.take_id()
                 redelivery = n % 20 == 0 and n > 20
                 body, signature, event_id = _payload(n - 10 if redelivery else n)
-                response = session.post(receiver, data=body, timeout=10, headers={
-                    "Content-Type": "application/json", "X-Webhook-Signature": signature})
+                response = session.post(
+                    receiver,
+                    data=body,
+                    timeout=10,
+                    headers={"Content-Type": "application/json", "X-Webhook-Signature": signature},
+                )
                 with counter.lock:
                     key = f"{'redelivery' if redelivery else 'new'} {response.status_code}"
                     counter.statuses[key] = counter.statuses.get(key, 0) + 1
@@ -155,8 +180,10 @@ def main() -> int:
                 achieved = _run_step(portal.url, STEP_SECONDS, rate, deliver)
                 accepted = (len(counter.accepted) + counter.duplicates_ok - before) / STEP_SECONDS
                 label = f"{rate:>4}/s" if rate else "flat out"
-                print(f"webhooks offered {label}: {achieved:7.1f} posts/s, accepted {accepted:7.1f}/s "
-                      f"({accepted / trivial_rate:.0%} of trivial)")
+                print(
+                    f"webhooks offered {label}: {achieved:7.1f} posts/s, accepted {accepted:7.1f}/s "
+                    f"({accepted / trivial_rate:.0%} of trivial)"
+                )
                 best = max(best, accepted)
             print(f"answers: {dict(sorted(counter.statuses.items()))}")
 
@@ -164,13 +191,20 @@ def main() -> int:
             deadline = time.monotonic() + PROCESS_TIMEOUT
             started = time.monotonic()
             while time.monotonic() < deadline:
-                left = int(portal_python(portal, "from webhooks.models import WebhookEvent; "
-                                                 "print(WebhookEvent.objects.filter(status='received').count())").split()[-1])
+                left = int(
+                    portal_python(
+                        portal,
+                        "from webhooks.models import WebhookEvent; "
+                        "print(WebhookEvent.objects.filter(status='received').count())",
+                    ).split()[-1]
+                )
                 if left == 0:
                     break
                 time.sleep(1)
             drained = time.monotonic() - started
-            report = portal_python(portal, f"""
+            report = portal_python(
+                portal,
+                f"""
 import json
 import os
 from webhooks.models import WebhookEvent
@@ -180,14 +214,19 @@ processed = set(WebhookEvent.objects.filter(status="processed").values_list("eve
 twice = WebhookEvent.objects.filter(attempts__gt=1).count()
 extra_publications = max(0, Event.objects.filter(topic="vm").count() - len(processed))
 print(len(accepted), len(accepted - processed), twice + extra_publications, WebhookEvent.objects.count())
-""").split()
+""",
+            ).split()
             total, lost, twice, stored = (int(value) for value in report[-4:])
-            print(f"accepted events: {total}; stored: {stored}; processed by the worker in {drained:.1f} s "
-                  f"({total / max(drained, 0.001):.0f}/s)")
+            print(
+                f"accepted events: {total}; stored: {stored}; processed by the worker in {drained:.1f} s "
+                f"({total / max(drained, 0.001):.0f}/s)"
+            )
             print(f"lost: {lost}; processed twice: {twice}")
             ratio = best / trivial_rate
-            print(f"target webhook rate vs trivial view: {ratio:.2f} (goal >= {GOAL_RATIO:.2f}) "
-                  f"{'met' if ratio >= GOAL_RATIO else 'missed'}")
+            print(
+                f"target webhook rate vs trivial view: {ratio:.2f} (goal >= {GOAL_RATIO:.2f}) "
+                f"{'met' if ratio >= GOAL_RATIO else 'missed'}"
+            )
             print(f"target lost events: {lost} (goal 0) {'met' if lost == 0 else 'missed'}")
             print(f"target processed twice: {twice} (goal 0) {'met' if twice == 0 else 'missed'}")
             return 0

@@ -25,7 +25,7 @@ class IntegrationForm(StyledForm):
         label="Configuration",
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "class": "font-monospace", "spellcheck": "false"}),
-        help_text='One key = value per line (retention_days = 30), or a JSON object '
+        help_text="One key = value per line (retention_days = 30), or a JSON object "
         '({"backup_schedule": "0 2 * * *", "retention_days": 30}).',
     )
 
@@ -42,7 +42,9 @@ def _config_from_json(text: str) -> dict[str, Any]:
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
+        raise forms.ValidationError(
+            f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from exc
     if not isinstance(config, dict):
         raise forms.ValidationError("The configuration must be a JSON object ({...}), not a list or a value.")
     return config

@@ -66,7 +66,12 @@ def integration_create(request: PortalRequest) -> HttpResponse:
             messages.success(request, f"Integration “{form.cleaned_data['name']}” created.")
             return redirect("integrations:integration_list")
     context = {"form": form, "endpoints": endpoints, "creating": True}
-    return render(request, "integrations/integration_form.html", context, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "integrations/integration_form.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @partner_admin_page
@@ -90,7 +95,12 @@ def integration_edit(request: PortalRequest, integration_id: str) -> HttpRespons
         form = IntegrationForm(initial=initial)
         endpoints = EndpointFormSet(prefix="endpoints", initial=rows)
     context = {"form": form, "endpoints": endpoints, "integration": integration, "creating": False}
-    return render(request, "integrations/integration_form.html", context, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "integrations/integration_form.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @partner_admin_page

@@ -39,16 +39,35 @@ def correlation_id() -> str | None:
 SCRUBBED = "[scrubbed]"
 # Names whose values are credentials, in a query string, a form, a JSON body or a Python repr.
 # `code` and `state` are the OAuth callback's: a code is exchangeable for tokens until it is used.
-SECRET_NAMES = frozenset({
-    "code", "state", "access_token", "refresh_token", "id_token", "client_secret", "password",
-    "api_secret", "api_key", "webhook_secret", "secret", "code_verifier", "token", "authorization",
-    "cookie", "sessionid", "portal_sessionid", "csrftoken", "portal_csrftoken",
-})
+SECRET_NAMES = frozenset(
+    {
+        "code",
+        "state",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "password",
+        "api_secret",
+        "api_key",
+        "webhook_secret",
+        "secret",
+        "code_verifier",
+        "token",
+        "authorization",
+        "cookie",
+        "sessionid",
+        "portal_sessionid",
+        "csrftoken",
+        "portal_csrftoken",
+    }
+)
 # These two are common words too ("code=not_found", an error envelope's "code"): in log text they are
 # only taken to be the callback's at the start of a query string or form body, or after `&`.
 _QUERY_ONLY_NAMES = frozenset({"code", "state"})
-_ANYWHERE_NAMES = "|".join(sorted((re.escape(name) for name in SECRET_NAMES - _QUERY_ONLY_NAMES),
-                                  key=len, reverse=True))
+_ANYWHERE_NAMES = "|".join(
+    sorted((re.escape(name) for name in SECRET_NAMES - _QUERY_ONLY_NAMES), key=len, reverse=True)
+)
 _VALUE = r"[^&\s\"',;]+"
 # name=value as in a URL, a form body or a cookie header (stops at the next separator).
 _QUERY_PAIR = re.compile(rf"(?i)(?<![A-Za-z0-9_])({_ANYWHERE_NAMES})=({_VALUE})")
@@ -72,8 +91,12 @@ def scrub_data(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, Mapping):
-        return {key: SCRUBBED if isinstance(key, str) and key.lower() in SECRET_NAMES and item
-                else scrub_data(item) for key, item in value.items()}
+        return {
+            key: SCRUBBED
+            if isinstance(key, str) and key.lower() in SECRET_NAMES and item
+            else scrub_data(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [scrub_data(item) for item in value]
     return value

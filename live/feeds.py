@@ -63,7 +63,9 @@ class Subscription:
             self.behind = False
             events = await aevents_after(partner_pk=self.feed.partner_pk, after_id=self.position, limit=BATCH)
             self.behind = len(events) == BATCH
-            logger.debug("live stream of partner %s: catch-up read (%d events)", self.feed.partner_pk, len(events))
+            logger.debug(
+                "live stream of partner %s: catch-up read (%d events)", self.feed.partner_pk, len(events)
+            )
         else:
             events = list(self._pending)
             self._pending.clear()
@@ -98,7 +100,9 @@ class PartnerFeed:
         self._task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(self._run())
 
     async def join(self, *, position: int, audiences: frozenset[str]) -> Subscription:
-        subscription = Subscription(self, position=position, audiences=audiences, behind=position < self.position)
+        subscription = Subscription(
+            self, position=position, audiences=audiences, behind=position < self.position
+        )
         self.subscribers.add(subscription)
         try:
             # Like the stream before it: "connected" once a publish from now on is sure to wake us.
@@ -129,14 +133,23 @@ class PartnerFeed:
         try:
             while True:
                 try:
-                    events = await aevents_after(partner_pk=self.partner_pk, after_id=self.position, limit=BATCH)
+                    events = await aevents_after(
+                        partner_pk=self.partner_pk, after_id=self.position, limit=BATCH
+                    )
                 except Exception:  # the database is away: the pages wait, and we try again
-                    logger.warning("live feed of partner %s could not read the outbox", self.partner_pk, exc_info=True)
+                    logger.warning(
+                        "live feed of partner %s could not read the outbox", self.partner_pk, exc_info=True
+                    )
                     await asyncio.sleep(poll_interval())
                     continue
                 self.reads += 1
-                logger.debug("live feed of partner %s: read %s (%d events, %d streams)",
-                             self.partner_pk, self.reads, len(events), len(self.subscribers))
+                logger.debug(
+                    "live feed of partner %s: read %s (%d events, %d streams)",
+                    self.partner_pk,
+                    self.reads,
+                    len(events),
+                    len(self.subscribers),
+                )
                 if events:
                     self.position = events[-1].pk
                     for subscription in self.subscribers:
@@ -158,12 +171,19 @@ def partner_feed(*, partner_pk: int, backend: str | None = None) -> PartnerFeed 
     return _feeds.get(asyncio.get_running_loop(), {}).get((partner_pk, backend))
 
 
-async def subscribe(*, partner_pk: int, after_id: int, audiences: frozenset[str] = frozenset({EVERYONE}),
-                    backend: str | None = None) -> Subscription:
+async def subscribe(
+    *,
+    partner_pk: int,
+    after_id: int,
+    audiences: frozenset[str] = frozenset({EVERYONE}),
+    backend: str | None = None,
+) -> Subscription:
     """A place in the partner's feed for events after `after_id` (starting the feed for the first page)."""
     feeds = _feeds.setdefault(asyncio.get_running_loop(), {})
     feed = feeds.get((partner_pk, backend))
     if feed is None:
         # The first page's resume point is where the feed starts: its first read is that page's catch-up.
-        feed = feeds[(partner_pk, backend)] = PartnerFeed(partner_pk=partner_pk, backend=backend, position=after_id)
+        feed = feeds[(partner_pk, backend)] = PartnerFeed(
+            partner_pk=partner_pk, backend=backend, position=after_id
+        )
     return await feed.join(position=after_id, audiences=audiences)

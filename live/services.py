@@ -52,11 +52,14 @@ def _announce(*, partner_pk: int, event_id: int) -> None:
     backend = wakeup_backend()
     try:
         if backend == "redis":
-            _redis_client(settings.REDIS_URL).publish(CHANNEL, notification_payload(partner_pk=partner_pk, event_id=event_id))
+            _redis_client(settings.REDIS_URL).publish(
+                CHANNEL, notification_payload(partner_pk=partner_pk, event_id=event_id)
+            )
         elif backend == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT pg_notify(%s, %s)", [CHANNEL, notification_payload(partner_pk=partner_pk, event_id=event_id)]
+                    "SELECT pg_notify(%s, %s)",
+                    [CHANNEL, notification_payload(partner_pk=partner_pk, event_id=event_id)],
                 )
     except Exception:  # a wake-up is an optimisation: the row is committed and streams poll as well
         logger.warning("could not announce live event %s", event_id, exc_info=True)
@@ -71,7 +74,9 @@ def publish(*, partner: Partner, topic: str, html: str, audience: str = EVERYONE
     if audience != EVERYONE and audience not in ACTIONS:
         # A typo would silently hide the fragment from everyone: fail where it is published.
         raise ValueError(f"unknown audience {audience!r}; expected {EVERYONE!r} or one of {sorted(ACTIONS)}")
-    event = Event.objects.create(partner=partner, topic=topic, html=html, audience=audience, created_at=timezone.now())
+    event = Event.objects.create(
+        partner=partner, topic=topic, html=html, audience=audience, created_at=timezone.now()
+    )
     # Waking a stream before commit would make it look for a row it cannot see yet.
     transaction.on_commit(lambda: _announce(partner_pk=partner.pk, event_id=event.pk))
     return event

@@ -43,8 +43,13 @@ def keepalive_seconds() -> float:
     return settings.LIVE_KEEPALIVE_SECONDS
 
 
-async def event_stream(*, partner_pk: int, after_id: int, audiences: frozenset[str] = frozenset({EVERYONE}),
-                       backend: str | None = None) -> AsyncIterator[str]:
+async def event_stream(
+    *,
+    partner_pk: int,
+    after_id: int,
+    audiences: frozenset[str] = frozenset({EVERYONE}),
+    backend: str | None = None,
+) -> AsyncIterator[str]:
     """Every event of the partner after `after_id` that `audiences` may see, then each new one; forever.
 
     The stream joins its partner's feed before it says it is connected, so an event published from
@@ -52,7 +57,9 @@ async def event_stream(*, partner_pk: int, after_id: int, audiences: frozenset[s
     idle connections (and proxies) alive.
     """
     hand_back_request_thread()
-    subscription = await subscribe(partner_pk=partner_pk, after_id=after_id, audiences=audiences, backend=backend)
+    subscription = await subscribe(
+        partner_pk=partner_pk, after_id=after_id, audiences=audiences, backend=backend
+    )
     try:
         # Reconnect after 2 s when the connection drops; the browser sends Last-Event-ID.
         yield "retry: 2000\n: connected\n\n"

@@ -46,15 +46,19 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
         # Under WSGI (`manage.py runserver`) Django buffers an async stream to its end, so an endless
         # stream would hang the page's request forever: refuse at once, and the page polls instead.
         response: HttpResponseBase = HttpResponse(
-            "The live stream needs an ASGI server (uvicorn); pages poll instead.", status=503,
-            content_type="text/plain")
+            "The live stream needs an ASGI server (uvicorn); pages poll instead.",
+            status=503,
+            content_type="text/plain",
+        )
         response["Retry-After"] = "30"
         return response
     user, audiences, after_id = await in_reader_thread(_viewer, request, _resume_point(request))
     if not user.is_authenticated:
         return HttpResponse("Sign in first.", status=401, content_type="text/plain")
     if user.partner_id is None:
-        return HttpResponse("Your account is not attached to a partner.", status=403, content_type="text/plain")
+        return HttpResponse(
+            "Your account is not attached to a partner.", status=403, content_type="text/plain"
+        )
     response = StreamingHttpResponse(
         event_stream(partner_pk=user.partner_id, after_id=after_id, audiences=audiences),
         content_type="text/event-stream",

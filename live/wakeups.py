@@ -108,7 +108,9 @@ class NotificationHub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("live %s listener lost; streams poll until it is back", self.backend, exc_info=True)
+                logger.warning(
+                    "live %s listener lost; streams poll until it is back", self.backend, exc_info=True
+                )
                 self.failed_at = asyncio.get_running_loop().time()
             # Whatever happened while we were deaf, streams re-read the table now.
             self.ready.clear()
@@ -146,7 +148,9 @@ class NotificationHub:
             await listener.close()
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, NotificationHub]] = weakref.WeakKeyDictionary()
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, NotificationHub]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def notification_hub(backend: str) -> NotificationHub:

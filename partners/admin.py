@@ -34,7 +34,16 @@ class PartnerAdminForm(forms.ModelForm):
 
     class Meta:
         model = Partner
-        fields = ["partner_id", "name", "type", "tier", "status", "entitlements", "quota_limits", *CREDENTIAL_FIELDS]
+        fields = [
+            "partner_id",
+            "name",
+            "type",
+            "tier",
+            "status",
+            "entitlements",
+            "quota_limits",
+            *CREDENTIAL_FIELDS,
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,7 +51,9 @@ class PartnerAdminForm(forms.ModelForm):
             # The stored value must not travel to the page, not even as an initial value.
             self.initial.pop(name, None)
             if name in self.fields and self.instance.pk and getattr(self.instance, name):
-                self.fields[name].help_text = "Set. Write-only: leave blank to keep it, type a new value to replace it."
+                self.fields[
+                    name
+                ].help_text = "Set. Write-only: leave blank to keep it, type a new value to replace it."
 
     def _keep_unless_given(self, name: str) -> str:
         value = self.cleaned_data.get(name) or ""
@@ -74,17 +85,34 @@ class PartnerAdmin(PartnerScopedAdmin):
     partner_path = "pk"
     form = PartnerAdminForm
     inlines = [QuotaInline]
-    list_display = ("name", "partner_id", "tier", "status", "has_credentials", "has_webhook_secret",
-                    "rate_limit_remaining", "updated_at")
+    list_display = (
+        "name",
+        "partner_id",
+        "tier",
+        "status",
+        "has_credentials",
+        "has_webhook_secret",
+        "rate_limit_remaining",
+        "updated_at",
+    )
     list_filter = ("tier", "status")
     search_fields = ("name", "partner_id")
-    readonly_fields = ("previous_secret_valid_until", "rate_limit_limit", "rate_limit_remaining",
-                       "rate_limit_reset", "created_at", "updated_at")
+    readonly_fields = (
+        "previous_secret_valid_until",
+        "rate_limit_limit",
+        "rate_limit_remaining",
+        "rate_limit_reset",
+        "created_at",
+        "updated_at",
+    )
     actions = ["test_connection", "sync_now"]
     fieldsets = (
         (None, {"fields": ("partner_id", "name", "type", "tier", "status", "entitlements", "quota_limits")}),
         ("Credentials (write-only)", {"fields": (*CREDENTIAL_FIELDS, "previous_secret_valid_until")}),
-        ("Rate limit (last seen)", {"fields": ("rate_limit_limit", "rate_limit_remaining", "rate_limit_reset")}),
+        (
+            "Rate limit (last seen)",
+            {"fields": ("rate_limit_limit", "rate_limit_remaining", "rate_limit_reset")},
+        ),
         (None, {"fields": ("created_at", "updated_at")}),
     )
 
@@ -119,8 +147,12 @@ class PartnerAdmin(PartnerScopedAdmin):
             # check writes the new one there) must still verify: keep it for the grace period.
             stored = Partner.objects.get(pk=obj.pk)
             keep_previous_webhook_secret(partner=obj, previous=stored.webhook_secret)
-            self.message_user(request, "New webhook secret saved; the previous one is accepted for 24 hours. "
-                              "NovaCron receives the new one at the next subscription check.", messages.INFO)
+            self.message_user(
+                request,
+                "New webhook secret saved; the previous one is accepted for 24 hours. "
+                "NovaCron receives the new one at the next subscription check.",
+                messages.INFO,
+            )
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Test connection to NovaCron")

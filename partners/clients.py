@@ -53,5 +53,6 @@ def partner_client(partner: Partner, **options: Any) -> novacron.Client:
         timeout=options.pop("timeout", settings.NOVACRON_TIMEOUT),
         **options,
     )
-    return novacron.Client(config, session=recording_session(partner, config.pool_maxsize),
-                           request_id_provider=correlation_id)
+    return novacron.Client(
+        config, session=recording_session(partner, config.pool_maxsize), request_id_provider=correlation_id
+    )

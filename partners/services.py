@@ -23,7 +23,10 @@ def record_rate_limit(partner: Partner, info: RateLimitInfo | None) -> None:
         rate_limit_limit=info.limit, rate_limit_remaining=info.remaining, rate_limit_reset=info.reset
     )
     partner.rate_limit_limit, partner.rate_limit_remaining, partner.rate_limit_reset = (
-        info.limit, info.remaining, info.reset)
+        info.limit,
+        info.remaining,
+        info.reset,
+    )
 
 
 def new_webhook_secret() -> str:

@@ -1,4 +1,5 @@
 """ASGI entry point: uvicorn serves the portal (the SSE stream needs ASGI)."""
+
 from __future__ import annotations
 
 import os

@@ -13,7 +13,9 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
 GENERATE_SECRET_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
-GENERATE_FERNET_KEY = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+GENERATE_FERNET_KEY = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
 
 
 @register(Tags.security)
@@ -23,19 +25,23 @@ def development_secrets_check(app_configs: Any = None, **kwargs: Any) -> list[Ch
         return []
     errors: list[CheckMessage] = []
     if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
-        errors.append(Error(
-            "SECRET_KEY is the development key from the repository, and DEBUG is off: anyone could "
-            "forge session cookies and signed values.",
-            hint=f"Set SECRET_KEY to a new random value: {GENERATE_SECRET_KEY}",
-            id="portal.E001",
-        ))
+        errors.append(
+            Error(
+                "SECRET_KEY is the development key from the repository, and DEBUG is off: anyone could "
+                "forge session cookies and signed values.",
+                hint=f"Set SECRET_KEY to a new random value: {GENERATE_SECRET_KEY}",
+                id="portal.E001",
+            )
+        )
     if settings.DEV_TOKEN_ENCRYPTION_KEY in settings.TOKEN_ENCRYPTION_KEYS:
-        errors.append(Error(
-            "TOKEN_ENCRYPTION_KEYS includes the development key from the repository, and DEBUG is off: "
-            "whoever reads the database could decrypt the stored NovaCron tokens and partner secrets.",
-            hint=f"Set TOKEN_ENCRYPTION_KEYS to a new Fernet key: {GENERATE_FERNET_KEY}. To keep what was "
-                 "stored under the development key, list it second for one "
-                 "`manage.py rotate_encryption_keys --skip-checks`, then remove it.",
-            id="portal.E002",
-        ))
+        errors.append(
+            Error(
+                "TOKEN_ENCRYPTION_KEYS includes the development key from the repository, and DEBUG is off: "
+                "whoever reads the database could decrypt the stored NovaCron tokens and partner secrets.",
+                hint=f"Set TOKEN_ENCRYPTION_KEYS to a new Fernet key: {GENERATE_FERNET_KEY}. To keep what was "
+                "stored under the development key, list it second for one "
+                "`manage.py rotate_encryption_keys --skip-checks`, then remove it.",
+                id="portal.E002",
+            )
+        )
     return errors

@@ -56,7 +56,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """The CSRF_FAILURE_VIEW: a form older than the session, or a browser that blocks cookies."""
     referer = request.headers.get("Referer", "")
     # Back to the form the person sent, so reloading it gives them a fresh token.
-    same_site = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
-                                                require_https=request.is_secure())
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
     context = {"back": referer if same_site else "/"}
     return HttpResponseForbidden(loader.get_template("errors/csrf_failure.html").render(context, request))

@@ -23,7 +23,8 @@ def old_records_prune() -> dict[str, int]:
     deleted = {
         "webhook_events": webhook_events_prune(older_than=settings.RETENTION_WEBHOOK_EVENTS_DAYS * days),
         "webhook_rejections": webhook_rejections_prune(
-            older_than=settings.RETENTION_WEBHOOK_REJECTIONS_DAYS * days),
+            older_than=settings.RETENTION_WEBHOOK_REJECTIONS_DAYS * days
+        ),
         "sync_runs": sync_runs_prune(older_than=settings.RETENTION_SYNC_RUNS_DAYS * days),
         "notifications": notifications_prune(older_than=settings.RETENTION_NOTIFICATIONS_DAYS * days),
     }

@@ -321,12 +321,18 @@ LIVE_EVENT_RETENTION_SECONDS = int(env("LIVE_EVENT_RETENTION_SECONDS", "3600"))
 MIGRATION_POLL_AFTER_SECONDS = int(env("MIGRATION_POLL_AFTER_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE["live-prune-events"] = {"task": "live.prune_events", "schedule": 600.0}
 CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_migrations", "schedule": 10.0}
-CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {"task": "webhooks.process_pending_events", "schedule": 120.0}
+CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {
+    "task": "webhooks.process_pending_events",
+    "schedule": 120.0,
+}
 # Runs whose worker died are marked abandoned (vms.sync), so nothing shows them as running for ever.
 CELERY_BEAT_SCHEDULE["vms-abandon-stale-runs"] = {"task": "vms.abandon_stale_runs", "schedule": 300.0}
 # Beat and a worker prove they are alive (reported by /healthz/status).
 HEARTBEAT_INTERVAL_SECONDS = 30.0
-CELERY_BEAT_SCHEDULE["portal-heartbeat"] = {"task": "portal.heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS}
+CELERY_BEAT_SCHEDULE["portal-heartbeat"] = {
+    "task": "portal.heartbeat",
+    "schedule": HEARTBEAT_INTERVAL_SECONDS,
+}
 # Retention: what the hourly prune deletes once it is older than this many days.
 # Received webhook events (processed or ignored; pending and failed ones stay until dealt with). Far
 # longer than NovaCron's redelivery window (its retries end within minutes; a manual redelivery
@@ -356,4 +362,6 @@ SENTRY_DSN = env("SENTRY_DSN")
 if SENTRY_DSN:
     from lib.sentry import sentry_init
 
-    sentry_init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", "production" if PRODUCTION else "development"))
+    sentry_init(
+        dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", "production" if PRODUCTION else "development")
+    )

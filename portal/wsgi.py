@@ -1,4 +1,5 @@
 """WSGI entry point, for tools that need one (the live stream needs ASGI: see asgi.py)."""
+
 from __future__ import annotations
 
 import os

@@ -13,7 +13,9 @@ def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
-    parser.add_argument("--no-engine", action="store_true", help="serve the API without the background engine")
+    parser.add_argument(
+        "--no-engine", action="store_true", help="serve the API without the background engine"
+    )
     args = parser.parse_args(argv)
     import uvicorn
 
@@ -25,7 +27,9 @@ def serve(argv: list[str]) -> int:
     if engine is not None:
         engine.start()
     try:
-        uvicorn.run("sandbox.asgi:application", host=args.host, port=args.port, log_level="warning", lifespan="off")
+        uvicorn.run(
+            "sandbox.asgi:application", host=args.host, port=args.port, log_level="warning", lifespan="off"
+        )
     finally:
         if engine is not None:
             engine.stop()

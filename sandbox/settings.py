@@ -24,7 +24,9 @@ def _env_float(name: str, default: float) -> float:
 
 
 # The sandbox is a local emulator; a fixed development key is acceptable unless one is provided.
-SECRET_KEY = os.environ.get("SANDBOX_SECRET_KEY", "sandbox-insecure-local-only-key-0123456789abcdefghijklmnop")
+SECRET_KEY = os.environ.get(
+    "SANDBOX_SECRET_KEY", "sandbox-insecure-local-only-key-0123456789abcdefghijklmnop"
+)
 DEBUG = _env_bool("SANDBOX_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("SANDBOX_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 

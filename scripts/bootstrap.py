@@ -21,8 +21,14 @@ DEMO_ADMIN = "admin"
 
 
 def run(*args: str, capture: bool = False, stdin: str | None = None) -> str:
-    done = subprocess.run([PY, *args], cwd=ROOT, check=False, text=True, input=stdin,  # noqa: S603 - fixed commands
-                          capture_output=capture)
+    done = subprocess.run(  # noqa: S603 - fixed commands
+        [PY, *args],
+        cwd=ROOT,
+        check=False,
+        text=True,
+        input=stdin,
+        capture_output=capture,
+    )
     if done.returncode != 0:
         if capture:
             sys.stderr.write(done.stdout + done.stderr)
@@ -67,18 +73,30 @@ def main() -> None:
         credentials = sandbox_credentials()
 
     print("== sandbox: register the portal as an OAuth client")
-    registration = json.loads(run("-m", "sandbox", "register-client", "--redirect-uri",
-                                  f"{portal_url}/accounts/callback/", "--base-url", sandbox_url, "--json",
-                                  capture=True))
+    registration = json.loads(
+        run(
+            "-m",
+            "sandbox",
+            "register-client",
+            "--redirect-uri",
+            f"{portal_url}/accounts/callback/",
+            "--base-url",
+            sandbox_url,
+            "--json",
+            capture=True,
+        )
+    )
     env = read_env()
-    env.update({
-        "NOVACRON_CLIENT_ID": registration["client_id"],
-        "NOVACRON_CLIENT_SECRET": registration["client_secret"],
-        "NOVACRON_API_URL": sandbox_url,
-        "NOVACRON_OAUTH_ISSUER": registration.get("issuer") or f"{sandbox_url}/oauth",
-        "NOVACRON_FORM_ACTION_ORIGINS": sandbox_url,
-        "SITE_URL": portal_url,
-    })
+    env.update(
+        {
+            "NOVACRON_CLIENT_ID": registration["client_id"],
+            "NOVACRON_CLIENT_SECRET": registration["client_secret"],
+            "NOVACRON_API_URL": sandbox_url,
+            "NOVACRON_OAUTH_ISSUER": registration.get("issuer") or f"{sandbox_url}/oauth",
+            "NOVACRON_FORM_ACTION_ORIGINS": sandbox_url,
+            "SITE_URL": portal_url,
+        }
+    )
     env.setdefault("PORTAL_ADMIN_PASSWORD", secrets.token_urlsafe(12))
     write_env(env)
 
@@ -86,12 +104,19 @@ def main() -> None:
     # Child processes read the new .env through settings.py.
     run("manage.py", "migrate", "--noinput", "-v", "0")
     run("manage.py", "import_partners", "-", stdin=json.dumps(credentials))
-    run("manage.py", "shell", "--no-imports", "-c", (
-        "from accounts.models import User\n"
-        f"u, _ = User.objects.get_or_create(username={DEMO_ADMIN!r}, defaults={{'email': 'admin@portal.example'}})\n"
-        "u.is_staff = u.is_superuser = True\n"
-        f"u.set_password({env['PORTAL_ADMIN_PASSWORD']!r})\n"
-        "u.save()\n"))
+    run(
+        "manage.py",
+        "shell",
+        "--no-imports",
+        "-c",
+        (
+            "from accounts.models import User\n"
+            f"u, _ = User.objects.get_or_create(username={DEMO_ADMIN!r}, defaults={{'email': 'admin@portal.example'}})\n"
+            "u.is_staff = u.is_superuser = True\n"
+            f"u.set_password({env['PORTAL_ADMIN_PASSWORD']!r})\n"
+            "u.save()\n"
+        ),
+    )
 
     print("== ready to start: the processes follow (scripts/run.py prints where to click once they answer)")
 

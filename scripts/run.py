@@ -21,7 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HONCHO = ROOT / ".venv" / "bin" / "honcho"
-SANDBOX_LOGINS = ("admin@acme.example", "operator@acme.example", "viewer@acme.example", "admin@globex.example")
+SANDBOX_LOGINS = (
+    "admin@acme.example",
+    "operator@acme.example",
+    "viewer@acme.example",
+    "admin@globex.example",
+)
 START_TIMEOUT_S = 120
 # honcho's own lines: "12:00:00 system | worker.1 stopped (rc=1)", "... | sending SIGTERM to web.1 ..."
 LINE = re.compile(r"^\S+ (?P<name>[\w.]+)\s*\| (?P<text>.*)$")
@@ -53,7 +58,9 @@ class Supervisor:
     def __init__(self, portal_url: str, sandbox_url: str) -> None:
         self.portal_url = portal_url
         self.sandbox_url = sandbox_url
-        self.recent: dict[str, collections.deque[str]] = collections.defaultdict(lambda: collections.deque(maxlen=15))
+        self.recent: dict[str, collections.deque[str]] = collections.defaultdict(
+            lambda: collections.deque(maxlen=15)
+        )
         self.worker_ready = threading.Event()
         self.stopping = threading.Event()
         self.died: tuple[str, int] | None = None
@@ -80,20 +87,27 @@ class Supervisor:
     def announce_when_up(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline and not self.stopping.is_set():
-            if (answers(f"{self.portal_url}/healthz/ready") and answers(f"{self.sandbox_url}/healthz")
-                    and self.worker_ready.is_set()):
+            if (
+                answers(f"{self.portal_url}/healthz/ready")
+                and answers(f"{self.sandbox_url}/healthz")
+                and self.worker_ready.is_set()
+            ):
                 sys.stdout.write(banner(self.portal_url, self.sandbox_url))
                 sys.stdout.flush()
                 return
             time.sleep(0.5)
         if not self.stopping.is_set():
-            sys.stdout.write(f"\nmake run: not everything answered within {START_TIMEOUT_S} s; see the lines above.\n")
+            sys.stdout.write(
+                f"\nmake run: not everything answered within {START_TIMEOUT_S} s; see the lines above.\n"
+            )
 
     def report(self) -> None:
         if self.died is None:
             return
         name, rc = self.died
-        sys.stdout.write(f"\nmake run: the `{name}` process died (exit code {rc}), so honcho stopped the others.\n")
+        sys.stdout.write(
+            f"\nmake run: the `{name}` process died (exit code {rc}), so honcho stopped the others.\n"
+        )
         if self.recent[name]:
             sys.stdout.write("Its last lines:\n  " + "\n  ".join(self.recent[name]) + "\n")
 
@@ -105,8 +119,15 @@ def main() -> int:
     args = parser.parse_args()
     supervisor = Supervisor(f"http://127.0.0.1:{args.portal_port}", f"http://127.0.0.1:{args.sandbox_port}")
     env = {**os.environ, "PORTAL_PORT": str(args.portal_port), "SANDBOX_PORT": str(args.sandbox_port)}
-    honcho = subprocess.Popen([str(HONCHO), "start"], cwd=ROOT, env=env, stdout=subprocess.PIPE,  # noqa: S603
-                              stderr=subprocess.STDOUT, text=True, bufsize=1)
+    honcho = subprocess.Popen(  # noqa: S603 - our own honcho
+        [str(HONCHO), "start"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
     threading.Thread(target=supervisor.announce_when_up, daemon=True).start()
     assert honcho.stdout is not None
     try:

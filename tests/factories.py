@@ -34,9 +34,17 @@ def make_vms(partner: Any, count: int, start: int = 1, **fields: Any) -> list[VM
     rows = []
     for n in range(start, start + count):
         vm = VM(
-            partner=partner, vm_id=f"vm-{n:05d}", name=f"bulk-{n:05d}", status="running", cloud_provider="aws",
-            region="us-east-1", cluster="cl-aws-use1-a", tags={"env": "prod"}, created_at=T0 + timedelta(minutes=n),
-            updated_at=T0, synced_at=T0,
+            partner=partner,
+            vm_id=f"vm-{n:05d}",
+            name=f"bulk-{n:05d}",
+            status="running",
+            cloud_provider="aws",
+            region="us-east-1",
+            cluster="cl-aws-use1-a",
+            tags={"env": "prod"},
+            created_at=T0 + timedelta(minutes=n),
+            updated_at=T0,
+            synced_at=T0,
         )
         for key, value in fields.items():
             setattr(vm, key, value)
@@ -46,16 +54,27 @@ def make_vms(partner: Any, count: int, start: int = 1, **fields: Any) -> list[VM
 
 def make_cluster(partner: Any, cluster_id: str, cloud: str, region: str) -> Cluster:
     return Cluster.objects.create(
-        partner=partner, cluster_id=cluster_id, name=cluster_id.upper(), cloud_provider=cloud, region=region,
+        partner=partner,
+        cluster_id=cluster_id,
+        name=cluster_id.upper(),
+        cloud_provider=cloud,
+        region=region,
         synced_at=T0,
     )
 
 
 def make_migration(partner: Any, migration_id: str, vm_id: str, **fields: Any) -> Migration:
     values = {
-        "source_vm_id": vm_id, "source_cluster": "cl-aws-use1-a", "target_cluster": "cl-aws-use1-b",
-        "migration_type": "live", "status": "in_progress", "phase": "disk_sync", "progress_percentage": 40,
-        "created_at": T0, "updated_at": T0, "synced_at": T0,
+        "source_vm_id": vm_id,
+        "source_cluster": "cl-aws-use1-a",
+        "target_cluster": "cl-aws-use1-b",
+        "migration_type": "live",
+        "status": "in_progress",
+        "phase": "disk_sync",
+        "progress_percentage": 40,
+        "created_at": T0,
+        "updated_at": T0,
+        "synced_at": T0,
     }
     values.update(fields)
     return Migration.objects.create(partner=partner, migration_id=migration_id, **values)
@@ -63,6 +82,10 @@ def make_migration(partner: Any, migration_id: str, vm_id: str, **fields: Any) -
 
 def record_sync(partner: Any, *, finished_at: Any, kind: str = SyncRun.Kind.VMS_INCREMENTAL) -> SyncRun:
     return SyncRun.objects.create(
-        partner=partner, kind=kind, status=SyncRun.Status.SUCCEEDED, started_at=finished_at, finished_at=finished_at,
+        partner=partner,
+        kind=kind,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=finished_at,
+        finished_at=finished_at,
         watermark=finished_at,
     )

@@ -87,7 +87,9 @@ def migration_payload(migration_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 def error_body(code: str, message: str, **details: Any) -> str:
-    return json.dumps({"error": {"code": code, "message": message, "details": details}, "request_id": "req_test"})
+    return json.dumps(
+        {"error": {"code": code, "message": message, "details": details}, "request_id": "req_test"}
+    )
 
 
 @dataclass
@@ -155,7 +157,13 @@ class FakeNovaCron:
                     items = [v for v in items if v["status"] != "deleted"]
                 items.sort(key=lambda v: (v["created_at"], v["vm_id"]))
             chunk = items[(page - 1) * limit : page * limit]
-            return {"data": chunk, "page": page, "limit": limit, "total": len(items), "has_more": page * limit < len(items)}
+            return {
+                "data": chunk,
+                "page": page,
+                "limit": limit,
+                "total": len(items),
+                "has_more": page * limit < len(items),
+            }
 
         return self._answer(request, produce)
 
@@ -176,7 +184,13 @@ class FakeNovaCron:
                 items = [m for m in items if m["status"] == query["status"][0]]
             page, limit = int(query.get("page", ["1"])[0]), int(query.get("limit", ["50"])[0])
             chunk = items[(page - 1) * limit : page * limit]
-            return {"data": chunk, "page": page, "limit": limit, "total": len(items), "has_more": page * limit < len(items)}
+            return {
+                "data": chunk,
+                "page": page,
+                "limit": limit,
+                "total": len(items),
+                "has_more": page * limit < len(items),
+            }
 
         return self._answer(request, produce)
 
@@ -190,7 +204,11 @@ class FakeNovaCron:
                 "tier": "gold",
                 "status": "active",
                 "entitlements": ["live_migration"],
-                "quota_limits": {"api_calls_per_minute": 1000, "vm_create_per_day": 200, "migration_concurrent": 5},
+                "quota_limits": {
+                    "api_calls_per_minute": 1000,
+                    "vm_create_per_day": 200,
+                    "migration_concurrent": 5,
+                },
                 "created_at": iso(T0),
             },
         )

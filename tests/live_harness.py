@@ -23,16 +23,23 @@ from tests.servers import (
 )
 
 
-def live_portal_env(tmp: Path, *, port: int, sandbox: SandboxServer | None = None,
-                    extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def live_portal_env(
+    tmp: Path, *, port: int, sandbox: SandboxServer | None = None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     if sandbox is not None:
         env = portal_env(sandbox, tmp)
     else:
         import os
 
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_ENV_FILE": "/dev/null",
-               "DATABASE_URL": f"sqlite:///{tmp / 'portal.sqlite3'}", "PORTAL_VAR_DIR": str(tmp / "portal-var"),
-               "DEBUG": "0", **generated_secrets()}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "PORTAL_ENV_FILE": "/dev/null",
+            "DATABASE_URL": f"sqlite:///{tmp / 'portal.sqlite3'}",
+            "PORTAL_VAR_DIR": str(tmp / "portal-var"),
+            "DEBUG": "0",
+            **generated_secrets(),
+        }
         env.pop("PYTEST_CURRENT_TEST", None)
     site = f"http://127.0.0.1:{port}"
     env.update({"SITE_URL": site, "WEBHOOK_RECEIVER_URL": site + "/webhooks/novacron/{partner_id}/"})
@@ -41,22 +48,54 @@ def live_portal_env(tmp: Path, *, port: int, sandbox: SandboxServer | None = Non
     return env
 
 
-def start_live_portal(tmp: Path, *, sandbox: SandboxServer | None = None, extra_env: Mapping[str, str] | None = None,
-                      uvicorn_args: tuple[str, ...] = ()) -> PortalServer:
+def start_live_portal(
+    tmp: Path,
+    *,
+    sandbox: SandboxServer | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    uvicorn_args: tuple[str, ...] = (),
+) -> PortalServer:
     port = free_port()
     env = live_portal_env(tmp, port=port, sandbox=sandbox, extra=extra_env)
     run_checked([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     url = f"http://127.0.0.1:{port}"
     process = Process.start(
-        "portal", [str(BIN / "uvicorn"), "portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                   "--timeout-graceful-shutdown", "2", "--log-level", "warning", *uvicorn_args], env, tmp)
+        "portal",
+        [
+            str(BIN / "uvicorn"),
+            "portal.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--timeout-graceful-shutdown",
+            "2",
+            "--log-level",
+            "warning",
+            *uvicorn_args,
+        ],
+        env,
+        tmp,
+    )
     process.wait_for_http(f"{url}/healthz")
     return PortalServer(url=url, env=env, process=process, sandbox=sandbox, log_dir=tmp)  # type: ignore[arg-type]
 
 
 def start_live_worker(portal: PortalServer, tmp: Path, *, concurrency: int = 4, beat: bool = True) -> Process:
-    args = [str(BIN / "celery"), "-A", "portal", "worker", "--pool", "threads", "--concurrency", str(concurrency),
-            "--without-gossip", "--without-mingle", "-l", "info"]
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "portal",
+        "worker",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "info",
+    ]
     if beat:
         args += ["--beat"]
     process = Process.start("worker", args, portal.env, tmp)
@@ -69,7 +108,9 @@ def portal_python(portal: PortalServer, code: str) -> str:
     return run_checked([sys.executable, "manage.py", "shell", "-c", code], portal.env)
 
 
-def signed_in_session(portal: PortalServer, *, partner_id: str, email: str, role: str = "operator") -> tuple[str, str]:
+def signed_in_session(
+    portal: PortalServer, *, partner_id: str, email: str, role: str = "operator"
+) -> tuple[str, str]:
     """A session cookie for a user of `partner_id` (the SSE stream needs one; no OAuth involved)."""
     code = f"""
 from django.conf import settings
@@ -91,18 +132,27 @@ print(settings.SESSION_COOKIE_NAME, session.session_key)
 
 
 def create_partner(portal: PortalServer, *, partner_id: str, webhook_secret: str) -> None:
-    portal_python(portal, f"""
+    portal_python(
+        portal,
+        f"""
 from partners.models import Partner
 Partner.objects.update_or_create(partner_id={partner_id!r}, defaults=dict(name={partner_id!r},
     webhook_secret={webhook_secret!r}))
-""")
+""",
+    )
 
 
 def import_partner(portal: PortalServer, sandbox: SandboxServer, partner_id: str) -> None:
-    run_checked([sys.executable, "manage.py", "import_partners", "-", "--only", partner_id], portal.env,
-                stdin=json.dumps([sandbox.credentials[partner_id]]))
-    portal_python(portal, f"""
+    run_checked(
+        [sys.executable, "manage.py", "import_partners", "-", "--only", partner_id],
+        portal.env,
+        stdin=json.dumps([sandbox.credentials[partner_id]]),
+    )
+    portal_python(
+        portal,
+        f"""
 from partners.models import Partner
 from webhooks.subscriptions import webhook_subscription_ensure
 print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id={partner_id!r})))
-""")
+""",
+    )

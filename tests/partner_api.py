@@ -42,8 +42,13 @@ def integration_json(**overrides: Any) -> dict[str, Any]:
         "status": "active",
         "config": {"backup_schedule": "0 2 * * *", "retention_days": 30},
         "endpoints": [
-            {"name": "backup-webhook", "url": "https://backup.acme.example/webhook", "method": "POST",
-             "auth_type": "bearer", "timeout_seconds": 30}
+            {
+                "name": "backup-webhook",
+                "url": "https://backup.acme.example/webhook",
+                "method": "POST",
+                "auth_type": "bearer",
+                "timeout_seconds": 30,
+            }
         ],
         "created_at": STAMP,
         "updated_at": STAMP,
@@ -77,10 +82,22 @@ def delivery_json(**overrides: Any) -> dict[str, Any]:
         "next_attempt_at": "2026-01-15T10:31:00Z",
         "created_at": STAMP,
         "attempts": [
-            {"attempt": 1, "at": STAMP, "response_status": 500, "latency_ms": 42.0,
-             "response_excerpt": "boom", "error": None},
-            {"attempt": 2, "at": "2026-01-15T10:30:05Z", "response_status": None, "latency_ms": None,
-             "response_excerpt": None, "error": "connection refused"},
+            {
+                "attempt": 1,
+                "at": STAMP,
+                "response_status": 500,
+                "latency_ms": 42.0,
+                "response_excerpt": "boom",
+                "error": None,
+            },
+            {
+                "attempt": 2,
+                "at": "2026-01-15T10:30:05Z",
+                "response_status": None,
+                "latency_ms": None,
+                "response_excerpt": None,
+                "error": "connection refused",
+            },
         ],
     }
     body.update(overrides)

@@ -68,20 +68,22 @@ def _own_postgres_database(port: int) -> tuple[str, str]:
 def production_env(sandbox: SandboxServer, tmp: Path) -> tuple[dict[str, str], str | None]:
     env = portal_env(sandbox, tmp)
     port = sandbox.portal_port
-    env.update({
-        "DJANGO_ENV": "production",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "STATIC_ROOT": str(tmp / "static"),
-        # The browser talks plain HTTP while the header claims HTTPS, so its Origin is http://; behind
-        # a real proxy the browser is on https:// and this setting is not needed.
-        "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
-        "CELERY_QUEUE": f"smoke-{port}",
-        # The header comes from the browser, which cannot add it to the redirects NovaCron's sign-in
-        # sends it through (nor does NovaCron's webhook delivery): as behind a proxy that redirects to
-        # HTTPS itself, the portal does not redirect.
-        "SECURE_SSL_REDIRECT": "0",
-    })
+    env.update(
+        {
+            "DJANGO_ENV": "production",
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "STATIC_ROOT": str(tmp / "static"),
+            # The browser talks plain HTTP while the header claims HTTPS, so its Origin is http://; behind
+            # a real proxy the browser is on https:// and this setting is not needed.
+            "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
+            "CELERY_QUEUE": f"smoke-{port}",
+            # The header comes from the browser, which cannot add it to the redirects NovaCron's sign-in
+            # sends it through (nor does NovaCron's webhook delivery): as behind a proxy that redirects to
+            # HTTPS itself, the portal does not redirect.
+            "SECURE_SSL_REDIRECT": "0",
+        }
+    )
     env.pop("WHITENOISE_USE_FINDERS", None)
     database = None
     if env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
@@ -99,15 +101,47 @@ def start_production_portal(sandbox: SandboxServer, tmp: Path) -> ProductionPort
     rows = [sandbox.credentials[p] for p in ("partner-acme", "partner-globex")]
     run_checked([python, "manage.py", "import_partners", "-"], env, stdin=json.dumps(rows))
     url = f"http://127.0.0.1:{sandbox.portal_port}"
-    web = Process.start("web", [str(BIN / "uvicorn"), "portal.asgi:application", "--host", "127.0.0.1",
-                                "--port", str(sandbox.portal_port), "--workers", "2", "--proxy-headers",
-                                "--forwarded-allow-ips", "127.0.0.1", "--timeout-graceful-shutdown", "2"],
-                        env, tmp)
-    worker = Process.start("worker", [str(BIN / "celery"), "-A", "portal", "worker", "--concurrency", "2",
-                                      "--without-gossip", "--without-mingle", "-l", "info"], env, tmp)
+    web = Process.start(
+        "web",
+        [
+            str(BIN / "uvicorn"),
+            "portal.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(sandbox.portal_port),
+            "--workers",
+            "2",
+            "--proxy-headers",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+            "--timeout-graceful-shutdown",
+            "2",
+        ],
+        env,
+        tmp,
+    )
+    worker = Process.start(
+        "worker",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "portal",
+            "worker",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
+        env,
+        tmp,
+    )
     beat = Process.start("beat", [str(BIN / "celery"), "-A", "portal", "beat", "-l", "info"], env, tmp)
-    portal = ProductionPortal(url=url, env=env, sandbox=sandbox, processes=[web, worker, beat],
-                              dropped_database=database)
+    portal = ProductionPortal(
+        url=url, env=env, sandbox=sandbox, processes=[web, worker, beat], dropped_database=database
+    )
     try:
         web.wait_for_http(f"{url}/accounts/login/", headers=PROXY_HEADERS)
         worker.wait_for_log("ready.")

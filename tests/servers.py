@@ -42,9 +42,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_checked(args: list[str], env: Mapping[str, str], *, stdin: str | None = None, timeout: float = 300) -> str:
-    done = subprocess.run(args, cwd=REPO, env=dict(env), input=stdin, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+def run_checked(
+    args: list[str], env: Mapping[str, str], *, stdin: str | None = None, timeout: float = 300
+) -> str:
+    done = subprocess.run(
+        args,
+        cwd=REPO,
+        env=dict(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done.stdout
@@ -62,8 +72,9 @@ class Process:
     def start(cls, name: str, args: list[str], env: Mapping[str, str], log_dir: Path) -> Process:
         log = log_dir / f"{name}.log"
         with log.open("wb") as out:
-            popen = subprocess.Popen(args, cwd=REPO, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+            popen = subprocess.Popen(
+                args, cwd=REPO, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return cls(name, popen, log)
 
     def log_tail(self, lines: int = 40) -> str:
@@ -76,7 +87,9 @@ class Process:
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers or {})), timeout=2):
+                with urllib.request.urlopen(
+                    urllib.request.Request(url, headers=dict(headers or {})), timeout=2
+                ):
                     return
             except urllib.error.HTTPError:
                 return
@@ -118,8 +131,13 @@ class SandboxServer:
     portal_port: int
     env: dict[str, str]
     process: Process
-    logins: tuple[str, ...] = ("admin@acme.example", "operator@acme.example", "viewer@acme.example",
-                               "admin@globex.example", "admin@initech.example")
+    logins: tuple[str, ...] = (
+        "admin@acme.example",
+        "operator@acme.example",
+        "viewer@acme.example",
+        "admin@globex.example",
+        "admin@initech.example",
+    )
     password: str = "novacron"
 
 
@@ -156,15 +174,35 @@ def start_sandbox(tmp: Path, *, vms: int = 200, extra_env: Mapping[str, str] | N
     run_checked([python, "-m", "sandbox", "migrate", "--noinput", "-v", "0"], env)
     run_checked([python, "-m", "sandbox", "seed", "--vms", str(vms)], env)
     credentials = json.loads(run_checked([python, "-m", "sandbox", "partner-credentials", "--json"], env))
-    registration = json.loads(run_checked(
-        [python, "-m", "sandbox", "register-client", "--redirect-uri",
-         f"http://127.0.0.1:{portal_port}/accounts/callback/", "--base-url", url, "--json"], env))
+    registration = json.loads(
+        run_checked(
+            [
+                python,
+                "-m",
+                "sandbox",
+                "register-client",
+                "--redirect-uri",
+                f"http://127.0.0.1:{portal_port}/accounts/callback/",
+                "--base-url",
+                url,
+                "--json",
+            ],
+            env,
+        )
+    )
     process = Process.start("sandbox", [python, "-m", "sandbox", "serve", "--port", str(port)], env, tmp)
     process.wait_for_http(f"{url}/healthz")
     return SandboxServer(
-        url=url, issuer=registration.get("issuer") or f"{url}/oauth", database_url=database_url,
-        credentials={row["partner_id"]: row for row in credentials}, client_id=registration["client_id"],
-        client_secret=registration["client_secret"], portal_port=portal_port, env=env, process=process)
+        url=url,
+        issuer=registration.get("issuer") or f"{url}/oauth",
+        database_url=database_url,
+        credentials={row["partner_id"]: row for row in credentials},
+        client_id=registration["client_id"],
+        client_secret=registration["client_secret"],
+        portal_port=portal_port,
+        env=env,
+        process=process,
+    )
 
 
 @functools.cache
@@ -208,25 +246,59 @@ def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
     return env
 
 
-def start_portal(sandbox: SandboxServer, tmp: Path, *, partners: tuple[str, ...] = ("partner-acme", "partner-globex"),
-                 ) -> PortalServer:
+def start_portal(
+    sandbox: SandboxServer,
+    tmp: Path,
+    *,
+    partners: tuple[str, ...] = ("partner-acme", "partner-globex"),
+) -> PortalServer:
     env = portal_env(sandbox, tmp)
     python = sys.executable
     run_checked([python, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     rows = [sandbox.credentials[p] for p in partners]
-    run_checked([python, "manage.py", "import_partners", "-", "--only", ",".join(partners)], env,
-                stdin=json.dumps(rows))
+    run_checked(
+        [python, "manage.py", "import_partners", "-", "--only", ",".join(partners)],
+        env,
+        stdin=json.dumps(rows),
+    )
     url = f"http://127.0.0.1:{sandbox.portal_port}"
-    process = Process.start("portal", [str(BIN / "uvicorn"), "portal.asgi:application", "--host", "127.0.0.1",
-                                       "--port", str(sandbox.portal_port), "--timeout-graceful-shutdown", "2",
-                                       "--log-level", "warning"], env, tmp)
+    process = Process.start(
+        "portal",
+        [
+            str(BIN / "uvicorn"),
+            "portal.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(sandbox.portal_port),
+            "--timeout-graceful-shutdown",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        tmp,
+    )
     process.wait_for_http(f"{url}/accounts/login/")
     return PortalServer(url=url, env=env, process=process, sandbox=sandbox, log_dir=tmp)
 
 
 def start_worker(portal: PortalServer, tmp: Path) -> Process:
-    args = [str(BIN / "celery"), "-A", "portal", "worker", "--beat",
-            "--pool", "threads", "--concurrency", "4", "--without-gossip", "--without-mingle", "-l", "info"]
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "portal",
+        "worker",
+        "--beat",
+        "--pool",
+        "threads",
+        "--concurrency",
+        "4",
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "info",
+    ]
     process = Process.start("worker", args, portal.env, tmp)
     process.wait_for_log("ready.")
     return process

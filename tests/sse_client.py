@@ -23,7 +23,8 @@ def read_messages(response: requests.Response) -> Iterator[SSEMessage]:
         if line == "":
             if "id" in fields:
                 yield SSEMessage(
-                    id=int(fields["id"][-1]), event=fields.get("event", ["message"])[-1],
+                    id=int(fields["id"][-1]),
+                    event=fields.get("event", ["message"])[-1],
                     data="\n".join(fields.get("data", [])),
                 )
             fields = {}
@@ -34,12 +35,18 @@ def read_messages(response: requests.Response) -> Iterator[SSEMessage]:
         fields.setdefault(name, []).append(value.removeprefix(" "))
 
 
-def open_stream(base_url: str, session_cookie: tuple[str, str], *, last_event_id: int | None = None,
-                timeout: float = 30) -> requests.Response:
+def open_stream(
+    base_url: str, session_cookie: tuple[str, str], *, last_event_id: int | None = None, timeout: float = 30
+) -> requests.Response:
     headers = {"Accept": "text/event-stream"}
     if last_event_id is not None:
         headers["Last-Event-ID"] = str(last_event_id)
-    response = requests.get(f"{base_url}/live/stream/", headers=headers, cookies=dict([session_cookie]),
-                            stream=True, timeout=timeout)
+    response = requests.get(
+        f"{base_url}/live/stream/",
+        headers=headers,
+        cookies=dict([session_cookie]),
+        stream=True,
+        timeout=timeout,
+    )
     response.raise_for_status()
     return response

@@ -61,8 +61,10 @@ def _backends(admin_url: str, database: str) -> int:
 
 async def _open_stream(port: int, cookie: str) -> tuple[int, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /live/stream/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
-                 "Accept: text/event-stream\r\n\r\n".encode())
+    writer.write(
+        f"GET /live/stream/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
     await writer.drain()
     status_line = await asyncio.wait_for(reader.readline(), 30)
     await asyncio.wait_for(reader.readuntil(b": connected"), 30)
@@ -71,7 +73,9 @@ async def _open_stream(port: int, cookie: str) -> tuple[int, asyncio.StreamWrite
 
 async def _get(port: int, cookie: str, path: str) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n".encode())
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n".encode()
+    )
     await writer.drain()
     status_line = await asyncio.wait_for(reader.readline(), 60)
     await asyncio.wait_for(reader.read(), 60)
@@ -81,8 +85,9 @@ async def _get(port: int, cookie: str, path: str) -> int:
 
 async def _load(port: int, cookie: str) -> tuple[list[int], list[int]]:
     opened = await asyncio.gather(*(_open_stream(port, cookie) for _ in range(OPEN_PAGES)))
-    pages = await asyncio.gather(*(_get(port, cookie, "/vms/" if i % 2 else "/healthz/ready")
-                                   for i in range(CONCURRENT_REQUESTS)))
+    pages = await asyncio.gather(
+        *(_get(port, cookie, "/vms/" if i % 2 else "/healthz/ready") for i in range(CONCURRENT_REQUESTS))
+    )
     for _, writer in opened:
         writer.close()
     return [status for status, _ in opened], list(pages)
@@ -123,10 +128,26 @@ def test_the_web_process_stays_within_its_pool_under_open_pages_and_a_burst(tmp_
     web = None
     try:
         run_checked([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
-        session_key = run_checked([sys.executable, "manage.py", "shell", "-c", SESSION_SCRIPT], env).split()[-1]
-        web = Process.start("web", [str(BIN / "uvicorn"), "portal.asgi:application", "--host", "127.0.0.1",
-                                    "--port", str(port), "--timeout-graceful-shutdown", "1",
-                                    "--log-level", "warning"], env, tmp_path)
+        session_key = run_checked([sys.executable, "manage.py", "shell", "-c", SESSION_SCRIPT], env).split()[
+            -1
+        ]
+        web = Process.start(
+            "web",
+            [
+                str(BIN / "uvicorn"),
+                "portal.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--timeout-graceful-shutdown",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            env,
+            tmp_path,
+        )
         web.wait_for_http(f"http://127.0.0.1:{port}/healthz/live")
 
         peak = 0
@@ -146,8 +167,10 @@ def test_the_web_process_stays_within_its_pool_under_open_pages_and_a_burst(tmp_
             done.set()
             sampler.join()
 
-        print(f"peak {peak} backends for a pool of {POOL_MAX_SIZE} (+{LISTENERS} listener): "
-              f"{OPEN_PAGES} open pages, {CONCURRENT_REQUESTS} concurrent requests")
+        print(
+            f"peak {peak} backends for a pool of {POOL_MAX_SIZE} (+{LISTENERS} listener): "
+            f"{OPEN_PAGES} open pages, {CONCURRENT_REQUESTS} concurrent requests"
+        )
         assert streams == [200] * OPEN_PAGES, web.log_tail()
         assert [s for s in pages if s >= 300] == [], web.log_tail()
         assert 0 < peak <= POOL_MAX_SIZE + LISTENERS, f"{peak} backends for a pool of {POOL_MAX_SIZE}"

@@ -40,7 +40,9 @@ def _redis_or_skip() -> None:
 
 
 @pytest.fixture(scope="module")
-def live_stack(sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PortalServer, Process]]:
+def live_stack(
+    sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[PortalServer, Process]]:
     _redis_or_skip()
     tmp: Path = tmp_path_factory.mktemp("live-pipeline")
     portal = start_live_portal(tmp, sandbox=sandbox_server, extra_env={"REDIS_URL": REDIS_URL})
@@ -57,8 +59,14 @@ def live_stack(sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathF
 
 def _acme_client(sandbox: SandboxServer) -> novacron.Client:
     credentials = sandbox.credentials["partner-acme"]
-    return novacron.Client(SDKConfig(base_url=sandbox.url, partner_id="partner-acme",
-                                     api_key=credentials["api_key"], api_secret=credentials["api_secret"]))
+    return novacron.Client(
+        SDKConfig(
+            base_url=sandbox.url,
+            partner_id="partner-acme",
+            api_key=credentials["api_key"],
+            api_secret=credentials["api_secret"],
+        )
+    )
 
 
 def _start_quick_live_migration(client: novacron.Client) -> str:
@@ -66,9 +74,17 @@ def _start_quick_live_migration(client: novacron.Client) -> str:
     vms = list(client.iter_vms(status="running"))
     vm = min(vms, key=lambda v: (v.disk_size_gb, v.memory_gb))
     clusters = [c for c in client.list_clusters() if c.cluster_id != vm.cluster]
-    clusters.sort(key=lambda c: (c.cloud_provider != vm.cloud_provider, c.region != vm.region, -c.link_speed_mbps))
-    migration = client.start_migration({"source_vm_id": vm.vm_id, "target_cluster": clusters[0].cluster_id,
-                                        "migration_type": "live", "options": {"verify_after_migration": True}})
+    clusters.sort(
+        key=lambda c: (c.cloud_provider != vm.cloud_provider, c.region != vm.region, -c.link_speed_mbps)
+    )
+    migration = client.start_migration(
+        {
+            "source_vm_id": vm.vm_id,
+            "target_cluster": clusters[0].cluster_id,
+            "migration_type": "live",
+            "options": {"verify_after_migration": True},
+        }
+    )
     return migration.migration_id
 
 
@@ -100,8 +116,10 @@ def test_a_sandbox_migration_reaches_an_sse_client_in_order_to_completion(live_s
             progress = float(re.search(r'data-progress="(\d+)"', message.data).group(1))  # type: ignore[union-attr]
             seen.append((message.id, status, progress))
     except queue.Empty:
-        pytest.fail(f"no completion within {DEADLINE_SECONDS}s; saw {seen}\nworker:\n{worker.log_tail()}\n"
-                    f"portal:\n{portal.process.log_tail()}")
+        pytest.fail(
+            f"no completion within {DEADLINE_SECONDS}s; saw {seen}\nworker:\n{worker.log_tail()}\n"
+            f"portal:\n{portal.process.log_tail()}"
+        )
     finally:
         stream.close()
 
@@ -112,10 +130,13 @@ def test_a_sandbox_migration_reaches_an_sse_client_in_order_to_completion(live_s
     assert progress == sorted(progress), "a panel update moved the migration backwards"
     assert len(seen) >= 3 and progress[-1] == 100
     # The worker processed what the receiver stored, once each.
-    report = portal_python(portal, f"""
+    report = portal_python(
+        portal,
+        f"""
 from webhooks.models import WebhookEvent
 events = WebhookEvent.objects.filter(payload__data__migration_id={migration_id!r})
 print(events.count(), events.filter(status="processed").count(), events.filter(attempts__gt=1).count())
-""").split()
+""",
+    ).split()
     stored, processed, retried = (int(value) for value in report[-3:])
     assert stored >= 3 and processed == stored and retried == 0

@@ -129,39 +129,74 @@ def _listing(items: list[dict[str, Any]]) -> str:
 
 def integration_json(n: int) -> dict[str, Any]:
     return {
-        "integration_id": f"int-{n:05d}", "partner_id": "partner-acme", "name": f"Backup {n}", "type": "api",
-        "status": "active", "config": {"retention_days": 30},
-        "endpoints": [{"name": "hook", "url": f"https://backup.acme.example/{n}", "method": "POST",
-                       "auth_type": "bearer", "timeout_seconds": 30}],
-        "created_at": "2026-01-15T10:30:00Z", "updated_at": "2026-01-15T10:30:00Z",
+        "integration_id": f"int-{n:05d}",
+        "partner_id": "partner-acme",
+        "name": f"Backup {n}",
+        "type": "api",
+        "status": "active",
+        "config": {"retention_days": 30},
+        "endpoints": [
+            {
+                "name": "hook",
+                "url": f"https://backup.acme.example/{n}",
+                "method": "POST",
+                "auth_type": "bearer",
+                "timeout_seconds": 30,
+            }
+        ],
+        "created_at": "2026-01-15T10:30:00Z",
+        "updated_at": "2026-01-15T10:30:00Z",
     }
 
 
 def subscription_json(n: int) -> dict[str, Any]:
     return {
-        "subscription_id": f"whs-{n:05d}", "partner_id": "partner-acme", "url": f"https://hooks.acme.example/{n}",
-        "events": ["vm.created", "migration.completed"], "status": "active",
-        "created_at": "2026-01-15T10:30:00Z", "updated_at": "2026-01-15T10:30:00Z",
+        "subscription_id": f"whs-{n:05d}",
+        "partner_id": "partner-acme",
+        "url": f"https://hooks.acme.example/{n}",
+        "events": ["vm.created", "migration.completed"],
+        "status": "active",
+        "created_at": "2026-01-15T10:30:00Z",
+        "updated_at": "2026-01-15T10:30:00Z",
     }
 
 
 def delivery_json(n: int) -> dict[str, Any]:
     return {
-        "delivery_id": f"dlv-{n:05d}", "subscription_id": "whs-00001", "event_id": f"evt_test_{n}",
-        "event_type": "vm.created", "status": "succeeded", "attempts_count": 1, "next_attempt_at": None,
+        "delivery_id": f"dlv-{n:05d}",
+        "subscription_id": "whs-00001",
+        "event_id": f"evt_test_{n}",
+        "event_type": "vm.created",
+        "status": "succeeded",
+        "attempts_count": 1,
+        "next_attempt_at": None,
         "created_at": "2026-01-15T10:30:00Z",
-        "attempts": [{"attempt": 1, "at": "2026-01-15T10:30:00Z", "response_status": 200, "latency_ms": 42.0,
-                      "response_excerpt": "ok", "error": None}],
+        "attempts": [
+            {
+                "attempt": 1,
+                "at": "2026-01-15T10:30:00Z",
+                "response_status": 200,
+                "latency_ms": 42.0,
+                "response_excerpt": "ok",
+                "error": None,
+            }
+        ],
     }
 
 
 def metrics_json() -> dict[str, Any]:
     points = [{"timestamp": "2026-01-15T10:00:00Z", "value": 10.0}]
     return {
-        "resource": "vm", "resource_id": "vm-00001", "interval": "1m", "aggregate": "avg",
-        "start": "2026-01-15T10:00:00Z", "end": "2026-01-15T11:00:00Z",
-        "series": [{"metric": metric, "unit": "percent", "points": points}
-                   for metric in ("cpu_usage", "memory_usage", "disk_io", "network_in", "network_out")],
+        "resource": "vm",
+        "resource_id": "vm-00001",
+        "interval": "1m",
+        "aggregate": "avg",
+        "start": "2026-01-15T10:00:00Z",
+        "end": "2026-01-15T11:00:00Z",
+        "series": [
+            {"metric": metric, "unit": "percent", "points": points}
+            for metric in ("cpu_usage", "memory_usage", "disk_io", "network_in", "network_out")
+        ],
     }
 
 
@@ -180,52 +215,91 @@ class Portal:
         make_vms(self.partner, rows - start + 1, start=start)
         for n in range(start, rows + 1):
             # Odd ones are still running (the active list), even ones finished (the history).
-            finished = {} if n % 2 else {"status": "completed", "phase": "completed", "progress_percentage": 100}
+            finished = (
+                {} if n % 2 else {"status": "completed", "phase": "completed", "progress_percentage": 100}
+            )
             make_migration(self.partner, f"mig-{n:05d}", f"vm-{n:05d}", vm_name=f"bulk-{n:05d}", **finished)
-            Notification.objects.create(partner=self.partner, kind="alert.critical", source_event_id=f"evt_{n}",
-                                        title=f"Critical alert on vm-{n:05d}", message="CPU above 95%",
-                                        created_at=now)
-            payload = {"event_id": f"evt_{n}", "event_type": "alert.critical", "timestamp": "2026-01-15T10:30:00Z",
-                       "partner_id": "partner-acme", "data": {}}
-            event = WebhookEvent.objects.create(partner=self.partner, event_id=f"evt_{n}", event_type="alert.critical",
-                                                payload=payload, received_at=now, processing_ms=12.5,
-                                                status=WebhookEvent.Status.PROCESSED)
+            Notification.objects.create(
+                partner=self.partner,
+                kind="alert.critical",
+                source_event_id=f"evt_{n}",
+                title=f"Critical alert on vm-{n:05d}",
+                message="CPU above 95%",
+                created_at=now,
+            )
+            payload = {
+                "event_id": f"evt_{n}",
+                "event_type": "alert.critical",
+                "timestamp": "2026-01-15T10:30:00Z",
+                "partner_id": "partner-acme",
+                "data": {},
+            }
+            event = WebhookEvent.objects.create(
+                partner=self.partner,
+                event_id=f"evt_{n}",
+                event_type="alert.critical",
+                payload=payload,
+                received_at=now,
+                processing_ms=12.5,
+                status=WebhookEvent.Status.PROCESSED,
+            )
             self.event = self.event or event.pk
-            WebhookRejection.objects.create(partner=self.partner, rejected_at=now, remote_addr="127.0.0.9",
-                                            reason=WebhookRejection.Reason.BAD_SIGNATURE)
+            WebhookRejection.objects.create(
+                partner=self.partner,
+                rejected_at=now,
+                remote_addr="127.0.0.9",
+                reason=WebhookRejection.Reason.BAD_SIGNATURE,
+            )
 
     def answer(self, mock: responses.RequestsMock) -> None:
         """NovaCron's Partner API as these pages call it, listing `self.rows` of each thing."""
 
-        def listing(make: Callable[[int], dict[str, Any]]) -> Callable[[Any], tuple[int, dict[str, str], str]]:
+        def listing(
+            make: Callable[[int], dict[str, Any]],
+        ) -> Callable[[Any], tuple[int, dict[str, str], str]]:
             return lambda request: (200, RATE_LIMIT, _listing([make(n) for n in range(1, self.rows + 1)]))
 
         fresh_vm = vm_payload(1, name="bulk-00001", updated_at="2026-06-01T00:00:00Z")
         mock.get(f"{ROOT}/vms/vm-00001", json=fresh_vm, headers=RATE_LIMIT)
         mock.get(f"{ROOT}/metrics", json=metrics_json(), headers=RATE_LIMIT)
-        mock.post(f"{PARTNER_API}/quotas/check", headers=RATE_LIMIT,
-                  json={"allowed": True, "quota": "vm_create_per_day", "limit": 200, "used": 12, "remaining": 188})
+        mock.post(
+            f"{PARTNER_API}/quotas/check",
+            headers=RATE_LIMIT,
+            json={"allowed": True, "quota": "vm_create_per_day", "limit": 200, "used": 12, "remaining": 188},
+        )
         mock.add_callback(responses.GET, f"{PARTNER_API}/integrations", callback=listing(integration_json))
         mock.get(f"{PARTNER_API}/integrations/int-00001", json=integration_json(1), headers=RATE_LIMIT)
         mock.add_callback(responses.GET, f"{PARTNER_API}/webhooks", callback=listing(subscription_json))
-        mock.add_callback(responses.GET, f"{PARTNER_API}/webhooks/whs-00001/deliveries",
-                          callback=listing(delivery_json))
+        mock.add_callback(
+            responses.GET, f"{PARTNER_API}/webhooks/whs-00001/deliveries", callback=listing(delivery_json)
+        )
         mock.get(f"{API}/api/v1/ping", json={"status": "ok"})
 
 
 @pytest.fixture
-def portal(partner: Any, owner: Any, grant: Callable[..., Any], client_of: Callable[[Any], Client],
-           settings: Any) -> Iterator[Portal]:
+def portal(
+    partner: Any, owner: Any, grant: Callable[..., Any], client_of: Callable[[Any], Client], settings: Any
+) -> Iterator[Portal]:
     settings.NOVACRON_API_URL = API
     settings.WEBHOOK_RECEIVER_URL = "http://testserver/webhooks/novacron/{partner_id}/"
     cache.clear()  # the metrics cache and the sync locks live in the database cache: start empty
     grant(owner, ALL_SCOPES)
     make_cluster(partner, "cl-aws-use1-a", "aws", "us-east-1")
     make_cluster(partner, "cl-aws-use1-b", "aws", "us-east-1")
-    for name, limit, used in (("api_calls_per_minute", 1000, 100), ("vm_create_per_day", 200, 170),
-                              ("migration_concurrent", 50, 5)):
-        Quota.objects.create(partner=partner, name=name, limit=limit, used=used, remaining=limit - used,
-                             reset_at=T0, synced_at=T0)
+    for name, limit, used in (
+        ("api_calls_per_minute", 1000, 100),
+        ("vm_create_per_day", 200, 170),
+        ("migration_concurrent", 50, 5),
+    ):
+        Quota.objects.create(
+            partner=partner,
+            name=name,
+            limit=limit,
+            used=used,
+            remaining=limit - used,
+            reset_at=T0,
+            synced_at=T0,
+        )
     record_sync(partner, finished_at=timezone.now())
     world = Portal(partner=partner, owner=owner, admin=client_of(owner))
     world.grow(5)
@@ -247,15 +321,25 @@ def _cost(client: Client, path: str, headers: dict[str, str]) -> tuple[int, int]
 
 BUDGETS = [
     *[pytest.param("admin", path, {}, budget, id=path) for path, budget in PAGES.items()],
-    *[pytest.param("admin", path, {"HX-Request": "true"}, budget, id=f"htmx {path}")
-      for path, budget in HTMX_FRAGMENTS.items()],
-    *[pytest.param("visitor", path, {}, budget, id=f"signed out {path}") for path, budget in SIGNED_OUT_PAGES.items()],
+    *[
+        pytest.param("admin", path, {"HX-Request": "true"}, budget, id=f"htmx {path}")
+        for path, budget in HTMX_FRAGMENTS.items()
+    ],
+    *[
+        pytest.param("visitor", path, {}, budget, id=f"signed out {path}")
+        for path, budget in SIGNED_OUT_PAGES.items()
+    ],
 ]
 
 
 @pytest.mark.parametrize(("who", "path", "headers", "budget"), BUDGETS)
 def test_each_page_stays_within_its_query_budget(
-    portal: Portal, django_assert_max_num_queries: Any, who: str, path: str, headers: dict[str, str], budget: int
+    portal: Portal,
+    django_assert_max_num_queries: Any,
+    who: str,
+    path: str,
+    headers: dict[str, str],
+    budget: int,
 ) -> None:
     client = portal.admin if who == "admin" else Client()
     url = path.format(event=portal.event)
@@ -281,19 +365,27 @@ def _sample_url(route: str) -> str:
 
 
 def test_every_page_that_answers_a_get_has_a_budget(portal: Portal) -> None:
-    budgeted = {resolve(path.format(event=1).split("?")[0]).route
-                for table in (PAGES, HTMX_FRAGMENTS, SIGNED_OUT_PAGES) for path in table}
+    budgeted = {
+        resolve(path.format(event=1).split("?")[0]).route
+        for table in (PAGES, HTMX_FRAGMENTS, SIGNED_OUT_PAGES)
+        for path in table
+    }
     # A route without a budget must refuse GET (405) even to the admin holding every scope.
     client = Client(raise_request_exception=False)
     client.force_login(portal.owner)
-    missing = [route for route in _routes(get_resolver().url_patterns)
-               if route not in budgeted | UNBUDGETED and client.get(_sample_url(route)).status_code != 405]
+    missing = [
+        route
+        for route in _routes(get_resolver().url_patterns)
+        if route not in budgeted | UNBUDGETED and client.get(_sample_url(route)).status_code != 405
+    ]
 
     assert missing == [], f"GET pages without a query budget: {missing}"
 
 
-@pytest.mark.parametrize(("path", "headers"), [pytest.param(path, headers, id=" ".join([*headers, path]))
-                                               for path, headers in LIST_PAGES])
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [pytest.param(path, headers, id=" ".join([*headers, path])) for path, headers in LIST_PAGES],
+)
 def test_a_list_of_fifty_rows_costs_as_many_queries_as_a_list_of_five(
     portal: Portal, path: str, headers: dict[str, str]
 ) -> None:

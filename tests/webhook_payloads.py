@@ -17,7 +17,9 @@ def at(seconds: float) -> str:
     return (BASE_TIME + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
 
-def vm_data(vm_id: str = "vm-0001", *, status: str = "running", updated: float = 0, **extra: Any) -> dict[str, Any]:
+def vm_data(
+    vm_id: str = "vm-0001", *, status: str = "running", updated: float = 0, **extra: Any
+) -> dict[str, Any]:
     data = {
         "vm_id": vm_id,
         "partner_id": "partner-acme",

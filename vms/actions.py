@@ -59,7 +59,9 @@ def vm_action(user: Any, vm: VM, action: str) -> VMAction:
     if refusal:
         return VMAction(action, label, False, refusal)
     if not scopes.has_scope(user, roles.VM_WRITE):
-        return VMAction(action, label, False, "The portal needs your permission to change VMs.", needs_grant=True)
+        return VMAction(
+            action, label, False, "The portal needs your permission to change VMs.", needs_grant=True
+        )
     return VMAction(action, label, True)
 
 
@@ -108,7 +110,9 @@ def create_refusal(user: Any) -> tuple[str, bool]:
     return "", False
 
 
-def migration_start_refusal(user: Any, vm: VM, *, quota: ConcurrencyQuota, has_target: bool) -> tuple[str, bool]:
+def migration_start_refusal(
+    user: Any, vm: VM, *, quota: ConcurrencyQuota, has_target: bool
+) -> tuple[str, bool]:
     """Why this person can't migrate this VM now ("" when they can), and whether a grant is missing.
 
     `has_target`: there is another cluster to migrate to.
@@ -120,7 +124,10 @@ def migration_start_refusal(user: Any, vm: VM, *, quota: ConcurrencyQuota, has_t
     if vm.status not in (VM.Status.RUNNING, VM.Status.STOPPED):
         return f"A VM that is {vm.status} cannot be migrated.", False
     if quota.exhausted:
-        return f"All {quota.limit} concurrent migrations of your partner are in use; wait for one to finish.", False
+        return (
+            f"All {quota.limit} concurrent migrations of your partner are in use; wait for one to finish.",
+            False,
+        )
     if not has_target:
         return "There is no other cluster to migrate to (clusters are synced from NovaCron).", False
     return "", not scopes.has_scope(user, "migration:execute")

@@ -22,8 +22,17 @@ class MirrorAdmin(ReadOnlyMirrorAdmin):
 
 @admin.register(VM)
 class VMAdmin(MirrorAdmin):
-    list_display = ("name", "vm_id", "partner", "status", "cloud_provider", "region", "cluster", "ip_address",
-                    "updated_at")
+    list_display = (
+        "name",
+        "vm_id",
+        "partner",
+        "status",
+        "cloud_provider",
+        "region",
+        "cluster",
+        "ip_address",
+        "updated_at",
+    )
     list_filter = ("status", "cloud_provider", "region")
     search_fields = ("vm_id", "name", "ip_address", "cluster")
     date_hierarchy = "created_at"
@@ -31,8 +40,18 @@ class VMAdmin(MirrorAdmin):
 
 @admin.register(Migration)
 class MigrationAdmin(MirrorAdmin):
-    list_display = ("migration_id", "partner", "source_vm_id", "vm_name", "target_cluster", "migration_type",
-                    "status", "phase", "progress_percentage", "created_at")
+    list_display = (
+        "migration_id",
+        "partner",
+        "source_vm_id",
+        "vm_name",
+        "target_cluster",
+        "migration_type",
+        "status",
+        "phase",
+        "progress_percentage",
+        "created_at",
+    )
     list_filter = ("status", "migration_type", "phase")
     search_fields = ("migration_id", "source_vm_id", "vm_name", "target_cluster")
     date_hierarchy = "created_at"

@@ -123,8 +123,14 @@ def _vm_version(vm: ApiVM) -> VMVersion:
 
 
 def _cached_vm_version(row: VM | Mapping[str, Any]) -> VMVersion:
-    values = row if isinstance(row, Mapping) else {name: getattr(row, name) for name in ["updated_at", *VM_CONTENT_FIELDS]}
-    return VMVersion(updated_at=values["updated_at"], content={name: values[name] for name in VM_CONTENT_FIELDS})
+    values = (
+        row
+        if isinstance(row, Mapping)
+        else {name: getattr(row, name) for name in ["updated_at", *VM_CONTENT_FIELDS]}
+    )
+    return VMVersion(
+        updated_at=values["updated_at"], content={name: values[name] for name in VM_CONTENT_FIELDS}
+    )
 
 
 def _vm_row(partner: Partner, vm: ApiVM, *, cached: VM | Mapping[str, Any] | None, now: datetime) -> VM:
@@ -161,7 +167,11 @@ def _cluster_row(partner: Partner, cluster: ApiCluster, now: datetime) -> Cluste
 
 def _rate_history(history: list[list[Any]], incoming: ApiMigration) -> list[list[Any]]:
     metrics = incoming.metrics
-    if incoming.status != Migration.Status.IN_PROGRESS or metrics is None or metrics.transfer_rate_mbps is None:
+    if (
+        incoming.status != Migration.Status.IN_PROGRESS
+        or metrics is None
+        or metrics.transfer_rate_mbps is None
+    ):
         return list(history)
     at = (incoming.updated_at or timezone.now()).isoformat()
     sample = [at, float(metrics.transfer_rate_mbps), float(metrics.dirty_rate_mbps or 0.0)]
@@ -179,8 +189,12 @@ def _migration_row(
         migration_id=incoming.migration_id,
         source_vm_id=incoming.source_vm_id or (cached.source_vm_id if cached else ""),
         vm_name=(cached.vm_name if cached else "") or (vm.name if vm else ""),
-        source_cluster=incoming.source_cluster or (cached.source_cluster if cached else "") or (vm.cluster if vm else ""),
-        target_cluster=incoming.target_cluster or incoming.target_cluster_id or (cached.target_cluster if cached else ""),
+        source_cluster=incoming.source_cluster
+        or (cached.source_cluster if cached else "")
+        or (vm.cluster if vm else ""),
+        target_cluster=incoming.target_cluster
+        or incoming.target_cluster_id
+        or (cached.target_cluster if cached else ""),
         migration_type=incoming.migration_type or (cached.migration_type if cached else ""),
         status=incoming.status,
         phase=incoming.phase or "",
@@ -220,7 +234,9 @@ def _remember_deletions(partner: Partner, deletions: Mapping[str, datetime | Non
     with transaction.atomic():
         known = {
             row.vm_id: row
-            for row in VMTombstone.objects.select_for_update().filter(partner=partner, vm_id__in=list(deletions))
+            for row in VMTombstone.objects.select_for_update().filter(
+                partner=partner, vm_id__in=list(deletions)
+            )
         }
         fresh: list[VMTombstone] = []
         for vm_id, stamp in deletions.items():
@@ -284,7 +300,9 @@ def store_vms(*, partner: Partner, vms: Sequence[ApiVM], now: datetime | None = 
             "vm_id", "created_at", *VM_CONTENT_FIELDS, "updated_at"
         )
     }
-    deletions = _known_deletions(partner, [vm.vm_id for vm in vms if vm.vm_id not in cached and not vm.is_deleted])
+    deletions = _known_deletions(
+        partner, [vm.vm_id for vm in vms if vm.vm_id not in cached and not vm.is_deleted]
+    )
     newer: list[ApiVM] = []
     removed: list[str] = []
     seen: list[str] = []
@@ -346,7 +364,9 @@ def sweep_vms(*, partner: Partner, unseen_since: datetime) -> int:
 # --- clusters -----------------------------------------------------------------------------------
 
 
-def store_clusters(*, partner: Partner, clusters: Iterable[ApiCluster], now: datetime | None = None) -> StoreResult:
+def store_clusters(
+    *, partner: Partner, clusters: Iterable[ApiCluster], now: datetime | None = None
+) -> StoreResult:
     """Replace the partner's clusters with NovaCron's list.
 
     Clusters carry no version: NovaCron's latest list is the truth (it is small and not paginated).
@@ -357,10 +377,20 @@ def store_clusters(*, partner: Partner, clusters: Iterable[ApiCluster], now: dat
         rows,
         update_conflicts=True,
         unique_fields=["partner", "cluster_id"],
-        update_fields=["name", "cloud_provider", "region", "status", "link_speed_mbps", "capacity", "synced_at"],
+        update_fields=[
+            "name",
+            "cloud_provider",
+            "region",
+            "status",
+            "link_speed_mbps",
+            "capacity",
+            "synced_at",
+        ],
     )
     deleted, _ = (
-        Cluster.objects.filter(partner=partner).exclude(cluster_id__in=[row.cluster_id for row in rows]).delete()
+        Cluster.objects.filter(partner=partner)
+        .exclude(cluster_id__in=[row.cluster_id for row in rows])
+        .delete()
     )
     return StoreResult(stored=len(rows), deleted=deleted)
 
@@ -376,7 +406,9 @@ def _follow_on_vm(migration: Migration) -> list[VM]:
     later (or equally stamped) word of NovaCron's on the VM wins.
     """
     vm = VM.objects.filter(partner_id=migration.partner_id, vm_id=migration.source_vm_id).first()
-    if vm is None or not vm_is_newer(VMVersion(updated_at=migration.updated_at), VMVersion(updated_at=vm.updated_at)):
+    if vm is None or not vm_is_newer(
+        VMVersion(updated_at=migration.updated_at), VMVersion(updated_at=vm.updated_at)
+    ):
         return []
     changed: list[str] = []
     if migration.is_active and vm.status != VM.Status.MIGRATING:
@@ -385,10 +417,16 @@ def _follow_on_vm(migration: Migration) -> list[VM]:
     elif not migration.is_active and vm.status == VM.Status.MIGRATING:
         vm.status = VM.Status.RUNNING
         changed.append("status")
-    if migration.status == Migration.Status.COMPLETED and migration.target_cluster and vm.cluster != migration.target_cluster:
+    if (
+        migration.status == Migration.Status.COMPLETED
+        and migration.target_cluster
+        and vm.cluster != migration.target_cluster
+    ):
         vm.cluster = migration.target_cluster
         changed.append("cluster")
-        target = Cluster.objects.filter(partner_id=migration.partner_id, cluster_id=migration.target_cluster).first()
+        target = Cluster.objects.filter(
+            partner_id=migration.partner_id, cluster_id=migration.target_cluster
+        ).first()
         if target is not None:
             vm.region, vm.cloud_provider = target.region, target.cloud_provider
             changed += ["region", "cloud_provider"]
@@ -416,7 +454,9 @@ def store_migration(
     incoming = as_api_migration(migration)
     now = now or timezone.now()
     cached = (
-        Migration.objects.select_for_update().filter(partner=partner, migration_id=incoming.migration_id).first()
+        Migration.objects.select_for_update()
+        .filter(partner=partner, migration_id=incoming.migration_id)
+        .first()
     )
     if cached is not None and not migration_is_newer(incoming, cached):
         if not from_event:
@@ -449,22 +489,34 @@ def store_migrations(
         return result
     cached = {
         row.migration_id: row
-        for row in Migration.objects.filter(partner=partner, migration_id__in=[m.migration_id for m in migrations])
+        for row in Migration.objects.filter(
+            partner=partner, migration_id__in=[m.migration_id for m in migrations]
+        )
     }
     newer = {
         migration.migration_id: migration
         for migration in migrations
-        if migration.migration_id not in cached or migration_is_newer(migration, cached[migration.migration_id])
+        if migration.migration_id not in cached
+        or migration_is_newer(migration, cached[migration.migration_id])
     }
     seen = [migration_id for migration_id in cached if migration_id not in newer]
     if seen:
         Migration.objects.filter(partner=partner, migration_id__in=seen).update(synced_at=now)
     if not newer:
         return result
-    unnamed = {m.source_vm_id for m in newer.values() if not (m.migration_id in cached and cached[m.migration_id].vm_name)}
-    vms = {vm.vm_id: vm for vm in VM.objects.filter(partner=partner, vm_id__in=unnamed).only("vm_id", "name", "cluster")}
+    unnamed = {
+        m.source_vm_id
+        for m in newer.values()
+        if not (m.migration_id in cached and cached[m.migration_id].vm_name)
+    }
+    vms = {
+        vm.vm_id: vm
+        for vm in VM.objects.filter(partner=partner, vm_id__in=unnamed).only("vm_id", "name", "cluster")
+    }
     rows = [
-        _migration_row(partner, migration, cached=cached.get(migration_id), vm=vms.get(migration.source_vm_id), now=now)
+        _migration_row(
+            partner, migration, cached=cached.get(migration_id), vm=vms.get(migration.source_vm_id), now=now
+        )
         for migration_id, migration in newer.items()
     ]
     for row in rows:

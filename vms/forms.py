@@ -11,8 +11,17 @@ from vms.selectors import DEFAULT_SORT, SORTS, FilterChoices, VMFilters
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 25
-SORT_LABELS = {"name": "Name", "status": "Status", "created": "Created", "region": "Region", "cpu": "CPU", "memory": "Memory"}
-SORT_CHOICES = [(key, f"{SORT_LABELS[key]} ↑") for key in SORTS] + [(f"-{key}", f"{SORT_LABELS[key]} ↓") for key in SORTS]
+SORT_LABELS = {
+    "name": "Name",
+    "status": "Status",
+    "created": "Created",
+    "region": "Region",
+    "cpu": "CPU",
+    "memory": "Memory",
+}
+SORT_CHOICES = [(key, f"{SORT_LABELS[key]} ↑") for key in SORTS] + [
+    (f"-{key}", f"{SORT_LABELS[key]} ↓") for key in SORTS
+]
 STATUS_CHOICES = [("", "Any status")] + [
     (value, label) for value, label in VM.Status.choices if value != VM.Status.DELETED
 ]
@@ -45,7 +54,9 @@ class VMFilterForm(forms.Form):
         self.offered = {
             "cloud_provider": self._offer("Any cloud", [(c, c) for c in choices.clouds], "cloud_provider"),
             "region": self._offer("Any region", [(r, r) for r in choices.regions], "region"),
-            "cluster": self._offer("Any cluster", [(c.cluster_id, c.name) for c in choices.clusters], "cluster"),
+            "cluster": self._offer(
+                "Any cluster", [(c.cluster_id, c.name) for c in choices.clusters], "cluster"
+            ),
         }
 
     def _offer(self, any_label: str, options: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
@@ -134,22 +145,39 @@ class VMCreateForm(forms.Form):
         if cluster_id:
             cluster = self._clusters[cluster_id]
             if cleaned.get("cloud_provider") and cluster.cloud_provider != cleaned["cloud_provider"]:
-                self.add_error("cluster", f"{cluster.name} is in {cluster.cloud_provider}, not {cleaned['cloud_provider']}.")
+                self.add_error(
+                    "cluster",
+                    f"{cluster.name} is in {cluster.cloud_provider}, not {cleaned['cloud_provider']}.",
+                )
             elif cleaned.get("region") and cluster.region != cleaned["region"]:
                 self.add_error("cluster", f"{cluster.name} is in {cluster.region}, not {cleaned['region']}.")
         region = cleaned.get("region")
         cloud = cleaned.get("cloud_provider")
-        if region and cloud and self._clusters and not any(
-            c.region == region and c.cloud_provider == cloud for c in self._clusters.values()
+        if (
+            region
+            and cloud
+            and self._clusters
+            and not any(c.region == region and c.cloud_provider == cloud for c in self._clusters.values())
         ):
             self.add_error("region", f"No {cloud} cluster in {region}.")
         return cleaned
 
     def spec(self) -> dict[str, Any]:
         """The VMSpec body for NovaCron; an empty cluster is left out so NovaCron chooses."""
-        spec = {name: self.cleaned_data[name] for name in (
-            "name", "template", "cpu_cores", "memory_gb", "disk_size_gb", "network_id", "cloud_provider", "region", "tags"
-        )}
+        spec = {
+            name: self.cleaned_data[name]
+            for name in (
+                "name",
+                "template",
+                "cpu_cores",
+                "memory_gb",
+                "disk_size_gb",
+                "network_id",
+                "cloud_provider",
+                "region",
+                "tags",
+            )
+        }
         if self.cleaned_data.get("cluster"):
             spec["cluster"] = self.cleaned_data["cluster"]
         return spec

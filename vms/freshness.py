@@ -47,7 +47,12 @@ def _phase_rank(migration: MigrationState) -> int:
 def _lifecycle_position(migration: MigrationState) -> tuple[int, int, float, int]:
     status = migration.status
     rank = UNFINISHED_MIGRATION_STATUSES.index(status) if status in UNFINISHED_MIGRATION_STATUSES else -1
-    return (rank, _phase_rank(migration), float(migration.progress_percentage or 0), int(migration.bytes_transferred or 0))
+    return (
+        rank,
+        _phase_rank(migration),
+        float(migration.progress_percentage or 0),
+        int(migration.bytes_transferred or 0),
+    )
 
 
 def migration_is_newer(incoming: MigrationState, cached: MigrationState) -> bool:
@@ -70,7 +75,11 @@ def migration_is_newer(incoming: MigrationState, cached: MigrationState) -> bool
         )
     if incoming.status in FINISHED_MIGRATION_STATUSES:
         return True
-    if incoming.updated_at is not None and cached.updated_at is not None and incoming.updated_at != cached.updated_at:
+    if (
+        incoming.updated_at is not None
+        and cached.updated_at is not None
+        and incoming.updated_at != cached.updated_at
+    ):
         return incoming.updated_at > cached.updated_at
     return _lifecycle_position(incoming) > _lifecycle_position(cached)
 
@@ -109,6 +118,10 @@ def vm_is_newer(incoming: VMVersion, cached: VMVersion) -> bool:
         return not incoming.deleted and _strictly_later(incoming.updated_at, cached.updated_at)
     if incoming.deleted:
         return not _strictly_later(cached.updated_at, incoming.updated_at)
-    if incoming.updated_at is not None and cached.updated_at is not None and incoming.updated_at != cached.updated_at:
+    if (
+        incoming.updated_at is not None
+        and cached.updated_at is not None
+        and incoming.updated_at != cached.updated_at
+    ):
         return incoming.updated_at > cached.updated_at
     return incoming.content is not None and incoming.content != cached.content

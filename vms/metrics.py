@@ -52,7 +52,12 @@ CHARTS: list[dict[str, Any]] = [
     {"key": "cpu", "title": "CPU usage", "unit": "%", "series": [("cpu_usage", "CPU")]},
     {"key": "memory", "title": "Memory usage", "unit": "%", "series": [("memory_usage", "Memory")]},
     {"key": "disk", "title": "Disk I/O", "unit": "MB/s", "series": [("disk_io", "Disk I/O")]},
-    {"key": "network", "title": "Network", "unit": "Mbit/s", "series": [("network_in", "In"), ("network_out", "Out")]},
+    {
+        "key": "network",
+        "title": "Network",
+        "unit": "Mbit/s",
+        "series": [("network_in", "In"), ("network_out", "Out")],
+    },
 ]
 
 
@@ -70,18 +75,24 @@ def chart_data(result: MetricsResult, *, range_key: str, aggregate: str) -> dict
         datasets = []
         for metric, label in chart["series"]:
             series = by_metric.get(metric)
-            points = [] if series is None else [
-                {"x": int(point.timestamp.timestamp() * 1000), "y": round(float(point.value), 3)}
-                for point in series.points
-            ]
+            points = (
+                []
+                if series is None
+                else [
+                    {"x": int(point.timestamp.timestamp() * 1000), "y": round(float(point.value), 3)}
+                    for point in series.points
+                ]
+            )
             datasets.append({"metric": metric, "label": label, "data": points})
-        charts.append({
-            "key": chart["key"],
-            "title": chart["title"],
-            "unit": chart["unit"],
-            "datasets": datasets,
-            "empty": not any(dataset["data"] for dataset in datasets),
-        })
+        charts.append(
+            {
+                "key": chart["key"],
+                "title": chart["title"],
+                "unit": chart["unit"],
+                "datasets": datasets,
+                "empty": not any(dataset["data"] for dataset in datasets),
+            }
+        )
     return {
         "range": range_key,
         "interval": RANGES[range_key].interval,
@@ -97,7 +108,9 @@ def is_known(range_key: str, aggregate: str) -> bool:
     return range_key in RANGES and aggregate in AGGREGATES
 
 
-def vm_charts(*, partner: Partner, client: novacron.Client, vm_id: str, range_key: str, aggregate: str) -> dict[str, Any]:
+def vm_charts(
+    *, partner: Partner, client: novacron.Client, vm_id: str, range_key: str, aggregate: str
+) -> dict[str, Any]:
     """The VM's charts for a known range and aggregate, cached for METRICS_CACHE_SECONDS per partner.
 
     NovaCron's errors propagate (and nothing is cached).
@@ -107,8 +120,12 @@ def vm_charts(*, partner: Partner, client: novacron.Client, vm_id: str, range_ke
     if data is None:
         start, end = window(range_key)
         query = MetricsQuery(
-            resource_id=vm_id, metrics=METRICS, start_time=start, end_time=end,
-            interval=RANGES[range_key].interval, aggregate=aggregate,
+            resource_id=vm_id,
+            metrics=METRICS,
+            start_time=start,
+            end_time=end,
+            interval=RANGES[range_key].interval,
+            aggregate=aggregate,
         )
         data = chart_data(client.get_metrics(query), range_key=range_key, aggregate=aggregate)
         cache.set(key, data, METRICS_CACHE_SECONDS)

@@ -24,5 +24,6 @@ class MigrationStartForm(forms.Form):
         super().__init__(*args, **kwargs)
         # A ChoiceField (declared above); `fields` types it as a plain Field.
         cast(forms.ChoiceField, self.fields["target_cluster"]).choices = [
-            (cluster.cluster_id, f"{cluster.name} · {cluster.cloud_provider} {cluster.region}") for cluster in clusters
+            (cluster.cluster_id, f"{cluster.name} · {cluster.cloud_provider} {cluster.region}")
+            for cluster in clusters
         ]

@@ -40,7 +40,10 @@ def migration_start(
         options["downtime_window_minutes"] = downtime_window_minutes
     answer = client.start_migration(
         MigrationSpec(
-            source_vm_id=vm.vm_id, target_cluster=target_cluster, migration_type=migration_type, options=options
+            source_vm_id=vm.vm_id,
+            target_cluster=target_cluster,
+            migration_type=migration_type,
+            options=options,
         )
     )
     migration, _, _ = store_migration(partner=partner, migration=answer)  # publishes what changed
@@ -58,11 +61,15 @@ def migrations_awaiting_poll(*, partner: Partner, quiet_for: timedelta) -> list[
     cutoff = timezone.now() - quiet_for
     active = Migration.objects.filter(partner=partner).exclude(status__in=Migration.FINISHED)
     return list(
-        active.filter(Q(last_event_at__lt=cutoff) | Q(last_event_at__isnull=True)).filter(synced_at__lt=cutoff)
+        active.filter(Q(last_event_at__lt=cutoff) | Q(last_event_at__isnull=True)).filter(
+            synced_at__lt=cutoff
+        )
     )
 
 
-def migrations_poll_stale(*, partner: Partner, client: novacron.Client, quiet_for: timedelta | None = None) -> int:
+def migrations_poll_stale(
+    *, partner: Partner, client: novacron.Client, quiet_for: timedelta | None = None
+) -> int:
     """The fallback for lost webhooks: refresh quiet active migrations through the API. Returns updates."""
     if quiet_for is None:
         quiet_for = timedelta(seconds=settings.MIGRATION_POLL_AFTER_SECONDS)

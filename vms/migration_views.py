@@ -78,14 +78,18 @@ def migration_start(request: PortalRequest, vm_id: str) -> HttpResponse:
 
 @partner_required
 def migration_detail(request: PortalRequest, migration_id: str) -> HttpResponse:
-    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)
+    migration = organisation_object_or_404(
+        Migration, "migration", partner=request.partner, migration_id=migration_id
+    )
     return render(request, "vms/migrations/detail.html", {"migration": migration})
 
 
 @partner_required
 def migration_panel(request: PortalRequest, migration_id: str) -> HttpResponse:
     """The panel alone: what the page polls while its live stream is down."""
-    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)
+    migration = organisation_object_or_404(
+        Migration, "migration", partner=request.partner, migration_id=migration_id
+    )
     return render(request, "vms/migrations/_panel.html", {"migration": migration})
 
 
@@ -93,14 +97,18 @@ def migration_panel(request: PortalRequest, migration_id: str) -> HttpResponse:
 @partner_required
 @role_required(MIGRATION_EXECUTE)
 def migration_cancel(request: PortalRequest, migration_id: str) -> HttpResponse:
-    migration = organisation_object_or_404(Migration, "migration", partner=request.partner, migration_id=migration_id)
+    migration = organisation_object_or_404(
+        Migration, "migration", partner=request.partner, migration_id=migration_id
+    )
     if not build_panel(migration).cancellable:
         messages.warning(request, "This migration can no longer be cancelled.")
     else:
         try:
             migration = cancel_service(client=request.novacron, migration=migration)
         except ConflictError:
-            messages.warning(request, "Too late: the migration reached switchover and can no longer be cancelled.")
+            messages.warning(
+                request, "Too late: the migration reached switchover and can no longer be cancelled."
+            )
     if request.htmx:
         return render(request, "vms/migrations/_panel.html", {"migration": migration})
     return redirect("vms:migration_detail", migration_id=migration.migration_id)

@@ -69,9 +69,15 @@ class VM(models.Model):
             # the per-status counts under a filter are read from the index alone, and "these VMs,
             # newest first" walks the index in order instead of sorting every match.
             models.Index(fields=["partner", "status", "created_at"], name="vm_partner_status_created"),
-            models.Index(fields=["partner", "region", "status", "created_at"], name="vm_region_status_created"),
-            models.Index(fields=["partner", "cloud_provider", "status", "created_at"], name="vm_cloud_status_created"),
-            models.Index(fields=["partner", "cluster", "status", "created_at"], name="vm_cluster_status_created"),
+            models.Index(
+                fields=["partner", "region", "status", "created_at"], name="vm_region_status_created"
+            ),
+            models.Index(
+                fields=["partner", "cloud_provider", "status", "created_at"], name="vm_cloud_status_created"
+            ),
+            models.Index(
+                fields=["partner", "cluster", "status", "created_at"], name="vm_cluster_status_created"
+            ),
             models.Index(fields=["partner", "created_at"], name="vm_partner_created"),
             models.Index(fields=["partner", "name"], name="vm_partner_name"),
             models.Index("partner", Lower("name"), name="vm_partner_lower_name"),
@@ -95,7 +101,9 @@ class VMTombstone(models.Model):
     deleted_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["partner", "vm_id"], name="vm_tombstone_unique_per_partner")]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "vm_id"], name="vm_tombstone_unique_per_partner")
+        ]
 
     def __str__(self) -> str:
         return f"{self.vm_id} (deleted)"

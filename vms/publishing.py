@@ -68,7 +68,9 @@ def fleet_context(*, partner: Partner) -> dict[str, Any]:
 # --- VMs ----------------------------------------------------------------------------------------
 
 
-def vms_changed(*, partner: Partner, vm_ids: Iterable[str] = (), removed: Iterable[VM] = (), added: int = 0) -> None:
+def vms_changed(
+    *, partner: Partner, vm_ids: Iterable[str] = (), removed: Iterable[VM] = (), added: int = 0
+) -> None:
     """Publish, once the current transaction commits, the fragments of VMs that changed.
 
     `vm_ids`: VMs updated in place; `removed`: rows just deleted (shown once more, as deleted);
@@ -81,7 +83,10 @@ def vms_changed(*, partner: Partner, vm_ids: Iterable[str] = (), removed: Iterab
 
 
 def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM]) -> None:
-    rows = {vm.vm_id: vm for vm in VM.objects.filter(partner=partner, vm_id__in=[*vm_ids, *(vm.vm_id for vm in removed)])}
+    rows = {
+        vm.vm_id: vm
+        for vm in VM.objects.filter(partner=partner, vm_id__in=[*vm_ids, *(vm.vm_id for vm in removed)])
+    }
     # Rows as committed now: a VM removed since its update is left to the removal's own publish, and a
     # removed one that came back (an id reused) to its own write.
     vms = [rows[vm_id] for vm_id in vm_ids if vm_id in rows]
@@ -94,9 +99,13 @@ def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM])
     }
     list_url = reverse("vms:list")
     for chunk in batched([*vms, *gone_now], VMS_PER_EVENT):
-        publish(partner=partner, topic=VM_TOPIC, html=_vm_fragments(chunk, clusters=clusters, list_url=list_url))
+        publish(
+            partner=partner, topic=VM_TOPIC, html=_vm_fragments(chunk, clusters=clusters, list_url=list_url)
+        )
     fleet = {**fleet_context(partner=partner), "oob": True}
-    html = render_to_string("vms/overview.html#fleet_total", fleet) + render_to_string("vms/overview.html#fleet", fleet)
+    html = render_to_string("vms/overview.html#fleet_total", fleet) + render_to_string(
+        "vms/overview.html#fleet", fleet
+    )
     publish(partner=partner, topic=FLEET_TOPIC, html=html)
 
 
@@ -125,6 +134,8 @@ def migrations_changed(*, partner: Partner, migration_ids: Iterable[str]) -> Non
 
 def _publish_migrations(partner: Partner, migration_ids: Sequence[str]) -> None:
     # One event per panel: a panel is the unit a page adds to its lists (data-live-containers).
-    for migration in Migration.objects.filter(partner=partner, migration_id__in=migration_ids).order_by("migration_id"):
+    for migration in Migration.objects.filter(partner=partner, migration_id__in=migration_ids).order_by(
+        "migration_id"
+    ):
         html = render_to_string("vms/migrations/_panel.html", {"migration": migration, "oob": True})
         publish(partner=partner, topic=MIGRATION_TOPIC, html=html)

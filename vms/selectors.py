@@ -243,4 +243,3 @@ def quotas(*, partner: Partner) -> list[Quota]:
 
 def quota_get(*, partner: Partner, name: str) -> Quota | None:
     return Quota.objects.filter(partner=partner, name=name).first()
-

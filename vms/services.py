@@ -95,8 +95,12 @@ def vm_create_quota(*, partner: Partner, client: novacron.Client) -> dict[str, A
     except NovaCronError as error:
         return {"known": False, "allowed": True, "error": api_failure_message(error), "reset_at": reset_at}
     return {
-        "known": True, "allowed": check.allowed, "limit": check.limit, "used": check.used,
-        "remaining": check.remaining, "reset_at": reset_at,
+        "known": True,
+        "allowed": check.allowed,
+        "limit": check.limit,
+        "used": check.used,
+        "remaining": check.remaining,
+        "reset_at": reset_at,
     }
 
 
@@ -104,6 +108,12 @@ def vm_create_quota_refused(*, error: QuotaExceededError, quota: dict[str, Any])
     """The quota as NovaCron's refusal of a create states it."""
     reset = error.details.get("reset_at")
     return {
-        **quota, "known": True, "allowed": False, "limit": error.limit, "used": error.used,
-        "reset_at": datetime.fromisoformat(reset.replace("Z", "+00:00")) if isinstance(reset, str) else quota["reset_at"],
+        **quota,
+        "known": True,
+        "allowed": False,
+        "limit": error.limit,
+        "used": error.used,
+        "reset_at": datetime.fromisoformat(reset.replace("Z", "+00:00"))
+        if isinstance(reset, str)
+        else quota["reset_at"],
     }

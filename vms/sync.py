@@ -63,7 +63,9 @@ def open_session(
         # One SDK retry at most: the pacer owns the waiting, so a 429 backs off in one place.
         client = partner_client(partner, max_retries=1)
     if pacer is None:
-        pacer = SyncPacer(limit_per_minute=partner_limit_per_minute(partner), share=settings.SYNC_BUDGET_SHARE)
+        pacer = SyncPacer(
+            limit_per_minute=partner_limit_per_minute(partner), share=settings.SYNC_BUDGET_SHARE
+        )
     return SyncSession(client=client, pacer=pacer)
 
 
@@ -176,7 +178,9 @@ def sync_partner(
                 update_fields=["limit", "used", "remaining", "reset_at", "synced_at"],
             )
             run.deleted, _ = (
-                Quota.objects.filter(partner=partner).exclude(name__in=[quota.name for quota in quotas]).delete()
+                Quota.objects.filter(partner=partner)
+                .exclude(name__in=[quota.name for quota in quotas])
+                .delete()
             )
         run.items = len(quotas)
     return run

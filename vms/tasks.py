@@ -49,7 +49,11 @@ def refresh_quotas(partner_pk: int) -> int | None:
     partner = Partner.objects.filter(pk=partner_pk).first()
     if partner is None:
         return None
-    run_pk = _run_once("partner", partner_pk, sync.sync_partner) if partner.api_key and partner.api_secret else None
+    run_pk = (
+        _run_once("partner", partner_pk, sync.sync_partner)
+        if partner.api_key and partner.api_secret
+        else None
+    )
     partner.refresh_from_db()  # the sync updated the rate-limit fields with a queryset update
     quota_gauges_publish(partner=partner)
     return run_pk

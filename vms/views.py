@@ -184,7 +184,9 @@ def vm_delete(request: PortalRequest, vm_id: str) -> HttpResponse:
     if request.method == "POST":
         return _act(request, vm_id, "delete")
     vm = organisation_object_or_404(VM, "VM", partner=request.partner, vm_id=vm_id)
-    return render(request, "vms/confirm_delete.html", {"vm": vm, "action": vm_action(request.user, vm, "delete")})
+    return render(
+        request, "vms/confirm_delete.html", {"vm": vm, "action": vm_action(request.user, vm, "delete")}
+    )
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -238,5 +240,11 @@ def vm_create(request: PortalRequest) -> HttpResponse:
             name = vm.name if vm else form.cleaned_data["name"]
             messages.success(request, f"{name} is being created.")
             return redirect("vms:detail", vm_id=vm.vm_id) if vm else redirect("vms:list")
-    context = {"form": form, "refusal": refusal, "needs_grant": needs_grant, "quota": quota, "has_clusters": bool(clusters)}
+    context = {
+        "form": form,
+        "refusal": refusal,
+        "needs_grant": needs_grant,
+        "quota": quota,
+        "has_clusters": bool(clusters),
+    }
     return render(request, "vms/create.html", context)

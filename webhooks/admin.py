@@ -28,8 +28,18 @@ class WebhookEventAdmin(WebhookMirrorAdmin):
     list_filter = ("status", "event_type")
     search_fields = ("event_id", "event_type")
     date_hierarchy = "received_at"
-    fields = ("partner", "event_id", "event_type", "status", "error", "received_at", "processed_at",
-              "processing_ms", "attempts", "pretty_payload")
+    fields = (
+        "partner",
+        "event_id",
+        "event_type",
+        "status",
+        "error",
+        "received_at",
+        "processed_at",
+        "processing_ms",
+        "attempts",
+        "pretty_payload",
+    )
     readonly_fields = fields
     actions = ["reprocess"]
 

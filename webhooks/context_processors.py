@@ -11,7 +11,9 @@ from webhooks.selectors import notifications_open
 from webhooks.topics import NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC
 
 # Every topic a page may show: the stream sends only these events (static/js/live-stream.js).
-LIVE_TOPICS = ",".join([MIGRATION_TOPIC, VM_TOPIC, FLEET_TOPIC, NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC, QUOTAS_TOPIC])
+LIVE_TOPICS = ",".join(
+    [MIGRATION_TOPIC, VM_TOPIC, FLEET_TOPIC, NOTIFICATION_TOPIC, WEBHOOK_LOG_TOPIC, QUOTAS_TOPIC]
+)
 
 
 def live_and_notifications(request: HttpRequest) -> dict[str, Any]:

@@ -40,7 +40,9 @@ def received_log(*, partner: Partner, limit: int = LOG_LENGTH) -> list[LogEntry]
     events = WebhookEvent.objects.filter(partner=partner).order_by("-received_at", "-pk")[:limit]
     rejections = WebhookRejection.objects.filter(partner=partner).order_by("-rejected_at", "-pk")[:limit]
     entries = [LogEntry(row_id=f"received-event-{e.pk}", at=e.received_at, event=e) for e in events]
-    entries += [LogEntry(row_id=f"received-rejection-{r.pk}", at=r.rejected_at, rejection=r) for r in rejections]
+    entries += [
+        LogEntry(row_id=f"received-rejection-{r.pk}", at=r.rejected_at, rejection=r) for r in rejections
+    ]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
 
@@ -53,7 +55,8 @@ def received_event(*, partner: Partner, pk: int) -> WebhookEvent:
 def rows_html(*, partner: Partner, request: Any = None) -> str:
     return render_to_string(
         "webhooks/received_log.html#rows",
-        {"entries": received_log(partner=partner), "oob": True, "live_topic": WEBHOOK_LOG_TOPIC}, request,
+        {"entries": received_log(partner=partner), "oob": True, "live_topic": WEBHOOK_LOG_TOPIC},
+        request,
     )
 
 

@@ -92,7 +92,9 @@ class Notification(models.Model):
                 fields=["partner", "source_event_id"], name="notification_unique_per_event"
             )
         ]
-        indexes = [models.Index(fields=["partner", "acknowledged_at", "-created_at"], name="notification_open")]
+        indexes = [
+            models.Index(fields=["partner", "acknowledged_at", "-created_at"], name="notification_open")
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -29,4 +29,6 @@ def webhook_rejections_prune(*, older_than: timedelta) -> int:
 def notifications_prune(*, older_than: timedelta) -> int:
     """Acknowledged notifications: an open one is shown until someone acknowledges it."""
     cutoff = timezone.now() - older_than
-    return delete_in_batches(Notification.objects.filter(acknowledged_at__isnull=False, created_at__lt=cutoff))
+    return delete_in_batches(
+        Notification.objects.filter(acknowledged_at__isnull=False, created_at__lt=cutoff)
+    )

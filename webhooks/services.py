@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 
 VM_EVENTS = frozenset({"vm.created", "vm.started", "vm.stopped", "vm.deleted"})
-MIGRATION_EVENTS = frozenset({"migration.started", "migration.progress", "migration.completed", "migration.failed"})
+MIGRATION_EVENTS = frozenset(
+    {"migration.started", "migration.progress", "migration.completed", "migration.failed"}
+)
 NOTIFICATION_EVENTS = frozenset({"alert.critical", "quota.exceeded"})
 KNOWN_EVENTS = VM_EVENTS | MIGRATION_EVENTS | NOTIFICATION_EVENTS
 
@@ -93,8 +95,13 @@ def _refresh_soon(task: Any, *, name: str, partner_pk: int, window: float, delay
 
 def webhook_log_refresh_soon(*, partner_pk: int) -> None:
     """Have the partner's open delivery-log pages refreshed within ~1.5 s (call after commit)."""
-    _refresh_soon(current_app.tasks[PUBLISH_LOG_TASK], name="log-refresh", partner_pk=partner_pk,
-                  window=WEBHOOK_LOG_WINDOW_SECONDS, delay=WEBHOOK_LOG_PUBLISH_DELAY_SECONDS)
+    _refresh_soon(
+        current_app.tasks[PUBLISH_LOG_TASK],
+        name="log-refresh",
+        partner_pk=partner_pk,
+        window=WEBHOOK_LOG_WINDOW_SECONDS,
+        delay=WEBHOOK_LOG_PUBLISH_DELAY_SECONDS,
+    )
 
 
 # --- the overview's quota cards ------------------------------------------------------------------
@@ -103,7 +110,14 @@ def webhook_log_refresh_soon(*, partner_pk: int) -> None:
 # deleted, a quota hit). The cards are refreshed by re-reading the quotas (two API calls), so, as for the
 # log, a change only schedules a refresh: at most one per partner per window, run after it closes.
 QUOTA_EVENTS = frozenset(
-    {"migration.started", "migration.completed", "migration.failed", "vm.created", "vm.deleted", "quota.exceeded"}
+    {
+        "migration.started",
+        "migration.completed",
+        "migration.failed",
+        "vm.created",
+        "vm.deleted",
+        "quota.exceeded",
+    }
 )
 QUOTA_REFRESH_WINDOW_SECONDS = 2
 QUOTA_REFRESH_DELAY_SECONDS = 2.5  # longer than the window: it reads the quotas after the window closed
@@ -111,15 +125,22 @@ QUOTA_REFRESH_DELAY_SECONDS = 2.5  # longer than the window: it reads the quotas
 
 def event_changes_quota_usage(*, event_type: str, data: Mapping[str, Any]) -> bool:
     # A cancellation arrives as migration.progress with status cancelled; it frees a migration slot.
-    return event_type in QUOTA_EVENTS or (event_type == "migration.progress" and data.get("status") == "cancelled")
+    return event_type in QUOTA_EVENTS or (
+        event_type == "migration.progress" and data.get("status") == "cancelled"
+    )
 
 
 def quota_refresh_soon(*, partner_pk: int) -> None:
     """Have the partner's quotas re-read and their open overview cards refreshed in ~2.5 s (call after commit)."""
     from vms.tasks import refresh_quotas
 
-    _refresh_soon(refresh_quotas, name="quota-refresh", partner_pk=partner_pk,
-                  window=QUOTA_REFRESH_WINDOW_SECONDS, delay=QUOTA_REFRESH_DELAY_SECONDS)
+    _refresh_soon(
+        refresh_quotas,
+        name="quota-refresh",
+        partner_pk=partner_pk,
+        window=QUOTA_REFRESH_WINDOW_SECONDS,
+        delay=QUOTA_REFRESH_DELAY_SECONDS,
+    )
 
 
 # --- receipt ------------------------------------------------------------------------------------
@@ -225,8 +246,13 @@ def webhook_delivery_receive(
     """One delivery, start to answer: None for an unknown partner; `body` None means over the limit."""
     # Only the fields verification needs: each encrypted field costs a decryption when loaded.
     partner = (
-        Partner.objects.only("pk", "partner_id", "webhook_secret", "previous_webhook_secret",
-                             "previous_webhook_secret_expires_at")
+        Partner.objects.only(
+            "pk",
+            "partner_id",
+            "webhook_secret",
+            "previous_webhook_secret",
+            "previous_webhook_secret_expires_at",
+        )
         .filter(partner_id=partner_id)
         .first()
     )
@@ -242,7 +268,9 @@ def webhook_delivery_receive(
     # `enqueue` runs after the receipt commits, on this thread (the writer's: its broker connection is warm).
     receipt = webhook_event_store(partner=partner, payload=payload, enqueue=enqueue)
     queued = receipt.created and receipt.event.status == WebhookEvent.Status.RECEIVED
-    return DeliveryOutcome(202 if queued else 200, {"event_id": receipt.event.event_id, "status": receipt.event.status})
+    return DeliveryOutcome(
+        202 if queued else 200, {"event_id": receipt.event.event_id, "status": receipt.event.status}
+    )
 
 
 # --- processing ---------------------------------------------------------------------------------

@@ -81,7 +81,11 @@ def webhook_create(request: PortalRequest) -> HttpResponse:
             messages.success(request, f"Subscribed {new_secret.url}.")
             return redirect("webhooks:webhook_list")
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "receiver_url": receiver, "receiver_subscriptions": _receiver_subscriptions(request)}
+    context = {
+        "form": form,
+        "receiver_url": receiver,
+        "receiver_subscriptions": _receiver_subscriptions(request),
+    }
     return render(request, "webhooks/webhook_form.html", context, status=status)
 
 
@@ -140,9 +144,7 @@ def webhook_rotate_secret(request: PortalRequest, subscription_id: str) -> HttpR
 @require_POST
 def webhook_send_test(request: PortalRequest, subscription_id: str) -> HttpResponse:
     delivery = request.novacron.send_test_event(subscription_id)
-    messages.success(
-        request, f"Test event {delivery.event_id} queued for delivery ({delivery.status})."
-    )
+    messages.success(request, f"Test event {delivery.event_id} queued for delivery ({delivery.status}).")
     return redirect("webhooks:webhook_deliveries", subscription_id=subscription_id)
 
 
@@ -154,15 +156,22 @@ def webhook_deliveries(request: PortalRequest, subscription_id: str) -> HttpResp
     if status not in {"", "pending", "retrying", "succeeded", "failed"}:
         status = ""
     # The fragment refreshes every few seconds: it needs no second API call for the subscription.
-    subscription = _SubscriptionRef(subscription_id) if request.htmx else _subscription(request, subscription_id)
+    subscription = (
+        _SubscriptionRef(subscription_id) if request.htmx else _subscription(request, subscription_id)
+    )
     page = subscriptions.delivery_list(
         client=request.novacron, subscription_id=subscription_id, status=status
     )
     # Refresh by itself only while something is still on its way (or nothing arrived yet), so an
     # opened response excerpt does not snap shut every few seconds.
     in_flight = not page.data or any(d.status in ("pending", "retrying") for d in page.data)
-    context = {"subscription": subscription, "deliveries": page.data, "page": page, "status": status,
-               "in_flight": in_flight}
+    context = {
+        "subscription": subscription,
+        "deliveries": page.data,
+        "page": page,
+        "status": status,
+        "in_flight": in_flight,
+    }
     if request.htmx:
         return render(request, "webhooks/webhook_deliveries.html#deliveries", context)
     return render(request, "webhooks/webhook_deliveries.html", context)
@@ -215,7 +224,9 @@ def received_payload(request: PortalRequest, pk: int) -> HttpResponse:
 def received_reprocess(request: PortalRequest, pk: int) -> HttpResponse:
     event = _received_event_or_404(request, pk)
     if event.status == WebhookEvent.Status.IGNORED:
-        messages.info(request, f"Event {event.event_id} is of a kind the portal does not apply: nothing to reprocess.")
+        messages.info(
+            request, f"Event {event.event_id} is of a kind the portal does not apply: nothing to reprocess."
+        )
     else:
         webhook_event_reprocess(event=event)
         messages.success(request, f"Event {event.event_id} queued for processing again.")

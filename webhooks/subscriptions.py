@@ -141,7 +141,9 @@ def _receiver_secrets_restore(*, partner: Partner, before: dict[str, object]) ->
     locked.save(update_fields=[*_SECRET_FIELDS, "updated_at"])
 
 
-def delivery_list(*, client: novacron.Client, subscription_id: str, status: str | None = None) -> Page[Delivery]:
+def delivery_list(
+    *, client: novacron.Client, subscription_id: str, status: str | None = None
+) -> Page[Delivery]:
     return client.list_deliveries(subscription_id, status=status or None, limit=50)
 
 

@@ -45,9 +45,14 @@ class Authorization:
     @classmethod
     def from_location(cls, location: str) -> Authorization:
         query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-        return cls(state=query["state"], nonce=query.get("nonce", ""), code_challenge=query["code_challenge"],
-                   code_challenge_method=query["code_challenge_method"], scope=query["scope"].split(),
-                   redirect_uri=query["redirect_uri"])
+        return cls(
+            state=query["state"],
+            nonce=query.get("nonce", ""),
+            code_challenge=query["code_challenge"],
+            code_challenge_method=query["code_challenge_method"],
+            scope=query["scope"].split(),
+            redirect_uri=query["redirect_uri"],
+        )
 
 
 @dataclass
@@ -55,27 +60,56 @@ class FakeNovaCron:
     mock: responses.RequestsMock
     token_requests: list[dict[str, str]] = field(default_factory=list)
 
-    def id_token(self, *, nonce: str, sub: str, partner_id: str | None, role: str = "admin",
-                 email: str = "admin@acme.example", name: str = "Ada Admin") -> str:
+    def id_token(
+        self,
+        *,
+        nonce: str,
+        sub: str,
+        partner_id: str | None,
+        role: str = "admin",
+        email: str = "admin@acme.example",
+        name: str = "Ada Admin",
+    ) -> str:
         now = int(time.time())
-        claims: dict[str, Any] = {"iss": ISSUER, "aud": CLIENT_ID, "sub": sub, "iat": now, "exp": now + 300,
-                                  "nonce": nonce, "email": email, "name": name, "partner_role": role}
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": CLIENT_ID,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+            "email": email,
+            "name": name,
+            "partner_role": role,
+        }
         if partner_id:
             claims["partner_id"] = partner_id
         return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, _KEY)
 
-    def answer_code_exchange(self, *, nonce: str, sub: str = "user-1", partner_id: str | None = "partner-acme",
-                             role: str = "admin", scope: str = "openid profile email vm:read",
-                             access_token: str = "access-1", refresh_token: str = "refresh-1",
-                             email: str = "admin@acme.example") -> None:
-        body = {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer",
-                "expires_in": 3600, "scope": scope,
-                "id_token": self.id_token(nonce=nonce, sub=sub, partner_id=partner_id, role=role, email=email)}
+    def answer_code_exchange(
+        self,
+        *,
+        nonce: str,
+        sub: str = "user-1",
+        partner_id: str | None = "partner-acme",
+        role: str = "admin",
+        scope: str = "openid profile email vm:read",
+        access_token: str = "access-1",
+        refresh_token: str = "refresh-1",
+        email: str = "admin@acme.example",
+    ) -> None:
+        body = {
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": scope,
+            "id_token": self.id_token(nonce=nonce, sub=sub, partner_id=partner_id, role=role, email=email),
+        }
         self.mock.add_callback(responses.POST, TOKEN_URL, callback=self._recording(200, body))
 
     def answer_token_error(self, error: str = "invalid_grant", status: int = 400) -> None:
-        self.mock.add_callback(responses.POST, TOKEN_URL,
-                               callback=self._recording(status, {"error": error}))
+        self.mock.add_callback(responses.POST, TOKEN_URL, callback=self._recording(status, {"error": error}))
 
     def _recording(self, status: int, body: dict[str, Any]) -> Any:
         import json

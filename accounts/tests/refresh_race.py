@@ -27,10 +27,18 @@ def race(*, threads: int = 2) -> dict[str, Any]:
     from partners.models import Partner
 
     partner, _ = Partner.objects.get_or_create(partner_id="partner-race", defaults={"name": "Race"})
-    user, _ = User.objects.get_or_create(username="race", defaults={"partner": partner, "novacron_sub": "race"})
-    OAuthToken.objects.update_or_create(user=user, defaults={
-        "access_token": "old-access", "refresh_token": "old-refresh",
-        "expires_at": timezone.now() + timedelta(seconds=5), "scopes": ["openid", "vm:read"]})
+    user, _ = User.objects.get_or_create(
+        username="race", defaults={"partner": partner, "novacron_sub": "race"}
+    )
+    OAuthToken.objects.update_or_create(
+        user=user,
+        defaults={
+            "access_token": "old-access",
+            "refresh_token": "old-refresh",
+            "expires_at": timezone.now() + timedelta(seconds=5),
+            "scopes": ["openid", "vm:read"],
+        },
+    )
 
     spent: list[str] = []
     counter = iter(range(1, 100))
@@ -42,8 +50,19 @@ def race(*, threads: int = 2) -> dict[str, Any]:
             return 400, {}, json.dumps({"error": "invalid_grant"})
         spent.append(form["refresh_token"])
         n = next(counter)
-        return 200, {}, json.dumps({"access_token": f"new-access-{n}", "refresh_token": f"new-refresh-{n}",
-                                    "token_type": "Bearer", "expires_in": 3600, "scope": "openid vm:read"})
+        return (
+            200,
+            {},
+            json.dumps(
+                {
+                    "access_token": f"new-access-{n}",
+                    "refresh_token": f"new-refresh-{n}",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "scope": "openid vm:read",
+                }
+            ),
+        )
 
     results: list[str] = []
     errors: list[str] = []
@@ -58,9 +77,15 @@ def race(*, threads: int = 2) -> dict[str, Any]:
         finally:
             connection.close()
 
-    with override_settings(NOVACRON_OAUTH_ISSUER=fake_novacron.ISSUER, NOVACRON_CLIENT_ID=fake_novacron.CLIENT_ID,
-                           NOVACRON_CLIENT_SECRET=fake_novacron.CLIENT_SECRET, NOVACRON_TOKEN_REFRESH_MARGIN=60), \
-            responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with (
+        override_settings(
+            NOVACRON_OAUTH_ISSUER=fake_novacron.ISSUER,
+            NOVACRON_CLIENT_ID=fake_novacron.CLIENT_ID,
+            NOVACRON_CLIENT_SECRET=fake_novacron.CLIENT_SECRET,
+            NOVACRON_TOKEN_REFRESH_MARGIN=60,
+        ),
+        responses.RequestsMock(assert_all_requests_are_fired=False) as mock,
+    ):
         oauth.reset()
         fake_novacron.install(mock)
         mock.add_callback(responses.POST, fake_novacron.TOKEN_URL, callback=token_endpoint)
@@ -73,8 +98,13 @@ def race(*, threads: int = 2) -> dict[str, Any]:
         token_calls = len(mock.calls) - 1  # minus the discovery request
         oauth.reset()
     stored = OAuthToken.objects.get(user=user)
-    return {"token_calls": token_calls, "results": sorted(results), "errors": errors,
-            "stored_access": stored.access_token, "stored_refresh": stored.refresh_token}
+    return {
+        "token_calls": token_calls,
+        "results": sorted(results),
+        "errors": errors,
+        "stored_access": stored.access_token,
+        "stored_refresh": stored.refresh_token,
+    }
 
 
 def main() -> None:

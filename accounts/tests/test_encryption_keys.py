@@ -18,8 +18,9 @@ def raw_access_token(user: Any) -> str:
         return cursor.fetchone()[0]
 
 
-def test_rotation_re_encrypts_every_value_with_the_new_first_key(settings: Any, owner: Any, grant: Any,
-                                                                   partner: Any) -> None:
+def test_rotation_re_encrypts_every_value_with_the_new_first_key(
+    settings: Any, owner: Any, grant: Any, partner: Any
+) -> None:
     old_key = settings.TOKEN_ENCRYPTION_KEYS[0]
     grant(owner)
     new_key = Fernet.generate_key().decode()

@@ -34,7 +34,6 @@ def test_a_user_without_a_partner_is_told_so(client_of: Any, owner: Any) -> None
     assert b"not attached to a partner" in response.content
 
 
-
 def test_the_decorator_also_guards_async_views(owner: Any) -> None:
     from asgiref.sync import async_to_sync
     from django.contrib.auth.models import AnonymousUser

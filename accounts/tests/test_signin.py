@@ -25,7 +25,9 @@ def test_the_login_page_offers_sign_in_with_novacron(client: Client) -> None:
     assert b'value="/vms/"' in response.content
 
 
-def test_it_asks_for_the_sign_in_scopes_with_pkce_s256_state_and_nonce(client: Client, novacron: FakeNovaCron) -> None:
+def test_it_asks_for_the_sign_in_scopes_with_pkce_s256_state_and_nonce(
+    client: Client, novacron: FakeNovaCron
+) -> None:
     authorization = start_sign_in(client)
     assert authorization.scope == ["openid", "profile", "email", "vm:read"]
     assert authorization.code_challenge_method == "S256"
@@ -95,9 +97,7 @@ def test_a_replayed_state_is_refused(client: Client, novacron: FakeNovaCron, par
     assert len(novacron.token_requests) == 1
 
 
-def test_a_callback_from_another_browser_session_is_refused(
-    novacron: FakeNovaCron, partner: Any
-) -> None:
+def test_a_callback_from_another_browser_session_is_refused(novacron: FakeNovaCron, partner: Any) -> None:
     victim, attacker = Client(), Client()
     authorization = start_sign_in(attacker)
     novacron.answer_code_exchange(nonce=authorization.nonce)
@@ -121,7 +121,9 @@ def test_a_rejected_pkce_verifier_ends_on_a_friendly_page(
     assert not User.objects.exists()
 
 
-def test_an_id_token_with_another_nonce_is_refused(client: Client, novacron: FakeNovaCron, partner: Any) -> None:
+def test_an_id_token_with_another_nonce_is_refused(
+    client: Client, novacron: FakeNovaCron, partner: Any
+) -> None:
     authorization = start_sign_in(client)
     novacron.answer_code_exchange(nonce="not-the-nonce-we-sent")
 
@@ -171,7 +173,9 @@ def test_next_to_another_site_is_refused(
 def test_tokens_are_unreadable_in_the_raw_database_row(owner: Any, grant: Any) -> None:
     grant(owner)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT access_token, refresh_token FROM accounts_oauthtoken WHERE user_id = %s", [owner.pk])
+        cursor.execute(
+            "SELECT access_token, refresh_token FROM accounts_oauthtoken WHERE user_id = %s", [owner.pk]
+        )
         access, refresh = cursor.fetchone()
     assert f"access-{owner.pk}" not in access and f"refresh-{owner.pk}" not in refresh
     assert access.startswith("gAAAA")  # a Fernet token
@@ -189,7 +193,9 @@ def test_sign_out_needs_a_post(client_of: Any, owner: Any) -> None:
     assert client_of(owner).get("/accounts/logout/").status_code == 405
 
 
-def test_an_unreachable_novacron_at_sign_in_shows_a_friendly_page(client: Client, novacron: FakeNovaCron) -> None:
+def test_an_unreachable_novacron_at_sign_in_shows_a_friendly_page(
+    client: Client, novacron: FakeNovaCron
+) -> None:
     import requests
     import responses
 
@@ -197,8 +203,11 @@ def test_an_unreachable_novacron_at_sign_in_shows_a_friendly_page(client: Client
     from accounts.tests import fake_novacron
 
     oauth.reset()
-    novacron.mock.replace(responses.GET, fake_novacron.ISSUER + "/.well-known/openid-configuration",
-                          body=requests.ConnectionError("refused"))
+    novacron.mock.replace(
+        responses.GET,
+        fake_novacron.ISSUER + "/.well-known/openid-configuration",
+        body=requests.ConnectionError("refused"),
+    )
 
     response = client.post("/accounts/login/", {"next": "/"})
 

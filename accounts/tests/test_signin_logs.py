@@ -20,14 +20,18 @@ Lines = Callable[[], list[dict[str, Any]]]
 
 def access_line(path: str, status: int) -> None:
     # What uvicorn's access logger is given for the same request (the query string is an argument).
-    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:50432", "GET", path, "1.1", status)
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:50432", "GET", path, "1.1", status
+    )
 
 
 def test_a_sign_in_logs_neither_its_code_nor_its_state_nor_its_tokens(
     client: Client, novacron: FakeNovaCron, partner: Any, written_logs: Lines
 ) -> None:
     authorization = start_sign_in(client)
-    novacron.answer_code_exchange(nonce=authorization.nonce, access_token="AT-SECRET-1", refresh_token="RT-SECRET-1")
+    novacron.answer_code_exchange(
+        nonce=authorization.nonce, access_token="AT-SECRET-1", refresh_token="RT-SECRET-1"
+    )
     path = f"/accounts/callback/?code=SECRET123&state={authorization.state}"
 
     response = client.get(path)

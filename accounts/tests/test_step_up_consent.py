@@ -21,7 +21,12 @@ def test_a_grant_asks_for_the_current_scopes_plus_the_new_one(
 
     assert response.status_code == 302
     assert Authorization.from_location(response["Location"]).scope == [
-        "email", "openid", "profile", "vm:read", "vm:write"]
+        "email",
+        "openid",
+        "profile",
+        "vm:read",
+        "vm:write",
+    ]
 
 
 def test_a_granted_scope_is_stored_and_the_user_returns_to_the_page(
@@ -30,9 +35,14 @@ def test_a_granted_scope_is_stored_and_the_user_returns_to_the_page(
     grant(owner)
     client = client_of(owner)
     authorization = Authorization.from_location(
-        client.get("/accounts/grant/", {"scope": "vm:write", "next": "/vms/vm-1/"})["Location"])
-    novacron.answer_code_exchange(nonce=authorization.nonce, sub=owner.novacron_sub,
-                                  scope="openid profile email vm:read vm:write", access_token="with-write")
+        client.get("/accounts/grant/", {"scope": "vm:write", "next": "/vms/vm-1/"})["Location"]
+    )
+    novacron.answer_code_exchange(
+        nonce=authorization.nonce,
+        sub=owner.novacron_sub,
+        scope="openid profile email vm:read vm:write",
+        access_token="with-write",
+    )
 
     response = client.get("/accounts/callback/", {"code": "c", "state": authorization.state})
 
@@ -47,7 +57,8 @@ def test_denying_a_grant_keeps_the_user_signed_in_with_their_tokens(
     grant(owner)
     client = client_of(owner)
     authorization = Authorization.from_location(
-        client.get("/accounts/grant/", {"scope": "vm:write", "next": "/vms/"})["Location"])
+        client.get("/accounts/grant/", {"scope": "vm:write", "next": "/vms/"})["Location"]
+    )
 
     response = client.get("/accounts/callback/", {"error": "access_denied", "state": authorization.state})
 
@@ -61,7 +72,9 @@ def test_a_grant_approved_as_another_novacron_user_is_refused(
 ) -> None:
     grant(owner)
     client = client_of(owner)
-    authorization = Authorization.from_location(client.get("/accounts/grant/", {"scope": "vm:write"})["Location"])
+    authorization = Authorization.from_location(
+        client.get("/accounts/grant/", {"scope": "vm:write"})["Location"]
+    )
     novacron.answer_code_exchange(nonce=authorization.nonce, sub="someone-else", scope="openid vm:write")
 
     response = client.get("/accounts/callback/", {"code": "c", "state": authorization.state})
@@ -92,7 +105,9 @@ def test_the_account_page_describes_the_sign_in_scopes_too(client_of: Any, owner
     assert "See your organisation&#x27;s virtual machines" in body
 
 
-def test_the_account_page_offers_no_grant_the_role_cannot_use(client_of: Any, viewer: Any, grant: Any) -> None:
+def test_the_account_page_offers_no_grant_the_role_cannot_use(
+    client_of: Any, viewer: Any, grant: Any
+) -> None:
     grant(viewer, "openid profile email vm:read")
     response = client_of(viewer).get("/accounts/")
     assert response.context["missing"] == []

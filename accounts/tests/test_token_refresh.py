@@ -34,8 +34,10 @@ def assert_refreshed_once(outcome: dict[str, Any]) -> None:
     assert (outcome["stored_access"], outcome["stored_refresh"]) == ("new-access-1", "new-refresh-1")
 
 
-@pytest.mark.skipif(django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
-                    reason="in-memory SQLite: the subprocess test below covers SQLite")
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+    reason="in-memory SQLite: the subprocess test below covers SQLite",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_threads_refreshing_at_once_spend_the_refresh_token_once_on_postgresql() -> None:
     from accounts.tests.refresh_race import race
@@ -44,12 +46,25 @@ def test_two_threads_refreshing_at_once_spend_the_refresh_token_once_on_postgres
     assert_refreshed_once(race())
 
 
-def test_two_threads_refreshing_at_once_spend_the_refresh_token_once_on_an_sqlite_file(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'race.sqlite3'}",
-           "PORTAL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "portal.settings"}
+def test_two_threads_refreshing_at_once_spend_the_refresh_token_once_on_an_sqlite_file(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'race.sqlite3'}",
+        "PORTAL_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+    }
     env.pop("REDIS_URL", None)
-    done = subprocess.run([sys.executable, "-m", "accounts.tests.refresh_race"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "accounts.tests.refresh_race"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert_refreshed_once(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -64,9 +79,17 @@ def test_a_token_far_from_expiry_is_used_as_is(owner: Any, grant: Any, novacron:
 @pytest.mark.django_db
 def test_a_token_near_expiry_is_refreshed_and_stored(owner: Any, grant: Any, novacron: Any) -> None:
     expiring(grant(owner))
-    novacron.mock.add(responses.POST, fake_novacron.TOKEN_URL, json={
-        "access_token": "fresh", "refresh_token": "fresh-refresh", "expires_in": 3600, "token_type": "Bearer",
-        "scope": "openid profile email vm:read"})
+    novacron.mock.add(
+        responses.POST,
+        fake_novacron.TOKEN_URL,
+        json={
+            "access_token": "fresh",
+            "refresh_token": "fresh-refresh",
+            "expires_in": 3600,
+            "token_type": "Bearer",
+            "scope": "openid profile email vm:read",
+        },
+    )
 
     token = services.token_fresh(user=owner)
 
@@ -88,7 +111,9 @@ def test_a_refused_refresh_deletes_the_tokens(owner: Any, grant: Any, novacron: 
 
 @pytest.mark.django_db
 @pytest.mark.urls("accounts.tests.urls")
-def test_a_refused_refresh_signs_the_user_out_cleanly(owner: Any, grant: Any, novacron: Any, client_of: Any) -> None:
+def test_a_refused_refresh_signs_the_user_out_cleanly(
+    owner: Any, grant: Any, novacron: Any, client_of: Any
+) -> None:
     expiring(grant(owner))
     novacron.answer_token_error("invalid_grant")
     client = client_of(owner)
@@ -104,11 +129,19 @@ def test_a_refused_refresh_signs_the_user_out_cleanly(owner: Any, grant: Any, no
 @pytest.mark.django_db
 def test_a_401_mid_call_refreshes_once_and_retries(owner: Any, grant: Any, novacron: Any) -> None:
     grant(owner)
-    novacron.mock.add(responses.POST, fake_novacron.TOKEN_URL, json={
-        "access_token": "renewed", "refresh_token": "r2", "expires_in": 3600, "token_type": "Bearer"})
+    novacron.mock.add(
+        responses.POST,
+        fake_novacron.TOKEN_URL,
+        json={"access_token": "renewed", "refresh_token": "r2", "expires_in": 3600, "token_type": "Bearer"},
+    )
     vm_url = fake_novacron.API_URL + "/api/v1/vms/vm-1"
-    novacron.mock.add(responses.GET, vm_url, status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                      json={"error": {"code": "unauthorized", "message": "expired"}})
+    novacron.mock.add(
+        responses.GET,
+        vm_url,
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        json={"error": {"code": "unauthorized", "message": "expired"}},
+    )
     novacron.mock.add(responses.GET, vm_url, json={"vm_id": "vm-1", "name": "web-1", "status": "running"})
 
     vm = services.user_client(user=owner).get_vm("vm-1")

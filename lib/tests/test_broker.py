@@ -15,8 +15,12 @@ from lib import broker
 
 
 def _connection(folder: Path) -> Connection:
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False,
-               "control_folder": str(folder / "control")}
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "store_processed": False,
+        "control_folder": str(folder / "control"),
+    }
     return Connection("filesystem://", transport="lib.broker:Transport", transport_options=options)
 
 
@@ -73,7 +77,10 @@ def _take_in_a_process_that_dies(folder: Path, queue: str, *, ack: bool) -> str:
     root = str(Path(__file__).resolve().parents[2])
     done = subprocess.run(
         [sys.executable, "-c", TAKE_AND_DIE, root, str(folder), queue, "ack" if ack else "no-ack"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == -signal.SIGKILL, done.stderr
     return done.stdout.strip()

@@ -24,44 +24,68 @@ def record(msg: str, *args: object, name: str = "test", exc_info: Any = None) ->
 def uvicorn_access(path: str, status: int = 200) -> None:
     """An access line as uvicorn writes it: the path, query string included, is an argument."""
     logging.getLogger("uvicorn.access").info(
-        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:50432", "GET", path, "1.1", status)
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:50432", "GET", path, "1.1", status
+    )
 
 
 # --- scrubbing -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("GET /accounts/callback/?code=SECRET123&state=STATE456 HTTP/1.1",
-     "GET /accounts/callback/?code=[scrubbed]&state=[scrubbed] HTTP/1.1"),
-    ("grant_type=authorization_code&code=SECRET123&code_verifier=V",
-     "grant_type=authorization_code&code=[scrubbed]&code_verifier=[scrubbed]"),
-    ('{"access_token": "AT", "refresh_token": "RT", "id_token": "IT", "expires_in": 3600}',
-     '{"access_token": "[scrubbed]", "refresh_token": "[scrubbed]", "id_token": "[scrubbed]", "expires_in": 3600}'),
-    ("{'client_secret': 'CS', 'password': 'PW'}", "{'client_secret': '[scrubbed]', 'password': '[scrubbed]'}"),
-    ("Authorization: Bearer eyJhbGciOi.x-y_z", "Authorization: Bearer [scrubbed]"),
-    ("/x/?next=/vms/&password=hunter2", "/x/?next=/vms/&password=[scrubbed]"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "GET /accounts/callback/?code=SECRET123&state=STATE456 HTTP/1.1",
+            "GET /accounts/callback/?code=[scrubbed]&state=[scrubbed] HTTP/1.1",
+        ),
+        (
+            "grant_type=authorization_code&code=SECRET123&code_verifier=V",
+            "grant_type=authorization_code&code=[scrubbed]&code_verifier=[scrubbed]",
+        ),
+        (
+            '{"access_token": "AT", "refresh_token": "RT", "id_token": "IT", "expires_in": 3600}',
+            '{"access_token": "[scrubbed]", "refresh_token": "[scrubbed]", "id_token": "[scrubbed]", "expires_in": 3600}',
+        ),
+        (
+            "{'client_secret': 'CS', 'password': 'PW'}",
+            "{'client_secret': '[scrubbed]', 'password': '[scrubbed]'}",
+        ),
+        ("Authorization: Bearer eyJhbGciOi.x-y_z", "Authorization: Bearer [scrubbed]"),
+        ("/x/?next=/vms/&password=hunter2", "/x/?next=/vms/&password=[scrubbed]"),
+    ],
+)
 def test_it_scrubs_credentials_and_keeps_their_names(text: str, expected: str) -> None:
     assert logs.scrub(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "NovaCron answered [404 not_found] error code=not_found",
-    "NotFoundError(status=404, code='not_found', message='no such VM')",
-    'the envelope {"error": {"code": "rate_limited"}}',
-    "vm-1 state=running",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NovaCron answered [404 not_found] error code=not_found",
+        "NotFoundError(status=404, code='not_found', message='no such VM')",
+        'the envelope {"error": {"code": "rate_limited"}}',
+        "vm-1 state=running",
+    ],
+)
 def test_it_leaves_code_and_state_alone_outside_a_query_string(text: str) -> None:
     assert logs.scrub(text) == text
 
 
 def test_the_filter_scrubs_a_secret_passed_as_an_argument() -> None:
-    line = record('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", "/accounts/callback/?code=SECRET123&state=S", "1.1", 302)
+    line = record(
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:1",
+        "GET",
+        "/accounts/callback/?code=SECRET123&state=S",
+        "1.1",
+        302,
+    )
 
     logs.ScrubFilter().filter(line)
 
     assert logging.Formatter("%(message)s").format(line) == (
-        '127.0.0.1:1 - "GET /accounts/callback/?code=[scrubbed]&state=[scrubbed] HTTP/1.1" 302')
+        '127.0.0.1:1 - "GET /accounts/callback/?code=[scrubbed]&state=[scrubbed] HTTP/1.1" 302'
+    )
 
 
 def test_the_filter_scrubs_a_traceback() -> None:
@@ -82,15 +106,21 @@ def test_sentrys_events_are_scrubbed_before_they_are_sent() -> None:
     from lib.sentry import before_send
 
     event = {
-        "request": {"url": "http://portal/accounts/callback/", "query_string": "code=SECRET123&state=STATE456",
-                    "headers": {"Authorization": "Bearer AT", "Accept": "text/html"}, "data": {"password": "PW"}},
+        "request": {
+            "url": "http://portal/accounts/callback/",
+            "query_string": "code=SECRET123&state=STATE456",
+            "headers": {"Authorization": "Bearer AT", "Accept": "text/html"},
+            "data": {"password": "PW"},
+        },
         "breadcrumbs": {"values": [{"message": "GET /accounts/callback/?code=SECRET123"}]},
         "exception": {"values": [{"stacktrace": {"frames": [{"vars": {"code": "'SECRET123'", "n": 1}}]}}]},
     }
 
     sent = before_send(event, {})
 
-    assert not {"SECRET123", "STATE456", "PW"} & set(json.dumps(sent).replace('"', " ").replace("'", " ").split())
+    assert not {"SECRET123", "STATE456", "PW"} & set(
+        json.dumps(sent).replace('"', " ").replace("'", " ").split()
+    )
     assert "SECRET123" not in json.dumps(sent) and "STATE456" not in json.dumps(sent)
     assert sent["request"]["headers"] == {"Authorization": "[scrubbed]", "Accept": "text/html"}
 
@@ -119,7 +149,10 @@ def test_uvicorns_access_line_is_scrubbed(written_logs: Lines) -> None:
 
     (line,) = written_logs()
     assert line["logger"] == "uvicorn.access"
-    assert line["message"] == '127.0.0.1:50432 - "GET /accounts/callback/?code=[scrubbed]&state=[scrubbed] HTTP/1.1" 302'
+    assert (
+        line["message"]
+        == '127.0.0.1:50432 - "GET /accounts/callback/?code=[scrubbed]&state=[scrubbed] HTTP/1.1" 302'
+    )
 
 
 def test_log_format_json_configures_the_json_formatter_for_every_logger() -> None:
@@ -148,7 +181,9 @@ def test_a_sane_incoming_request_id_is_kept_and_any_other_replaced(client: Clien
 
 
 @pytest.mark.django_db  # closing a response closes stale database connections too
-def test_lines_written_while_serving_a_request_carry_its_id_and_later_ones_do_not(written_logs: Lines) -> None:
+def test_lines_written_while_serving_a_request_carry_its_id_and_later_ones_do_not(
+    written_logs: Lines,
+) -> None:
     def view(request: HttpRequest) -> HttpResponse:
         logging.getLogger("vms.views").info("listing")
         return HttpResponse()
@@ -158,7 +193,9 @@ def test_lines_written_while_serving_a_request_carry_its_id_and_later_ones_do_no
     logging.getLogger("vms.views").info("after")
 
     assert [(line["message"], line.get("request_id")) for line in written_logs()] == [
-        ("listing", "req-abc"), ("after", None)]
+        ("listing", "req-abc"),
+        ("after", None),
+    ]
 
 
 def test_an_async_view_sees_the_request_id(written_logs: Lines) -> None:

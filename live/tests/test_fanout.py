@@ -55,7 +55,9 @@ def test_one_event_reaches_fifty_open_streams_with_one_outbox_read(owner, partne
         streams = [await _opened(owner) for _ in range(50)]
         await asyncio.sleep(0.2)  # every stream waits now
         outbox_reads.clear()
-        event = await sync_to_async(publish)(partner=partner, topic="vm", html="<p id='vm-status-1'>running</p>")
+        event = await sync_to_async(publish)(
+            partner=partner, topic="vm", html="<p id='vm-status-1'>running</p>"
+        )
         received = await asyncio.gather(*(_read_events(stream, 1) for stream in streams))
         for stream in streams:
             await stream.aclose()
@@ -73,8 +75,9 @@ def test_a_viewer_does_not_receive_an_admins_only_event_while_an_admin_does(owne
     async def scenario() -> tuple[list[int], list[int], list[int], list[int], list[int]]:
         admin_stream, viewer_stream = await _opened(owner), await _opened(viewer)
         everyone = await sync_to_async(publish)(partner=partner, topic="vm", html="<p id='a'>a</p>")
-        admins = await sync_to_async(publish)(partner=partner, topic="webhook-log", html="<p id='log'>log</p>",
-                                              audience=PARTNER_ADMIN)
+        admins = await sync_to_async(publish)(
+            partner=partner, topic="webhook-log", html="<p id='log'>log</p>", audience=PARTNER_ADMIN
+        )
         last = await sync_to_async(publish)(partner=partner, topic="vm", html="<p id='a'>b</p>")
         admin_ids = [e["id"] for e in await _read_events(admin_stream, 3)]
         viewer_ids = [e["id"] for e in await _read_events(viewer_stream, 2)]
@@ -101,13 +104,17 @@ def test_a_page_resuming_behind_the_feed_gets_every_event_once_in_order(owner, p
 
     async def scenario() -> tuple[list[int], list[int]]:
         live_page = await _opened(owner)  # the feed is ahead of the page that comes back below
-        published = [await sync_to_async(publish)(partner=partner, topic="vm", html=f"<p id='a'>{n}</p>")
-                     for n in range(1, 4)]
+        published = [
+            await sync_to_async(publish)(partner=partner, topic="vm", html=f"<p id='a'>{n}</p>")
+            for n in range(1, 4)
+        ]
         await _read_events(live_page, 3)
         returning = await _opened(owner, **{"Last-Event-ID": str(first.pk)})
         # Events published while it catches up come through the feed, after the ones it reads itself.
-        published += [await sync_to_async(publish)(partner=partner, topic="vm", html=f"<p id='a'>{n}</p>")
-                      for n in range(4, 7)]
+        published += [
+            await sync_to_async(publish)(partner=partner, topic="vm", html=f"<p id='a'>{n}</p>")
+            for n in range(4, 7)
+        ]
         received = [e["id"] for e in await _read_events(returning, 6)]
         extra = await _read_events_or_none(returning)
         for stream in (live_page, returning):
@@ -132,8 +139,10 @@ def test_a_page_that_falls_far_behind_reads_the_gap_itself_and_loses_nothing(own
     async def scenario() -> tuple[list[int], list[int]]:
         stream = await _opened(owner)
         # Published faster than the page reads: its buffer overflows, so it reads the outbox itself.
-        published = [await sync_to_async(publish)(partner=partner, topic="vm", html=f"<p id='a'>{n}</p>")
-                     for n in range(20)]
+        published = [
+            await sync_to_async(publish)(partner=partner, topic="vm", html=f"<p id='a'>{n}</p>")
+            for n in range(20)
+        ]
         await asyncio.sleep(0.3)
         received = [e["id"] for e in await _read_events(stream, 20)]
         await stream.aclose()

@@ -51,13 +51,18 @@ async def _read_events(stream: AsyncIterator[bytes], count: int) -> list[dict[st
                 elif name in ("id", "event"):
                     fields[name] = value
             if "id" in fields:
-                events.append({"id": int(fields["id"]), "event": fields["event"], "data": "\n".join(fields["data"])})
+                events.append(
+                    {"id": int(fields["id"]), "event": fields["event"], "data": "\n".join(fields["data"])}
+                )
     return events
 
 
 def test_a_message_has_an_id_a_topic_and_one_data_line_per_html_line():
     event = Event(pk=7, topic="migration", html='<div id="a">\n  <p>x</p>\n</div>')
-    assert format_event(event) == 'id: 7\nevent: migration\ndata: <div id="a">\ndata:   <p>x</p>\ndata: </div>\n\n'
+    assert (
+        format_event(event)
+        == 'id: 7\nevent: migration\ndata: <div id="a">\ndata:   <p>x</p>\ndata: </div>\n\n'
+    )
 
 
 def test_it_refuses_an_anonymous_viewer():

@@ -34,7 +34,9 @@ async def _first_event_id(partner: Any, backend: str) -> tuple[int, int]:
     await asyncio.wait_for(anext(stream), WAIT)  # opened and subscribed
     # Let the stream finish its first read and park in its wait before publishing.
     await asyncio.sleep(0.2)
-    event = await sync_to_async(publish)(partner=partner, topic="migration", html=f"<p id='{uuid.uuid4()}'></p>")
+    event = await sync_to_async(publish)(
+        partner=partner, topic="migration", html=f"<p id='{uuid.uuid4()}'></p>"
+    )
     chunk = await asyncio.wait_for(anext(stream), WAIT)
     await stream.aclose()
     return event.pk, int(chunk.split("\n", 1)[0].removeprefix("id: "))
@@ -76,7 +78,10 @@ def test_streams_of_one_process_share_a_single_listener_and_all_wake(partner, ot
     settings.LIVE_KEEPALIVE_SECONDS = 3600
 
     async def scenario() -> tuple[list[int], int, int]:
-        streams = [event_stream(partner_pk=p.pk, after_id=0, backend="redis") for p in (partner, partner, other_partner)]
+        streams = [
+            event_stream(partner_pk=p.pk, after_id=0, backend="redis")
+            for p in (partner, partner, other_partner)
+        ]
         for stream in streams:
             await asyncio.wait_for(anext(stream), WAIT)
         await asyncio.sleep(0.2)

@@ -31,11 +31,14 @@ def superuser(db: None) -> User:
 @pytest.fixture
 def acme_staff(partner: Partner) -> User:
     """Staff of Acme, not a superuser, allowed to view and change everything the admin shows."""
-    user = User.objects.create_user("staff@acme.example", "staff@acme.example", partner=partner, role="admin",
-                                    is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(
-        content_type__app_label__in=["accounts", "partners", "vms", "webhooks", "live"]
-    ).exclude(codename__startswith="delete"))
+    user = User.objects.create_user(
+        "staff@acme.example", "staff@acme.example", partner=partner, role="admin", is_staff=True
+    )
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=["accounts", "partners", "vms", "webhooks", "live"]
+        ).exclude(codename__startswith="delete")
+    )
     return user
 
 
@@ -47,29 +50,59 @@ def admin_client(user: User) -> Client:
 
 def a_vm(partner: Partner, vm_id: str, name: str) -> VM:
     now = timezone.now()
-    return VM.objects.create(partner=partner, vm_id=vm_id, name=name, status="running", cloud_provider="aws",
-                             region="us-east-1", created_at=now, updated_at=now, synced_at=now)
+    return VM.objects.create(
+        partner=partner,
+        vm_id=vm_id,
+        name=name,
+        status="running",
+        cloud_provider="aws",
+        region="us-east-1",
+        created_at=now,
+        updated_at=now,
+        synced_at=now,
+    )
 
 
 def a_migration(partner: Partner, migration_id: str) -> Migration:
     now = timezone.now()
-    return Migration.objects.create(partner=partner, migration_id=migration_id, source_vm_id="vm-1",
-                                    target_cluster="cluster-2", migration_type="live", status="in_progress",
-                                    phase="disk_sync", created_at=now, updated_at=now, synced_at=now)
+    return Migration.objects.create(
+        partner=partner,
+        migration_id=migration_id,
+        source_vm_id="vm-1",
+        target_cluster="cluster-2",
+        migration_type="live",
+        status="in_progress",
+        phase="disk_sync",
+        created_at=now,
+        updated_at=now,
+        synced_at=now,
+    )
 
 
 def an_event(partner: Partner, event_id: str, **fields: Any) -> WebhookEvent:
-    payload = {"event_id": event_id, "event_type": "quota.exceeded", "partner_id": partner.partner_id,
-               "timestamp": "2026-01-15T10:30:00Z",
-               "data": {"quota": "vm_create_per_day", "limit": 10, "used": 10, "requested": 1, "message": "full"}}
-    return WebhookEvent.objects.create(partner=partner, event_id=event_id, event_type="quota.exceeded",
-                                       payload=payload, received_at=timezone.now(), **fields)
+    payload = {
+        "event_id": event_id,
+        "event_type": "quota.exceeded",
+        "partner_id": partner.partner_id,
+        "timestamp": "2026-01-15T10:30:00Z",
+        "data": {"quota": "vm_create_per_day", "limit": 10, "used": 10, "requested": 1, "message": "full"},
+    }
+    return WebhookEvent.objects.create(
+        partner=partner,
+        event_id=event_id,
+        event_type="quota.exceeded",
+        payload=payload,
+        received_at=timezone.now(),
+        **fields,
+    )
 
 
 # --- partners: write-only credentials --------------------------------------------------------
 
 
-def test_credentials_are_never_shown_back_in_the_list_or_the_change_page(partner: Partner, superuser: User) -> None:
+def test_credentials_are_never_shown_back_in_the_list_or_the_change_page(
+    partner: Partner, superuser: User
+) -> None:
     client = admin_client(superuser)
 
     listing = client.get("/admin/partners/partner/")
@@ -83,18 +116,30 @@ def test_credentials_are_never_shown_back_in_the_list_or_the_change_page(partner
 
 
 def _partner_form(partner: Partner, **credentials: str) -> dict[str, str]:
-    data = {"partner_id": partner.partner_id, "name": partner.name, "type": partner.type, "tier": partner.tier,
-            "status": partner.status, "entitlements": "[]", "quota_limits": "{}",
-            "api_key": "", "api_secret": "", "webhook_secret": "",
-            "quotas-TOTAL_FORMS": "0", "quotas-INITIAL_FORMS": "0", "quotas-MIN_NUM_FORMS": "0",
-            "quotas-MAX_NUM_FORMS": "1000"}
+    data = {
+        "partner_id": partner.partner_id,
+        "name": partner.name,
+        "type": partner.type,
+        "tier": partner.tier,
+        "status": partner.status,
+        "entitlements": "[]",
+        "quota_limits": "{}",
+        "api_key": "",
+        "api_secret": "",
+        "webhook_secret": "",
+        "quotas-TOTAL_FORMS": "0",
+        "quotas-INITIAL_FORMS": "0",
+        "quotas-MIN_NUM_FORMS": "0",
+        "quotas-MAX_NUM_FORMS": "1000",
+    }
     data.update(credentials)
     return data
 
 
 def test_blank_credentials_leave_the_stored_ones_unchanged(partner: Partner, superuser: User) -> None:
-    response = admin_client(superuser).post(f"/admin/partners/partner/{partner.pk}/change/",
-                                            _partner_form(partner, name="Acme Corporation"))
+    response = admin_client(superuser).post(
+        f"/admin/partners/partner/{partner.pk}/change/", _partner_form(partner, name="Acme Corporation")
+    )
 
     assert response.status_code == 302
     partner.refresh_from_db()
@@ -103,8 +148,10 @@ def test_blank_credentials_leave_the_stored_ones_unchanged(partner: Partner, sup
 
 
 def test_a_typed_credential_replaces_the_stored_one(partner: Partner, superuser: User) -> None:
-    response = admin_client(superuser).post(f"/admin/partners/partner/{partner.pk}/change/",
-                                            _partner_form(partner, api_secret="rotated-secret-value"))
+    response = admin_client(superuser).post(
+        f"/admin/partners/partner/{partner.pk}/change/",
+        _partner_form(partner, api_secret="rotated-secret-value"),
+    )
 
     assert response.status_code == 302
     partner.refresh_from_db()
@@ -113,14 +160,20 @@ def test_a_typed_credential_replaces_the_stored_one(partner: Partner, superuser:
 
 
 def test_a_new_webhook_secret_keeps_the_old_one_valid_for_a_day(partner: Partner, superuser: User) -> None:
-    response = admin_client(superuser).post(f"/admin/partners/partner/{partner.pk}/change/",
-                                            _partner_form(partner, webhook_secret="whsec_typed_in_admin_0123456789"))
+    response = admin_client(superuser).post(
+        f"/admin/partners/partner/{partner.pk}/change/",
+        _partner_form(partner, webhook_secret="whsec_typed_in_admin_0123456789"),
+    )
 
     assert response.status_code == 302
     partner.refresh_from_db()
     assert partner.webhook_secret == "whsec_typed_in_admin_0123456789"
     assert partner.previous_webhook_secret == "whsec_acme_test_secret_0123456789"
-    assert timedelta(hours=23) < partner.previous_webhook_secret_expires_at - timezone.now() <= timedelta(hours=24)
+    assert (
+        timedelta(hours=23)
+        < partner.previous_webhook_secret_expires_at - timezone.now()
+        <= timedelta(hours=24)
+    )
 
 
 def test_test_connection_reports_what_novacron_answered(
@@ -128,16 +181,32 @@ def test_test_connection_reports_what_novacron_answered(
 ) -> None:
     settings.NOVACRON_API_URL = "http://127.0.0.1:8001"
     with responses.RequestsMock() as api:
-        api.get(PARTNER_API, json={"partner_id": "partner-acme", "name": "Acme Corp", "type": "technology",
-                                   "tier": "gold", "status": "active", "entitlements": [], "quota_limits": {},
-                                   "created_at": "2026-01-01T00:00:00Z"})
-        api.get("http://127.0.0.1:8001/api/v1/partners/partner-globex", status=401,
-                json={"error": {"code": "unauthorized", "message": "bad signature", "details": {}},
-                      "request_id": "req_1"})
+        api.get(
+            PARTNER_API,
+            json={
+                "partner_id": "partner-acme",
+                "name": "Acme Corp",
+                "type": "technology",
+                "tier": "gold",
+                "status": "active",
+                "entitlements": [],
+                "quota_limits": {},
+                "created_at": "2026-01-01T00:00:00Z",
+            },
+        )
+        api.get(
+            "http://127.0.0.1:8001/api/v1/partners/partner-globex",
+            status=401,
+            json={
+                "error": {"code": "unauthorized", "message": "bad signature", "details": {}},
+                "request_id": "req_1",
+            },
+        )
 
         response = admin_client(superuser).post(
             "/admin/partners/partner/",
-            {"action": "test_connection", "_selected_action": [partner.pk, other_partner.pk]}, follow=True,
+            {"action": "test_connection", "_selected_action": [partner.pk, other_partner.pk]},
+            follow=True,
         )
         signed = api.calls[0].request.headers
 
@@ -148,7 +217,10 @@ def test_test_connection_reports_what_novacron_answered(
 
 
 def test_sync_now_queues_the_inventory_sync(
-    partner: Partner, superuser: User, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+    partner: Partner,
+    superuser: User,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     from vms import tasks
 
@@ -224,8 +296,9 @@ def test_the_reprocess_action_applies_the_events_again(
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            admin_client(superuser).post("/admin/webhooks/webhookevent/",
-                                         {"action": "reprocess", "_selected_action": [event.pk]})
+            admin_client(superuser).post(
+                "/admin/webhooks/webhookevent/", {"action": "reprocess", "_selected_action": [event.pk]}
+            )
     finally:
         app.conf.task_always_eager = False
 
@@ -234,15 +307,24 @@ def test_the_reprocess_action_applies_the_events_again(
     assert Notification.objects.filter(source_event_id="evt_admin_retry").exists()
 
 
-@pytest.mark.parametrize("url", ["/admin/vms/syncrun/", "/admin/live/event/", "/admin/webhooks/webhookrejection/",
-                                 "/admin/webhooks/notification/", "/admin/vms/cluster/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/vms/syncrun/",
+        "/admin/live/event/",
+        "/admin/webhooks/webhookrejection/",
+        "/admin/webhooks/notification/",
+        "/admin/vms/cluster/",
+    ],
+)
 def test_every_mirror_list_opens(url: str, partner: Partner, superuser: User) -> None:
     now = timezone.now()
     SyncRun.objects.create(partner=partner, kind="vms_full", started_at=now)
     Event.objects.create(partner=partner, topic="vm", html="<div></div>", created_at=now)
     WebhookRejection.objects.create(partner=partner, rejected_at=now, reason="bad_signature")
-    Notification.objects.create(partner=partner, kind="quota.exceeded", source_event_id="evt_n", title="Quota hit",
-                                created_at=now)
+    Notification.objects.create(
+        partner=partner, kind="quota.exceeded", source_event_id="evt_n", title="Quota hit", created_at=now
+    )
 
     assert admin_client(superuser).get(url).status_code == 200
 
@@ -257,25 +339,36 @@ def _seed_both(partner: Partner, other_partner: Partner) -> dict[str, Any]:
         "mine": a_vm(partner, "vm-acme-1", "acme-web"),
         "migration": a_migration(other_partner, "mig-globex-1"),
         "event": an_event(other_partner, "evt_globex_1"),
-        "rejection": WebhookRejection.objects.create(partner=other_partner, rejected_at=now, reason="bad_signature",
-                                                     remote_addr="10.66.66.66"),
-        "notification": Notification.objects.create(partner=other_partner, kind="alert.critical",
-                                                    source_event_id="evt_g", title="Globex alert", created_at=now),
-        "sync": SyncRun.objects.create(partner=other_partner, kind="partner", started_at=now, error="globex-err"),
+        "rejection": WebhookRejection.objects.create(
+            partner=other_partner, rejected_at=now, reason="bad_signature", remote_addr="10.66.66.66"
+        ),
+        "notification": Notification.objects.create(
+            partner=other_partner,
+            kind="alert.critical",
+            source_event_id="evt_g",
+            title="Globex alert",
+            created_at=now,
+        ),
+        "sync": SyncRun.objects.create(
+            partner=other_partner, kind="partner", started_at=now, error="globex-err"
+        ),
         "live": Event.objects.create(partner=other_partner, topic="globex-topic", html="x", created_at=now),
     }
 
 
-@pytest.mark.parametrize(("url", "hidden"), [
-    ("/admin/vms/vm/", "vm-globex-1"),
-    ("/admin/vms/migration/", "mig-globex-1"),
-    ("/admin/webhooks/webhookevent/", "evt_globex_1"),
-    ("/admin/webhooks/webhookrejection/", "10.66.66.66"),
-    ("/admin/webhooks/notification/", "Globex alert"),
-    ("/admin/live/event/", "globex-topic"),
-    ("/admin/partners/partner/", "partner-globex"),
-    ("/admin/accounts/user/", "admin@globex.example"),
-])
+@pytest.mark.parametrize(
+    ("url", "hidden"),
+    [
+        ("/admin/vms/vm/", "vm-globex-1"),
+        ("/admin/vms/migration/", "mig-globex-1"),
+        ("/admin/webhooks/webhookevent/", "evt_globex_1"),
+        ("/admin/webhooks/webhookrejection/", "10.66.66.66"),
+        ("/admin/webhooks/notification/", "Globex alert"),
+        ("/admin/live/event/", "globex-topic"),
+        ("/admin/partners/partner/", "partner-globex"),
+        ("/admin/accounts/user/", "admin@globex.example"),
+    ],
+)
 def test_staff_of_one_partner_see_none_of_anothers_rows(
     url: str, hidden: str, partner: Partner, other_partner: Partner, acme_staff: User, outsider: User
 ) -> None:
@@ -288,7 +381,9 @@ def test_staff_of_one_partner_see_none_of_anothers_rows(
     assert "Globex" not in response.text  # not even in a filter
 
 
-def test_staff_see_their_own_partners_rows(partner: Partner, other_partner: Partner, acme_staff: User) -> None:
+def test_staff_see_their_own_partners_rows(
+    partner: Partner, other_partner: Partner, acme_staff: User
+) -> None:
     _seed_both(partner, other_partner)
 
     assert "vm-acme-1" in admin_client(acme_staff).get("/admin/vms/vm/").text
@@ -300,10 +395,15 @@ def test_another_partners_objects_are_404_for_staff(
     rows = _seed_both(partner, other_partner)
     client = admin_client(acme_staff)
 
-    for url in (f"/admin/vms/vm/{rows['vm'].pk}/change/", f"/admin/vms/migration/{rows['migration'].pk}/change/",
-                f"/admin/webhooks/webhookevent/{rows['event'].pk}/change/",
-                f"/admin/vms/syncrun/{rows['sync'].pk}/change/", f"/admin/live/event/{rows['live'].pk}/change/",
-                f"/admin/partners/partner/{other_partner.pk}/change/", f"/admin/accounts/user/{outsider.pk}/change/"):
+    for url in (
+        f"/admin/vms/vm/{rows['vm'].pk}/change/",
+        f"/admin/vms/migration/{rows['migration'].pk}/change/",
+        f"/admin/webhooks/webhookevent/{rows['event'].pk}/change/",
+        f"/admin/vms/syncrun/{rows['sync'].pk}/change/",
+        f"/admin/live/event/{rows['live'].pk}/change/",
+        f"/admin/partners/partner/{other_partner.pk}/change/",
+        f"/admin/accounts/user/{outsider.pk}/change/",
+    ):
         assert client.get(url).status_code == 404, url
 
 
@@ -311,7 +411,8 @@ def test_staff_cannot_change_another_partners_credentials(
     partner: Partner, other_partner: Partner, acme_staff: User
 ) -> None:
     response = admin_client(acme_staff).post(
-        f"/admin/partners/partner/{other_partner.pk}/change/", _partner_form(other_partner, api_secret="hijacked")
+        f"/admin/partners/partner/{other_partner.pk}/change/",
+        _partner_form(other_partner, api_secret="hijacked"),
     )
 
     assert response.status_code == 404
@@ -324,7 +425,9 @@ def test_staff_can_replace_their_own_partners_credentials_but_not_its_identity(
 ) -> None:
     response = admin_client(acme_staff).post(
         f"/admin/partners/partner/{partner.pk}/change/",
-        _partner_form(partner, partner_id="partner-globex", tier="platinum", webhook_secret="whsec_new_value_0123456789"),
+        _partner_form(
+            partner, partner_id="partner-globex", tier="platinum", webhook_secret="whsec_new_value_0123456789"
+        ),
     )
 
     assert response.status_code == 302
@@ -339,11 +442,18 @@ def test_staff_actions_only_reach_their_own_partner(
     from partners import operations
 
     tested: list[str] = []
-    monkeypatch.setattr(operations, "partner_connection_test",
-                        lambda *, partner: tested.append(partner.partner_id) or operations.ConnectionCheck(partner, True, "ok"))
+    monkeypatch.setattr(
+        operations,
+        "partner_connection_test",
+        lambda *, partner: (
+            tested.append(partner.partner_id) or operations.ConnectionCheck(partner, True, "ok")
+        ),
+    )
 
-    admin_client(acme_staff).post("/admin/partners/partner/",
-                                  {"action": "test_connection", "_selected_action": [partner.pk, other_partner.pk]})
+    admin_client(acme_staff).post(
+        "/admin/partners/partner/",
+        {"action": "test_connection", "_selected_action": [partner.pk, other_partner.pk]},
+    )
 
     assert tested == ["partner-acme"]
 

@@ -22,8 +22,11 @@ def _api(settings: Any) -> None:
 
 @responses.activate
 def test_the_partner_client_signs_with_the_partners_hmac_credentials(partner: Partner) -> None:
-    call = responses.add(responses.GET, f"{API}/api/v1/partners/partner-acme", json={
-        "partner_id": "partner-acme", "name": "Acme Corp", "tier": "gold"})
+    call = responses.add(
+        responses.GET,
+        f"{API}/api/v1/partners/partner-acme",
+        json={"partner_id": "partner-acme", "name": "Acme Corp", "tier": "gold"},
+    )
 
     assert partner_client(partner).get_partner().name == "Acme Corp"
 
@@ -35,9 +38,16 @@ def test_the_partner_client_signs_with_the_partners_hmac_credentials(partner: Pa
 
 @responses.activate
 def test_the_partner_client_records_the_last_rate_limit_headers(partner: Partner) -> None:
-    responses.add(responses.GET, f"{API}/api/v1/clusters", json={"data": []},
-                  headers={"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "997",
-                           "X-RateLimit-Reset": "1767225600"})
+    responses.add(
+        responses.GET,
+        f"{API}/api/v1/clusters",
+        json={"data": []},
+        headers={
+            "X-RateLimit-Limit": "1000",
+            "X-RateLimit-Remaining": "997",
+            "X-RateLimit-Reset": "1767225600",
+        },
+    )
 
     partner_client(partner).list_clusters()
 

@@ -5,7 +5,9 @@ from importlib.util import find_spec
 from typing import Any
 
 
-def test_every_beat_entry_expires_so_a_worker_back_from_downtime_does_not_replay_a_backlog(settings: Any) -> None:
+def test_every_beat_entry_expires_so_a_worker_back_from_downtime_does_not_replay_a_backlog(
+    settings: Any,
+) -> None:
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         assert 0 < entry["options"]["expires"] <= entry["schedule"], name
 

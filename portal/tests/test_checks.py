@@ -23,7 +23,9 @@ def test_it_refuses_the_development_secret_key_when_debug_is_off():
 
 
 def test_it_refuses_the_development_encryption_key_when_debug_is_off():
-    ids = _ids(DEBUG=False, SECRET_KEY=REAL_SECRET_KEY, TOKEN_ENCRYPTION_KEYS=[settings.DEV_TOKEN_ENCRYPTION_KEY])
+    ids = _ids(
+        DEBUG=False, SECRET_KEY=REAL_SECRET_KEY, TOKEN_ENCRYPTION_KEYS=[settings.DEV_TOKEN_ENCRYPTION_KEY]
+    )
 
     assert ids == ["portal.E002"]
 
@@ -39,15 +41,21 @@ def test_it_passes_with_real_secrets_and_debug_off():
 
 
 def test_it_allows_the_development_secrets_when_debug_is_on():
-    ids = _ids(DEBUG=True, SECRET_KEY=settings.DEV_SECRET_KEY,
-               TOKEN_ENCRYPTION_KEYS=[settings.DEV_TOKEN_ENCRYPTION_KEY])
+    ids = _ids(
+        DEBUG=True,
+        SECRET_KEY=settings.DEV_SECRET_KEY,
+        TOKEN_ENCRYPTION_KEYS=[settings.DEV_TOKEN_ENCRYPTION_KEY],
+    )
 
     assert ids == []
 
 
 def test_it_runs_among_django_s_security_checks():
-    with override_settings(DEBUG=False, SECRET_KEY=settings.DEV_SECRET_KEY,
-                           TOKEN_ENCRYPTION_KEYS=[settings.DEV_TOKEN_ENCRYPTION_KEY]):
+    with override_settings(
+        DEBUG=False,
+        SECRET_KEY=settings.DEV_SECRET_KEY,
+        TOKEN_ENCRYPTION_KEYS=[settings.DEV_TOKEN_ENCRYPTION_KEY],
+    ):
         ids = {message.id for message in run_checks(tags=["security"])}
 
     assert {"portal.E001", "portal.E002"} <= ids

@@ -7,13 +7,21 @@ from django.conf import settings
 
 ENV_EXAMPLE = Path(settings.BASE_DIR) / ".env.example"
 # Read from the environment but not for a production .env: local debugging and the test harness.
-NOT_FOR_PRODUCTION = {"CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_POLL_SECONDS", "WHITENOISE_USE_FINDERS",
-                      "PORTAL_ENV_FILE"}
+NOT_FOR_PRODUCTION = {
+    "CELERY_TASK_ALWAYS_EAGER",
+    "CELERY_BROKER_POLL_SECONDS",
+    "WHITENOISE_USE_FINDERS",
+    "PORTAL_ENV_FILE",
+}
 
 
 def _names_read_by_settings() -> set[str]:
     source = (Path(settings.BASE_DIR) / "portal" / "settings.py").read_text()
-    return set(re.findall(r"""(?:env|env_bool|env_list|os\.environ\.get|os\.environ)[\[(]["']([A-Z_]+)["']""", source))
+    return set(
+        re.findall(
+            r"""(?:env|env_bool|env_list|os\.environ\.get|os\.environ)[\[(]["']([A-Z_]+)["']""", source
+        )
+    )
 
 
 def _names_in_example() -> set[str]:

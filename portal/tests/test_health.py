@@ -68,7 +68,8 @@ def test_ready_is_503_naming_the_database_when_it_does_not_answer(
 
     assert response.status_code == 503
     assert response.json() == {
-        "status": "error", "checks": {"database": "error: ConnectionError", "broker": "ok"},
+        "status": "error",
+        "checks": {"database": "error: ConnectionError", "broker": "ok"},
     }
 
 
@@ -92,7 +93,11 @@ def test_status_reports_novacron_unreachable_and_still_answers_200(
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "novacron": "error: ConnectionError"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "novacron": "error: ConnectionError",
+    }
 
 
 def test_status_reports_a_novacron_server_error(client: Any, novacron: responses.RequestsMock) -> None:
@@ -116,8 +121,13 @@ def test_status_counts_stale_and_never_synced_partners_without_naming_them(
 ) -> None:
     novacron.add(responses.GET, PING, json={"status": "ok"})
     finished = timezone.now() - timedelta(minutes=10)
-    SyncRun.objects.create(partner=partner, kind=SyncRun.Kind.VMS_FULL, status=SyncRun.Status.SUCCEEDED,
-                           started_at=finished - timedelta(seconds=20), finished_at=finished)
+    SyncRun.objects.create(
+        partner=partner,
+        kind=SyncRun.Kind.VMS_FULL,
+        status=SyncRun.Status.SUCCEEDED,
+        started_at=finished - timedelta(seconds=20),
+        finished_at=finished,
+    )
 
     response = client.get("/healthz/status")
 
@@ -143,7 +153,9 @@ def test_status_shows_when_beat_and_a_worker_last_showed_signs_of_life(
     assert after["beat_age_seconds"] is None  # only beat's publishing of the task counts for beat
 
 
-def test_publishing_the_heartbeat_task_records_beat_as_alive(client: Any, novacron: Any, settings: Any) -> None:
+def test_publishing_the_heartbeat_task_records_beat_as_alive(
+    client: Any, novacron: Any, settings: Any
+) -> None:
     from portal.celery import app
 
     novacron.add(responses.GET, PING, json={"status": "ok"})
@@ -161,7 +173,6 @@ def test_the_heartbeat_is_a_beat_task_that_expires_with_its_interval(settings: A
     entry = settings.CELERY_BEAT_SCHEDULE["portal-heartbeat"]
     assert entry["task"] in portal_celery.app.tasks
     assert entry["options"]["expires"] == entry["schedule"]
-
 
 
 def _production_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:

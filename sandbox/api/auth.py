@@ -60,7 +60,9 @@ def authenticate_hmac(request: HttpRequest) -> Principal:
     if abs(time.time() - timestamp) > TIMESTAMP_WINDOW_SECONDS:
         raise Unauthorized("X-Timestamp is outside the 300 s window.")
     credential = (
-        APICredential.objects.select_related("partner").filter(api_key=values["X-API-Key"], is_active=True).first()
+        APICredential.objects.select_related("partner")
+        .filter(api_key=values["X-API-Key"], is_active=True)
+        .first()
     )
     if credential is None or credential.partner_id != values["X-Partner-ID"]:
         raise Unauthorized("Unknown API key for this partner.")
@@ -83,7 +85,11 @@ def authenticate_bearer_token(request: HttpRequest) -> Principal:
     if bearer is None:
         raise Unauthorized("Invalid token.", headers=invalid)
     return Principal(
-        partner=bearer.partner, scopes=frozenset(bearer.scopes), role=bearer.role, user=bearer.user, mode="bearer"
+        partner=bearer.partner,
+        scopes=frozenset(bearer.scopes),
+        role=bearer.role,
+        user=bearer.user,
+        mode="bearer",
     )
 
 

@@ -22,4 +22,6 @@ def partner_of(request: HttpRequest, partner_id: str | None = None) -> Partner:
 
 def json_response(body: Any, status: int = 200) -> HttpResponse:
     """Pre-serialized answer: skips response-schema validation on hot paths (the shape is the schema's)."""
-    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status, content_type="application/json")
+    return HttpResponse(
+        json.dumps(body, separators=(",", ":")), status=status, content_type="application/json"
+    )

@@ -109,5 +109,10 @@ def error_response(
 
 def render_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(
-        request, status=exc.status, code=exc.code, message=exc.message, details=exc.details, headers=exc.headers
+        request,
+        status=exc.status,
+        code=exc.code,
+        message=exc.message,
+        details=exc.details,
+        headers=exc.headers,
     )

@@ -25,20 +25,26 @@ def integrations_list(
     request: HttpRequest, partner_id: str, page: int = Query(1, ge=1), limit: int = Query(50, ge=1, le=500)
 ) -> dict[str, object]:
     page_request = PageRequest(page=page, limit=limit)
-    queryset = Integration.objects.filter(partner=partner_of(request, partner_id)).order_by("created_at", "integration_id")
+    queryset = Integration.objects.filter(partner=partner_of(request, partner_id)).order_by(
+        "created_at", "integration_id"
+    )
     items, total, has_more = paginate(queryset, page_request)
     return page_json([integration_json(i) for i in items], total, has_more, page_request)
 
 
 @router.post(BASE, response={201: IntegrationOut})
-def integrations_create(request: HttpRequest, partner_id: str, payload: IntegrationIn) -> Status[dict[str, Any]]:
+def integrations_create(
+    request: HttpRequest, partner_id: str, payload: IntegrationIn
+) -> Status[dict[str, Any]]:
     integration = integration_create(partner=partner_of(request, partner_id), fields=payload.dict())
     return Status(201, integration_json(integration))
 
 
 @router.get(BASE + "/{integration_id}", response=IntegrationOut)
 def integrations_detail(request: HttpRequest, partner_id: str, integration_id: str) -> dict[str, object]:
-    return integration_json(integration_get(partner=partner_of(request, partner_id), integration_id=integration_id))
+    return integration_json(
+        integration_get(partner=partner_of(request, partner_id), integration_id=integration_id)
+    )
 
 
 @router.patch(BASE + "/{integration_id}", response=IntegrationOut)
@@ -46,10 +52,14 @@ def integrations_update(
     request: HttpRequest, partner_id: str, integration_id: str, payload: IntegrationPatch
 ) -> dict[str, object]:
     integration = integration_get(partner=partner_of(request, partner_id), integration_id=integration_id)
-    return integration_json(integration_update(integration=integration, fields=payload.dict(exclude_unset=True)))
+    return integration_json(
+        integration_update(integration=integration, fields=payload.dict(exclude_unset=True))
+    )
 
 
 @router.delete(BASE + "/{integration_id}", response={204: None})
 def integrations_delete(request: HttpRequest, partner_id: str, integration_id: str) -> Status[None]:
-    integration_delete(integration=integration_get(partner=partner_of(request, partner_id), integration_id=integration_id))
+    integration_delete(
+        integration=integration_get(partner=partner_of(request, partner_id), integration_id=integration_id)
+    )
     return Status(204, None)

@@ -47,7 +47,9 @@ def _with_envelope(request: HttpRequest, response: HttpResponse) -> HttpResponse
     """Django's own 404/405/500 pages (unknown paths, wrong methods) become contract errors."""
     if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
         return response
-    code = _GENERIC_ERRORS.get(response.status_code, "internal_error" if response.status_code >= 500 else "not_found")
+    code = _GENERIC_ERRORS.get(
+        response.status_code, "internal_error" if response.status_code >= 500 else "not_found"
+    )
     replacement = error_response(
         request, status=response.status_code, code=code, message=response.reason_phrase or code
     )
@@ -80,8 +82,12 @@ class FaultInjectionMiddleware:
             time.sleep(latency_ms / 1000.0)
         if config.get("rate_limit_storm"):
             return error_response(
-                request, status=429, code="rate_limited", message="Rate limit exceeded (injected storm).",
-                details={"retry_after": 1}, headers={"Retry-After": "1"},
+                request,
+                status=429,
+                code="rate_limited",
+                message="Rate limit exceeded (injected storm).",
+                details={"retry_after": 1},
+                headers={"Retry-After": "1"},
             )
         if faults.chance(faults.error_rate_for(request.path, config)):
             log.info("injected 503 on %s", request.path)

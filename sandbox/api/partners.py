@@ -26,4 +26,6 @@ def partner_quotas(request: HttpRequest, partner_id: str) -> dict[str, object]:
 
 @router.post("/partners/{partner_id}/quotas/check", response=QuotaCheckOut)
 def partner_quota_check(request: HttpRequest, partner_id: str, payload: QuotaCheckIn) -> dict[str, object]:
-    return quota_check(partner=partner_of(request, partner_id), resource=payload.resource, amount=payload.amount)
+    return quota_check(
+        partner=partner_of(request, partner_id), resource=payload.resource, amount=payload.amount
+    )

@@ -78,4 +78,6 @@ def vms_stop(request: HttpRequest, vm_id: str) -> dict[str, object]:
 @router.get("/clusters", response=ClusterList, auth=READ)
 def clusters_list(request: HttpRequest) -> dict[str, object]:
     partner_of(request)
-    return {"data": [cluster_json(c, vcpus_used=cpu, memory_gb_used=mem) for c, cpu, mem in cluster_capacity()]}
+    return {
+        "data": [cluster_json(c, vcpus_used=cpu, memory_gb_used=mem) for c, cpu, mem in cluster_capacity()]
+    }

@@ -41,7 +41,10 @@ def webhooks_list(
 @router.post(BASE, response={201: WebhookOut})
 def webhooks_create(request: HttpRequest, partner_id: str, payload: WebhookIn) -> Status[dict[str, Any]]:
     subscription = webhook_create(
-        partner=partner_of(request, partner_id), url=payload.url, events=list(payload.events), secret=payload.secret
+        partner=partner_of(request, partner_id),
+        url=payload.url,
+        events=list(payload.events),
+        secret=payload.secret,
     )
     return Status(201, webhook_json(subscription))
 
@@ -52,14 +55,18 @@ def webhooks_detail(request: HttpRequest, partner_id: str, subscription_id: str)
 
 
 @router.patch(BASE + "/{subscription_id}", response=WebhookOut)
-def webhooks_update(request: HttpRequest, partner_id: str, subscription_id: str, payload: WebhookPatch) -> dict[str, object]:
+def webhooks_update(
+    request: HttpRequest, partner_id: str, subscription_id: str, payload: WebhookPatch
+) -> dict[str, object]:
     subscription = webhook_get(partner=partner_of(request, partner_id), subscription_id=subscription_id)
     return webhook_json(webhook_update(subscription=subscription, fields=payload.dict(exclude_unset=True)))
 
 
 @router.delete(BASE + "/{subscription_id}", response={204: None})
 def webhooks_delete(request: HttpRequest, partner_id: str, subscription_id: str) -> Status[None]:
-    webhook_delete(subscription=webhook_get(partner=partner_of(request, partner_id), subscription_id=subscription_id))
+    webhook_delete(
+        subscription=webhook_get(partner=partner_of(request, partner_id), subscription_id=subscription_id)
+    )
     return Status(204, None)
 
 

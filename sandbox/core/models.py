@@ -142,7 +142,9 @@ class Integration(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["partner", "name"], name="integration_name_per_partner")]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "name"], name="integration_name_per_partner")
+        ]
 
     def __str__(self) -> str:
         return str(self.pk)

@@ -40,7 +40,20 @@ TEMPLATES = (["ubuntu-22.04"] * 5 + ["ubuntu-24.04"] * 4 + ["debian-12"] * 3 + [
              + ["windows-2022"] * 2 + ["rocky-9"])  # fmt: skip
 SIZES = [(1, 2), (2, 4), (2, 4), (2, 8), (4, 8), (4, 8), (4, 16), (8, 16), (8, 32), (16, 64), (32, 128)]
 DISKS = [20, 40, 40, 50, 80, 100, 100, 200, 250, 500, 1000, 2000]
-ROLES = ["web", "api", "db", "cache", "worker", "batch", "kafka", "search", "ci-runner", "gateway", "etl", "auth"]
+ROLES = [
+    "web",
+    "api",
+    "db",
+    "cache",
+    "worker",
+    "batch",
+    "kafka",
+    "search",
+    "ci-runner",
+    "gateway",
+    "etl",
+    "auth",
+]
 ENVIRONMENTS = ["prod"] * 4 + ["staging"] * 2 + ["dev", "qa"]
 TEAMS = ["payments", "search", "platform", "data", "web", "identity", "billing"]
 STATUSES = ["running"] * 85 + ["stopped"] * 10 + ["error"] * 2 + ["deleted"] * 3
@@ -100,7 +113,9 @@ def generate_vms(partner: Partner, count: int, clusters: list[Cluster], now: dat
         env, role, team = rng.choice(ENVIRONMENTS), rng.choice(ROLES), rng.choice(TEAMS)
         status = rng.choice(STATUSES) if index > 10 else "running"
         created = now - timedelta(days=1, seconds=rng.randrange(365 * 86400))
-        updated = created + timedelta(seconds=rng.randrange(max(1, int((now - created).total_seconds()) - 86400)))
+        updated = created + timedelta(
+            seconds=rng.randrange(max(1, int((now - created).total_seconds()) - 86400))
+        )
         tags = {"env": env, "team": team, "role": role, "cost-center": f"cc-{rng.randint(100, 999)}"}
         tags.update(_special_tags(index, rng))
         vms.append(VM(
@@ -114,11 +129,17 @@ def generate_vms(partner: Partner, count: int, clusters: list[Cluster], now: dat
     return vms
 
 
-def seed_vms(partners: list[Partner], clusters: list[Cluster], total: int, only: str | None, now: datetime) -> int:
+def seed_vms(
+    partners: list[Partner], clusters: list[Cluster], total: int, only: str | None, now: datetime
+) -> int:
     created = 0
     shares = {pid: share for pid, _n, _k, _t, share in PARTNERS}
     for partner in partners:
-        count = total if only == partner.partner_id else (0 if only else round(total * shares[partner.partner_id]))
+        count = (
+            total
+            if only == partner.partner_id
+            else (0 if only else round(total * shares[partner.partner_id]))
+        )
         vms = generate_vms(partner, count, clusters, now)
         before = VM.objects.filter(partner=partner).count()
         for start in range(0, len(vms), BATCH):
@@ -146,7 +167,9 @@ def seed_migrations(partners: list[Partner], clusters: list[Cluster]) -> int:
         candidates = VM.objects.filter(
             partner=partner, status="running", cloud_provider="aws", memory_gb__lte=16, disk_size_gb__lte=100
         )
-        chosen = [vm for vm in candidates.order_by("created_at", "vm_id")[:50] if not vm.tags.get("sandbox.fail")]
+        chosen = [
+            vm for vm in candidates.order_by("created_at", "vm_id")[:50] if not vm.tags.get("sandbox.fail")
+        ]
         for vm in chosen[:wanted]:
             migration_create(partner=partner, spec={"source_vm_id": vm.vm_id, "migration_type": "live",
                                                     "target_cluster": _target_for(vm, clusters).cluster_id})  # fmt: skip
@@ -179,4 +202,6 @@ def seed(*, vms: int = 2000, only_partner: str | None = None) -> SeedReport:
     created = seed_vms(partners, clusters, vms, only_partner, now)
     size_clusters(clusters)
     started = seed_migrations(partners, clusters)
-    return SeedReport(partners=partners, vms_created=created, migrations_started=started, logins=seed_logins(partners))
+    return SeedReport(
+        partners=partners, vms_created=created, migrations_started=started, logins=seed_logins(partners)
+    )

@@ -72,7 +72,9 @@ def vm_list(*, partner: Partner, filters: VMFilters) -> QuerySet[VM]:
     for position, tag in enumerate(filters.tags):
         key, value = _parse_tag(tag)
         alias = f"tag_{position}"
-        vms = vms.alias(**{alias: Cast(KeyTextTransform(key, "tags"), output_field=CharField())}).filter(**{alias: value})
+        vms = vms.alias(**{alias: Cast(KeyTextTransform(key, "tags"), output_field=CharField())}).filter(
+            **{alias: value}
+        )
     if filters.cloud_provider:
         vms = vms.filter(cloud_provider=filters.cloud_provider)
     if filters.region:
@@ -98,7 +100,10 @@ def cluster_capacity() -> list[tuple[Cluster, int, int]]:
         .values("cluster_id")
         .annotate(vcpus=Sum("cpu_cores"), memory=Sum("memory_gb"), n=Count("vm_id"))
     }
-    return [(cluster, *usage.get(cluster.cluster_id, (0, 0))) for cluster in Cluster.objects.order_by("cluster_id")]
+    return [
+        (cluster, *usage.get(cluster.cluster_id, (0, 0)))
+        for cluster in Cluster.objects.order_by("cluster_id")
+    ]
 
 
 def migration_list(*, partner: Partner, status: str | None, vm_id: str | None) -> QuerySet[Migration]:
@@ -125,7 +130,9 @@ def integration_get(*, partner: Partner, integration_id: str) -> Integration:
 
 
 def webhook_get(*, partner: Partner, subscription_id: str) -> WebhookSubscription:
-    subscription = WebhookSubscription.objects.filter(partner=partner, subscription_id=subscription_id).first()
+    subscription = WebhookSubscription.objects.filter(
+        partner=partner, subscription_id=subscription_id
+    ).first()
     if subscription is None:
         raise NotFound(f"No webhook subscription {subscription_id}.")
     return subscription
@@ -146,5 +153,3 @@ def delivery_get(*, subscription: WebhookSubscription, delivery_id: str) -> Deli
     if delivery is None:
         raise NotFound(f"No delivery {delivery_id}.")
     return delivery
-
-

@@ -101,7 +101,9 @@ def build_plan(
     return plan
 
 
-def _precopy_rounds(memory: int, rate: float, dirty: float, high_dirty: bool) -> tuple[list[list[float]], float]:
+def _precopy_rounds(
+    memory: int, rate: float, dirty: float, high_dirty: bool
+) -> tuple[list[list[float]], float]:
     """Rounds of [bytes, seconds]; each resends what was dirtied during the previous one."""
     working_set = memory * (0.6 if high_dirty else 0.3)
     rounds, to_send = [], float(memory)
@@ -171,7 +173,9 @@ def _bytes_at(plan: dict[str, Any], t: float) -> tuple[int, int]:
     return min(plan["bytes_total"], int(sent)), iteration
 
 
-def _figures(plan: dict[str, Any], status: str, phase: str, t: float, sent: int, iteration: int) -> dict[str, Any]:
+def _figures(
+    plan: dict[str, Any], status: str, phase: str, t: float, sent: int, iteration: int
+) -> dict[str, Any]:
     moving = status == "in_progress" and phase in TRANSFER_PHASES
     switched = status == "completed" or (
         status == "in_progress" and phase in ("switchover", "boot", "verification")

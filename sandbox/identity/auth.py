@@ -54,4 +54,6 @@ def authenticate_bearer(request: HttpRequest) -> BearerPrincipal | None:
         raise InvalidToken("The token's user is disabled.")
     if user.partner_id is None:
         raise InvalidToken("The token's user acts for no partner.")
-    return BearerPrincipal(user=user, partner=user.partner, role=user.role, scopes=set(oauth_request.scopes or ()))
+    return BearerPrincipal(
+        user=user, partner=user.partner, role=user.role, scopes=set(oauth_request.scopes or ())
+    )

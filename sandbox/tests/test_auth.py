@@ -39,7 +39,9 @@ def test_it_rejects_a_stale_timestamp(acme: Partner) -> None:
 
 
 def test_it_rejects_another_partners_key(acme: Partner, globex: Partner) -> None:
-    api = PartnerClient(globex.credentials.get(), partner_id="partner-acme", secret=globex.credentials.get().api_secret)
+    api = PartnerClient(
+        globex.credentials.get(), partner_id="partner-acme", secret=globex.credentials.get().api_secret
+    )
     _assert_unauthorized(api.get("/api/v1/vms"))
 
 
@@ -77,7 +79,9 @@ def test_a_bearer_token_with_the_scope_reads(acme: Partner) -> None:
 def test_a_bearer_token_without_the_scope_gets_insufficient_scope(acme: Partner) -> None:
     headers = _bearer(acme, "admin", "vm:read")
     client = PartnerClient(acme.credentials.get()).client
-    response = client.post("/api/v1/metrics", {"name": "x", "value": 1}, content_type="application/json", headers=headers)
+    response = client.post(
+        "/api/v1/metrics", {"name": "x", "value": 1}, content_type="application/json", headers=headers
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "insufficient_scope"
     assert response.json()["error"]["details"]["scope"] == "vm:write"
@@ -87,7 +91,9 @@ def test_a_bearer_token_without_the_scope_gets_insufficient_scope(acme: Partner)
 def test_a_viewer_cannot_write_even_with_the_scope(acme: Partner) -> None:
     headers = _bearer(acme, "viewer", "vm:read vm:write")
     client = PartnerClient(acme.credentials.get()).client
-    response = client.post("/api/v1/metrics", {"name": "x", "value": 1}, content_type="application/json", headers=headers)
+    response = client.post(
+        "/api/v1/metrics", {"name": "x", "value": 1}, content_type="application/json", headers=headers
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
 

@@ -60,7 +60,9 @@ def test_custom_metrics_are_served_back(acme_api: PartnerClient, vm: VM) -> None
                                                    "timestamp": (END - timedelta(minutes=60 - minute)).isoformat(),
                                                    "tags": {"vm_id": vm.vm_id}})  # fmt: skip
         assert stored.status_code == 201 and stored.json()["name"] == "queue_depth"
-    series = _query(acme_api, vm, metrics="queue_depth", start=(END - timedelta(hours=1)).isoformat()).json()["series"][0]
+    series = _query(acme_api, vm, metrics="queue_depth", start=(END - timedelta(hours=1)).isoformat()).json()[
+        "series"
+    ][0]
     assert series["unit"] == "messages"
     assert [p["value"] for p in series["points"]] == [20.0, 5.0]
 

@@ -32,7 +32,9 @@ def vm(acme: Partner, clusters: list[Cluster]) -> VM:
 
 
 def test_a_live_migration_walks_every_phase_and_lands_on_the_target(acme: Partner, vm: VM) -> None:
-    migration = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
+    migration = migration_create(
+        partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
+    )
     assert migration.status == "pending" and VM.objects.get(pk=vm.pk).status == "migrating"
     seen = []
     midpoints = [(start + end) / 2 for _name, start, end in migration.plan["phases"]]
@@ -47,13 +49,17 @@ def test_a_live_migration_walks_every_phase_and_lands_on_the_target(acme: Partne
     assert 0 < migration.metrics["downtime_ms"] < 1000
     landed = VM.objects.get(pk=vm.pk)
     assert (landed.status, landed.cluster_id, landed.region) == ("running", "cl-aws-usw2-a", "us-west-2")
-    kinds = list(PlatformEvent.objects.filter(event_type__startswith="migration.").values_list("event_type", flat=True))
+    kinds = list(
+        PlatformEvent.objects.filter(event_type__startswith="migration.").values_list("event_type", flat=True)
+    )
     assert kinds[0] == "migration.started" and kinds[-1] == "migration.completed"
     assert kinds.count("migration.progress") >= 4
 
 
 def test_figures_are_believable_during_disk_sync(acme: Partner, vm: VM) -> None:
-    migration = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
+    migration = migration_create(
+        partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
+    )
     middle = (_phase_start(migration, "disk_sync") + _phase_start(migration, "memory_precopy")) / 2
     migration = migration_advance(migration=migration, now=_at(migration, middle))
     link = 10000 * 0.25 * SCALE  # cross-region within one cloud, moved SCALE times faster than real time
@@ -88,18 +94,29 @@ def test_the_same_plan_gives_the_same_state() -> None:
 
 
 def test_it_cancels_before_switchover_but_not_after(acme: Partner, vm: VM, clusters: list[Cluster]) -> None:
-    migration = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
-    cancelled = migration_cancel(migration=migration, now=_at(migration, _phase_start(migration, "disk_sync") + 1))
+    migration = migration_create(
+        partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
+    )
+    cancelled = migration_cancel(
+        migration=migration, now=_at(migration, _phase_start(migration, "disk_sync") + 1)
+    )
     assert (cancelled.status, cancelled.phase) == ("cancelled", "disk_sync")
-    assert VM.objects.get(pk=vm.pk).status == "running" and VM.objects.get(pk=vm.pk).cluster_id == clusters[0].cluster_id
+    assert (
+        VM.objects.get(pk=vm.pk).status == "running"
+        and VM.objects.get(pk=vm.pk).cluster_id == clusters[0].cluster_id
+    )
     again = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
     with pytest.raises(Exception, match="Too late"):
         migration_cancel(migration=again, now=_at(again, _phase_start(again, "switchover") + 0.1))
 
 
-def test_a_vm_tagged_to_fail_fails_in_disk_sync_and_raises_an_alert(acme: Partner, clusters: list[Cluster]) -> None:
+def test_a_vm_tagged_to_fail_fails_in_disk_sync_and_raises_an_alert(
+    acme: Partner, clusters: list[Cluster]
+) -> None:
     vm = make_vm(acme, clusters[0], status="stopped", tags={"sandbox.fail": "migration"})
-    migration = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
+    migration = migration_create(
+        partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
+    )
     migration = migration_advance(migration=migration, now=_at(migration, migration.plan["end"]))
     assert (migration.status, migration.phase) == ("failed", "disk_sync")
     assert "disk_sync failed" in migration.error and migration.finished_at is not None
@@ -131,7 +148,9 @@ def test_the_api_enforces_states_targets_and_the_concurrency_quota(acme_api: Par
 
 
 def test_the_migration_started_event_carries_the_target(acme: Partner, vm: VM) -> None:
-    migration = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
+    migration = migration_create(
+        partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
+    )
     migration_advance(migration=migration, now=timezone.now() + timedelta(seconds=1))
     started = PlatformEvent.objects.get(event_type="migration.started")
     assert started.data["target_cluster_id"] == "cl-aws-usw2-a" and started.data["status"] == "in_progress"
@@ -149,12 +168,16 @@ def _run_with_the_engine(migration: Migration, *, step_seconds: float = 1.0) -> 
 
 
 def _event_phases(migration: Migration) -> list[str]:
-    events = PlatformEvent.objects.filter(event_type__startswith="migration.", data__migration_id=migration.migration_id)
+    events = PlatformEvent.objects.filter(
+        event_type__startswith="migration.", data__migration_id=migration.migration_id
+    )
     return [event.data["phase"] if event.data["status"] != "completed" else "completed" for event in events]
 
 
 @pytest.mark.parametrize("migration_type", ["live", "cold"])
-def test_every_phase_is_reported_even_one_shorter_than_an_engine_step(acme: Partner, vm: VM, migration_type: str) -> None:
+def test_every_phase_is_reported_even_one_shorter_than_an_engine_step(
+    acme: Partner, vm: VM, migration_type: str
+) -> None:
     migration = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a",
                                                      "migration_type": migration_type})  # fmt: skip
     names = [p[0] for p in migration.plan["phases"]]
@@ -171,7 +194,9 @@ def test_every_phase_is_reported_even_one_shorter_than_an_engine_step(acme: Part
 
 
 def test_rates_stamps_and_the_estimate_are_on_one_clock(acme: Partner, vm: VM) -> None:
-    migration = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
+    migration = migration_create(
+        partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
+    )
     rows = _run_with_the_engine(migration)
     finished = rows[-1]
     assert finished.finished_at is not None and finished.started_at is not None
@@ -180,9 +205,12 @@ def test_rates_stamps_and_the_estimate_are_on_one_clock(acme: Partner, vm: VM) -
         assert abs((row.estimated_completion - finished.finished_at).total_seconds()) < 0.01
     syncing = [row for row in rows if row.phase == "disk_sync"]
     for before, after in pairwise(syncing):
-        measured_mbps = (after.bytes_transferred - before.bytes_transferred) * 8 / 1e6 / (
-            after.updated_at - before.updated_at
-        ).total_seconds()
+        measured_mbps = (
+            (after.bytes_transferred - before.bytes_transferred)
+            * 8
+            / 1e6
+            / (after.updated_at - before.updated_at).total_seconds()
+        )
         reported = (before.metrics["transfer_rate_mbps"] + after.metrics["transfer_rate_mbps"]) / 2
         assert measured_mbps == pytest.approx(reported, rel=0.25)
     duration = (finished.finished_at - finished.started_at).total_seconds()

@@ -26,8 +26,16 @@ def fleet(acme: Partner, clusters: list[Cluster]) -> Partner:
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
 def test_the_api_survives_generated_requests(case: schemathesis.Case, fleet: Partner) -> None:
     if "partner_id" in (case.path_parameters or {}):
         case.path_parameters["partner_id"] = fleet.partner_id

@@ -13,7 +13,11 @@ pytestmark = pytest.mark.django_db
 
 def test_it_describes_the_partner(acme_api: PartnerClient) -> None:
     body = acme_api.get("/api/v1/partners/partner-acme").json()
-    assert body["quota_limits"] == {"api_calls_per_minute": 1000, "vm_create_per_day": 500, "migration_concurrent": 10}
+    assert body["quota_limits"] == {
+        "api_calls_per_minute": 1000,
+        "vm_create_per_day": 500,
+        "migration_concurrent": 10,
+    }
     assert body["created_at"].endswith("Z")
 
 
@@ -27,8 +31,16 @@ def test_quotas_report_real_usage(acme_api: PartnerClient, acme: Partner, cluste
 
 
 def test_quota_check_understands_aliases(acme_api: PartnerClient) -> None:
-    check = acme_api.post("/api/v1/partners/partner-acme/quotas/check", {"resource": "migration", "amount": 11})
-    assert check.json() == {"allowed": False, "quota": "migration_concurrent", "limit": 10, "used": 0, "remaining": 10}
+    check = acme_api.post(
+        "/api/v1/partners/partner-acme/quotas/check", {"resource": "migration", "amount": 11}
+    )
+    assert check.json() == {
+        "allowed": False,
+        "quota": "migration_concurrent",
+        "limit": 10,
+        "used": 0,
+        "remaining": 10,
+    }
     unknown = acme_api.post("/api/v1/partners/partner-acme/quotas/check", {"resource": "gpus", "amount": 1})
     assert unknown.status_code == 400
     assert unknown.json()["error"]["details"]["fields"] == {"resource": ["unknown resource 'gpus'"]}
@@ -63,12 +75,22 @@ def test_ping_and_health_need_no_credentials() -> None:
 def test_the_openapi_document_lists_every_contract_path() -> None:
     paths = set(Client().get("/api/v1/openapi.json").json()["paths"])
     assert {
-        "/api/v1/partners/{partner_id}", "/api/v1/partners/{partner_id}/quotas",
-        "/api/v1/partners/{partner_id}/quotas/check", "/api/v1/vms", "/api/v1/vms/{vm_id}",
-        "/api/v1/vms/{vm_id}/start", "/api/v1/vms/{vm_id}/stop", "/api/v1/clusters", "/api/v1/migrations",
-        "/api/v1/migrations/{migration_id}", "/api/v1/migrations/{migration_id}/cancel", "/api/v1/metrics",
-        "/api/v1/partners/{partner_id}/integrations", "/api/v1/partners/{partner_id}/integrations/{integration_id}",
-        "/api/v1/partners/{partner_id}/webhooks", "/api/v1/partners/{partner_id}/webhooks/{subscription_id}",
+        "/api/v1/partners/{partner_id}",
+        "/api/v1/partners/{partner_id}/quotas",
+        "/api/v1/partners/{partner_id}/quotas/check",
+        "/api/v1/vms",
+        "/api/v1/vms/{vm_id}",
+        "/api/v1/vms/{vm_id}/start",
+        "/api/v1/vms/{vm_id}/stop",
+        "/api/v1/clusters",
+        "/api/v1/migrations",
+        "/api/v1/migrations/{migration_id}",
+        "/api/v1/migrations/{migration_id}/cancel",
+        "/api/v1/metrics",
+        "/api/v1/partners/{partner_id}/integrations",
+        "/api/v1/partners/{partner_id}/integrations/{integration_id}",
+        "/api/v1/partners/{partner_id}/webhooks",
+        "/api/v1/partners/{partner_id}/webhooks/{subscription_id}",
         "/api/v1/partners/{partner_id}/webhooks/{subscription_id}/test",
         "/api/v1/partners/{partner_id}/webhooks/{subscription_id}/deliveries",
         "/api/v1/partners/{partner_id}/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",

@@ -57,7 +57,9 @@ def test_a_repeated_post_with_the_same_key_is_replayed(acme_api: PartnerClient, 
     assert VM.objects.filter(partner=acme).count() == 1
 
 
-def test_the_same_key_with_another_body_is_a_conflict(acme_api: PartnerClient, clusters: list[Cluster]) -> None:
+def test_the_same_key_with_another_body_is_a_conflict(
+    acme_api: PartnerClient, clusters: list[Cluster]
+) -> None:
     headers = {"Idempotency-Key": "create-once-2"}
     assert acme_api.post("/api/v1/vms", VM_SPEC, headers=headers).status_code == 201
     changed = acme_api.post("/api/v1/vms", {**VM_SPEC, "name": "other"}, headers=headers)
@@ -65,7 +67,9 @@ def test_the_same_key_with_another_body_is_a_conflict(acme_api: PartnerClient, c
     assert changed.json()["error"]["code"] == "conflict"
 
 
-def test_keys_are_per_partner(acme_api: PartnerClient, globex_api: PartnerClient, clusters: list[Cluster]) -> None:
+def test_keys_are_per_partner(
+    acme_api: PartnerClient, globex_api: PartnerClient, clusters: list[Cluster]
+) -> None:
     headers = {"Idempotency-Key": "shared-key"}
     assert acme_api.post("/api/v1/vms", VM_SPEC, headers=headers).status_code == 201
     theirs = globex_api.post("/api/v1/vms", VM_SPEC, headers=headers)

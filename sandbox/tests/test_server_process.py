@@ -91,7 +91,9 @@ def test_a_migration_runs_to_completion_and_its_events_arrive(sandbox: Sandbox) 
         vms = sandbox.call("GET", "/api/v1/vms?status=running&cloud_provider=aws").json()["data"]
         vm = next(v for v in vms if not any(k.startswith("sandbox.") for k in v["tags"]))
         target = "cl-aws-usw2-a" if vm["cluster"] != "cl-aws-usw2-a" else "cl-aws-use1-a"
-        started = sandbox.call("POST", "/api/v1/migrations", {"source_vm_id": vm["vm_id"], "target_cluster": target})
+        started = sandbox.call(
+            "POST", "/api/v1/migrations", {"source_vm_id": vm["vm_id"], "target_cluster": target}
+        )
         assert started.status_code == 201
         path = f"/api/v1/migrations/{started.json()['migration_id']}"
         done = _wait_for(lambda: (m := sandbox.call("GET", path).json())["status"] == "completed" and m, 60)

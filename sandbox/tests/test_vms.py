@@ -19,7 +19,9 @@ def fleet(acme: Partner, globex: Partner, clusters: list[Cluster]) -> list[VM]:
     aws, gcp = clusters[0], clusters[4]
     vms = [
         make_vm(acme, aws, name="prod-web-01", tags={"env": "prod", "team": "web"}, age_days=5),
-        make_vm(acme, aws, name="prod-db-01", tags={"env": "prod", "team": "data"}, age_days=4, status="stopped"),
+        make_vm(
+            acme, aws, name="prod-db-01", tags={"env": "prod", "team": "data"}, age_days=4, status="stopped"
+        ),
         make_vm(acme, gcp, name="dev-web-02", tags={"env": "dev", "team": "web"}, age_days=3),
         make_vm(acme, gcp, name="old-box", status="deleted", age_days=2),
         make_vm(globex, aws, name="globex-web", age_days=1),
@@ -66,11 +68,15 @@ def test_deleted_vms_appear_as_tombstones_on_request(acme_api: PartnerClient, fl
     assert synced[-1]["status"] == "deleted" and synced[-1]["deleted_at"] is not None
 
 
-def test_it_creates_a_vm_that_becomes_running(acme_api: PartnerClient, clusters: list[Cluster], acme: Partner) -> None:
+def test_it_creates_a_vm_that_becomes_running(
+    acme_api: PartnerClient, clusters: list[Cluster], acme: Partner
+) -> None:
     response = acme_api.post("/api/v1/vms", VM_SPEC)
     assert response.status_code == 201
     vm = response.json()
-    assert vm["status"] == "provisioning" and vm["vm_id"].startswith("vm-") and vm["cluster"] == "cl-aws-use1-a"
+    assert (
+        vm["status"] == "provisioning" and vm["vm_id"].startswith("vm-") and vm["cluster"] == "cl-aws-use1-a"
+    )
     assert PlatformEvent.objects.filter(event_type="vm.created", data__vm_id=vm["vm_id"]).exists()
     vms_finish_provisioning(now=timezone.now() + timedelta(seconds=10))
     assert acme_api.get(f"/api/v1/vms/{vm['vm_id']}").json()["status"] == "running"
@@ -82,7 +88,9 @@ def test_it_rejects_a_cluster_outside_the_region(acme_api: PartnerClient, cluste
     assert "cluster" in response.json()["error"]["details"]["fields"]
 
 
-def test_it_refuses_a_vm_over_the_daily_quota(acme_api: PartnerClient, clusters: list[Cluster], acme: Partner) -> None:
+def test_it_refuses_a_vm_over_the_daily_quota(
+    acme_api: PartnerClient, clusters: list[Cluster], acme: Partner
+) -> None:
     acme.quota_limits = {**acme.quota_limits, "vm_create_per_day": 1}
     acme.save()
     assert acme_api.post("/api/v1/vms", VM_SPEC).status_code == 201

@@ -23,7 +23,9 @@ BASE = "/api/v1/partners/partner-acme/webhooks"
 
 
 def _subscribe(api: PartnerClient, url: str, events: list[str] | None = None) -> dict[str, object]:
-    response = api.post(BASE, {"url": url, "events": events or ["vm.created", "vm.deleted"], "secret": SECRET})
+    response = api.post(
+        BASE, {"url": url, "events": events or ["vm.created", "vm.deleted"], "secret": SECRET}
+    )
     assert response.status_code == 201
     return response.json()
 
@@ -57,7 +59,9 @@ def test_a_delivery_is_signed_per_the_contract(acme_api: PartnerClient, acme: Pa
     assert Delivery.objects.get().status == "succeeded"
 
 
-def test_a_500_is_retried_after_a_backoff_within_bounds(acme_api: PartnerClient, acme: Partner, settings: object) -> None:
+def test_a_500_is_retried_after_a_backoff_within_bounds(
+    acme_api: PartnerClient, acme: Partner, settings: object
+) -> None:
     settings.SANDBOX_WEBHOOK_RETRY_SCHEDULE = [10, 20]
     with Receiver(statuses=[500]) as receiver:
         sub = _subscribe(acme_api, receiver.url)
@@ -65,7 +69,11 @@ def test_a_500_is_retried_after_a_backoff_within_bounds(acme_api: PartnerClient,
         deliver_due()
         delivery = Delivery.objects.get()
         attempt = delivery.attempts.get()
-        assert delivery.status == "retrying" and attempt.response_status == 500 and attempt.response_excerpt == "boom"
+        assert (
+            delivery.status == "retrying"
+            and attempt.response_status == 500
+            and attempt.response_excerpt == "boom"
+        )
         wait = (delivery.next_attempt_at - attempt.at).total_seconds()
         assert 8.0 <= wait <= 12.0
         assert deliver_due() == 0  # not due yet

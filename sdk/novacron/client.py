@@ -58,11 +58,21 @@ class Client:
     ) -> None:
         if auth is None:
             if not (config.partner_id and config.uses_hmac):
-                raise ValueError("HMAC mode needs partner_id, api_key and api_secret (or use Client.with_token)")
+                raise ValueError(
+                    "HMAC mode needs partner_id, api_key and api_secret (or use Client.with_token)"
+                )
             auth = HMACAuth(config.partner_id, config.api_key or "", config.api_secret or "")
         self.config = config
-        self._http = Transport(config, auth, session=session, clock=clock, monotonic=monotonic,
-                               sleep=sleep, jitter=jitter, request_id_provider=request_id_provider)
+        self._http = Transport(
+            config,
+            auth,
+            session=session,
+            clock=clock,
+            monotonic=monotonic,
+            sleep=sleep,
+            jitter=jitter,
+            request_id_provider=request_id_provider,
+        )
 
     @classmethod
     def with_token(
@@ -79,10 +89,19 @@ class Client:
     ) -> Client:
         """A client acting as a user. ``token_provider()`` returns a fresh access token; it is
         called once when the server answers 401 ``invalid_token``, then the call is retried."""
-        settings = {k: options.pop(k) for k in ("max_retry_wait", "backoff_base", "backoff_max",
-                                                 "pool_maxsize") if k in options}
-        config = SDKConfig(base_url=base_url, partner_id=partner_id, rate_limit_rps=rate_limit_rps,
-                           timeout=timeout, max_retries=max_retries, **settings)
+        settings = {
+            k: options.pop(k)
+            for k in ("max_retry_wait", "backoff_base", "backoff_max", "pool_maxsize")
+            if k in options
+        }
+        config = SDKConfig(
+            base_url=base_url,
+            partner_id=partner_id,
+            rate_limit_rps=rate_limit_rps,
+            timeout=timeout,
+            max_retries=max_retries,
+            **settings,
+        )
         return cls(config, auth=BearerAuth(access_token, token_provider), **options)
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -109,8 +128,14 @@ class Client:
             raise ValueError("this call is scoped to a partner: pass partner_id to Client.with_token")
         return f"/partners/{path_segment(self.config.partner_id)}{suffix}"
 
-    def _page(self, path: str, item: Callable[[dict[str, Any]], M], page: int, limit: int,
-              extra: Mapping[str, str] | None = None) -> Page[M]:
+    def _page(
+        self,
+        path: str,
+        item: Callable[[dict[str, Any]], M],
+        page: int,
+        limit: int,
+        extra: Mapping[str, str] | None = None,
+    ) -> Page[M]:
         def fetch(number: int) -> Page[M]:
             params = {**(extra or {}), "page": str(number), "limit": str(limit)}
             return Page.from_dict(self._request("GET", path, params=params), item, fetch)
@@ -127,8 +152,9 @@ class Client:
         return [Quota.from_dict(q) for q in body["data"]]
 
     def check_quota(self, resource: str, amount: int = 1) -> QuotaCheck:
-        body = self._request("POST", self._partner_path("/quotas/check"),
-                             body={"resource": resource, "amount": amount})
+        body = self._request(
+            "POST", self._partner_path("/quotas/check"), body={"resource": resource, "amount": amount}
+        )
         return QuotaCheck.from_dict(body)
 
     # -- integrations -----------------------------------------------------------------------
@@ -164,8 +190,9 @@ class Client:
 
         return fetch(chosen.page)
 
-    def list_vms_paginated(self, page: int, limit: int,
-                           options: VMListOptions | None = None) -> tuple[list[VM], bool]:
+    def list_vms_paginated(
+        self, page: int, limit: int, options: VMListOptions | None = None
+    ) -> tuple[list[VM], bool]:
         result = self.list_vms(options, page=page, limit=limit)
         return result.data, result.has_more
 
@@ -201,8 +228,9 @@ class Client:
     def get_migration_status(self, migration_id: str) -> MigrationStatus:
         return MigrationStatus.from_dict(self._request("GET", f"/migrations/{path_segment(migration_id)}"))
 
-    def list_migrations(self, status: str | None = None, vm_id: str | None = None,
-                        page: int = 1, limit: int = 50) -> Page[MigrationStatus]:
+    def list_migrations(
+        self, status: str | None = None, vm_id: str | None = None, page: int = 1, limit: int = 50
+    ) -> Page[MigrationStatus]:
         extra = {k: v for k, v in (("status", status), ("vm_id", vm_id)) if v}
         return self._page("/migrations", MigrationStatus.from_dict, page, limit, extra)
 
@@ -224,7 +252,9 @@ class Client:
 
     def subscribe_webhook(self, events: list[str], url: str, secret: str) -> WebhookSubscription:
         body = {"url": url, "events": list(events), "secret": secret}
-        return WebhookSubscription.from_dict(self._request("POST", self._partner_path("/webhooks"), body=body))
+        return WebhookSubscription.from_dict(
+            self._request("POST", self._partner_path("/webhooks"), body=body)
+        )
 
     def list_webhooks(self, page: int = 1, limit: int = 50) -> Page[WebhookSubscription]:
         return self._page(self._partner_path("/webhooks"), WebhookSubscription.from_dict, page, limit)
@@ -241,12 +271,14 @@ class Client:
         path = self._partner_path(f"/webhooks/{path_segment(subscription_id)}/test")
         return Delivery.from_dict(self._request("POST", path))
 
-    def list_deliveries(self, subscription_id: str, status: str | None = None,
-                        page: int = 1, limit: int = 50) -> Page[Delivery]:
+    def list_deliveries(
+        self, subscription_id: str, status: str | None = None, page: int = 1, limit: int = 50
+    ) -> Page[Delivery]:
         path = self._partner_path(f"/webhooks/{path_segment(subscription_id)}/deliveries")
         return self._page(path, Delivery.from_dict, page, limit, {"status": status} if status else None)
 
     def redeliver(self, subscription_id: str, delivery_id: str) -> Delivery:
-        path = self._partner_path(f"/webhooks/{path_segment(subscription_id)}/deliveries/"
-                                  f"{path_segment(delivery_id)}/redeliver")
+        path = self._partner_path(
+            f"/webhooks/{path_segment(subscription_id)}/deliveries/{path_segment(delivery_id)}/redeliver"
+        )
         return Delivery.from_dict(self._request("POST", path))

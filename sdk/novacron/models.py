@@ -71,8 +71,12 @@ class Integration(Model):
 
     def to_create_body(self) -> dict[str, Any]:
         """Only the writable fields: the server assigns ids and timestamps."""
-        body = {"name": self.name, "type": self.type, "config": encode(self.config),
-                "endpoints": encode(self.endpoints)}
+        body = {
+            "name": self.name,
+            "type": self.type,
+            "config": encode(self.config),
+            "endpoints": encode(self.endpoints),
+        }
         if self.status is not None:
             body["status"] = self.status
         return body
@@ -232,8 +236,12 @@ class MetricsQuery(Model):
     aggregate: str | None = None
 
     def to_params(self) -> dict[str, str]:
-        params = {"resource": self.resource, "resource_id": self.resource_id,
-                  "metrics": ",".join(self.metrics), "interval": self.interval}
+        params = {
+            "resource": self.resource,
+            "resource_id": self.resource_id,
+            "metrics": ",".join(self.metrics),
+            "interval": self.interval,
+        }
         if self.start_time is not None:
             params["start"] = format_datetime(self.start_time)
         if self.end_time is not None:
@@ -369,13 +377,23 @@ class Page(Generic[T]):  # noqa: UP046 - the SDK still supports Python 3.11
         fetch_page: Callable[[int], Page[T]] | None = None,
     ) -> Page[T]:
         items = [item(entry) for entry in raw.get("data", [])]
-        return cls(data=items, page=int(raw.get("page", 1)), limit=int(raw.get("limit", len(items))),
-                   total=int(raw.get("total", len(items))), has_more=bool(raw.get("has_more", False)),
-                   _fetch_page=fetch_page)
+        return cls(
+            data=items,
+            page=int(raw.get("page", 1)),
+            limit=int(raw.get("limit", len(items))),
+            total=int(raw.get("total", len(items))),
+            has_more=bool(raw.get("has_more", False)),
+            _fetch_page=fetch_page,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"data": encode(self.data), "page": self.page, "limit": self.limit,
-                "total": self.total, "has_more": self.has_more}
+        return {
+            "data": encode(self.data),
+            "page": self.page,
+            "limit": self.limit,
+            "total": self.total,
+            "has_more": self.has_more,
+        }
 
     def next_page(self) -> Page[T] | None:
         if not self.has_more or self._fetch_page is None:

@@ -40,17 +40,31 @@ class OAuthConfig:
     userinfo_endpoint: str | None = None
 
     @classmethod
-    def from_issuer(cls, issuer: str, client_id: str, client_secret: str | None, redirect_url: str,
-                    scopes: Sequence[str] = DEFAULT_SCOPES, *, session: requests.Session | None = None,
-                    timeout: float = 10.0) -> OAuthConfig:
+    def from_issuer(
+        cls,
+        issuer: str,
+        client_id: str,
+        client_secret: str | None,
+        redirect_url: str,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+    ) -> OAuthConfig:
         """Endpoints from the issuer's ``/.well-known/openid-configuration``."""
         url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         document = _call(session or requests.Session(), "GET", url, timeout=timeout)
-        return cls(client_id=client_id, client_secret=client_secret, redirect_url=redirect_url,
-                   scopes=list(scopes), authorization_endpoint=document["authorization_endpoint"],
-                   token_endpoint=document["token_endpoint"],
-                   revocation_endpoint=document.get("revocation_endpoint"),
-                   issuer=document.get("issuer", issuer), userinfo_endpoint=document.get("userinfo_endpoint"))
+        return cls(
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_url=redirect_url,
+            scopes=list(scopes),
+            authorization_endpoint=document["authorization_endpoint"],
+            token_endpoint=document["token_endpoint"],
+            revocation_endpoint=document.get("revocation_endpoint"),
+            issuer=document.get("issuer", issuer),
+            userinfo_endpoint=document.get("userinfo_endpoint"),
+        )
 
 
 @dataclass
@@ -80,23 +94,36 @@ class Token(Model):
 
 
 class OAuthProvider:
-    def __init__(self, config: OAuthConfig, *, session: requests.Session | None = None,
-                 clock: Callable[[], float] = time.time, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        config: OAuthConfig,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 10.0,
+    ) -> None:
         self.config = config
         self._session = session or requests.Session()
         self._clock = clock
         self._timeout = timeout
 
-    def authorization_url(self, scopes: Sequence[str] | None = None, state: str | None = None,
-                          nonce: str | None = None) -> AuthorizationRequest:
+    def authorization_url(
+        self, scopes: Sequence[str] | None = None, state: str | None = None, nonce: str | None = None
+    ) -> AuthorizationRequest:
         chosen = list(scopes if scopes is not None else self.config.scopes)
         state = state or secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters, inside RFC 7636's 43..128
         if nonce is None and "openid" in chosen:
             nonce = secrets.token_urlsafe(24)
-        query = {"response_type": "code", "client_id": self.config.client_id,
-                 "redirect_uri": self.config.redirect_url, "scope": " ".join(chosen), "state": state,
-                 "code_challenge": code_challenge(verifier), "code_challenge_method": "S256"}
+        query = {
+            "response_type": "code",
+            "client_id": self.config.client_id,
+            "redirect_uri": self.config.redirect_url,
+            "scope": " ".join(chosen),
+            "state": state,
+            "code_challenge": code_challenge(verifier),
+            "code_challenge_method": "S256",
+        }
         if nonce:
             query["nonce"] = nonce
         separator = "&" if "?" in self.config.authorization_endpoint else "?"
@@ -104,8 +131,14 @@ class OAuthProvider:
         return AuthorizationRequest(url=url, state=state, code_verifier=verifier, nonce=nonce)
 
     def exchange_code(self, code: str, code_verifier: str) -> Token:
-        return self._token({"grant_type": "authorization_code", "code": code,
-                            "redirect_uri": self.config.redirect_url, "code_verifier": code_verifier})
+        return self._token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.config.redirect_url,
+                "code_verifier": code_verifier,
+            }
+        )
 
     def refresh(self, refresh_token: str) -> Token:
         """A new token; the old refresh token is kept when the server does not rotate it."""
@@ -124,12 +157,20 @@ class OAuthProvider:
         if not body or "access_token" not in body:
             raise OAuthError("the token endpoint answered without an access_token", code="invalid_response")
         expires_in = body.get("expires_in")
-        expires_at = (datetime.fromtimestamp(self._clock() + float(expires_in), tz=UTC)
-                      if expires_in is not None else None)
+        expires_at = (
+            datetime.fromtimestamp(self._clock() + float(expires_in), tz=UTC)
+            if expires_in is not None
+            else None
+        )
         scope = body.get("scope")
-        return Token(access_token=body["access_token"], refresh_token=body.get("refresh_token"),
-                     expires_at=expires_at, scope=scope.split() if isinstance(scope, str) else list(scope or []),
-                     id_token=body.get("id_token"), token_type=body.get("token_type", "Bearer"))
+        return Token(
+            access_token=body["access_token"],
+            refresh_token=body.get("refresh_token"),
+            expires_at=expires_at,
+            scope=scope.split() if isinstance(scope, str) else list(scope or []),
+            id_token=body.get("id_token"),
+            token_type=body.get("token_type", "Bearer"),
+        )
 
     def _post(self, url: str, form: dict[str, str]) -> Any:
         headers = {}
@@ -142,10 +183,20 @@ class OAuthProvider:
         return _call(self._session, "POST", url, data=form, headers=headers, timeout=self._timeout)
 
 
-def _call(session: requests.Session, method: str, url: str, *, timeout: float,
-          data: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
-    all_headers = {"Accept": "application/json", "User-Agent": f"novacron-partner-sdk/{__version__}",
-                   **(headers or {})}
+def _call(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    all_headers = {
+        "Accept": "application/json",
+        "User-Agent": f"novacron-partner-sdk/{__version__}",
+        **(headers or {}),
+    }
     try:
         response = session.request(method, url, data=data, headers=all_headers, timeout=timeout)
     except requests.Timeout as exc:

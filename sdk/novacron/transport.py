@@ -62,8 +62,14 @@ class HMACAuth:
         self.partner_id, self._api_key, self._api_secret = partner_id, api_key, api_secret
 
     def headers(self, method: str, path: str, now: float) -> dict[str, str]:
-        return partner_headers(method=method, path=path, timestamp=int(now), partner_id=self.partner_id,
-                               api_key=self._api_key, api_secret=self._api_secret)
+        return partner_headers(
+            method=method,
+            path=path,
+            timestamp=int(now),
+            partner_id=self.partner_id,
+            api_key=self._api_key,
+            api_secret=self._api_secret,
+        )
 
     def refresh(self, rejected: Mapping[str, str]) -> bool:
         return False  # a rejected HMAC key stays rejected
@@ -122,8 +128,13 @@ class Transport:
         self._base_path = urlsplit(self._root).path
         self.bucket = TokenBucket(config.rate_limit_rps, clock=monotonic, sleep=sleep)
         self.budget = ServerBudget(clock=clock, max_wait=config.max_retry_wait)
-        self.retry = RetryPolicy(max_retries=config.max_retries, backoff_base=config.backoff_base,
-                                 backoff_max=config.backoff_max, max_wait=config.max_retry_wait, clock=clock)
+        self.retry = RetryPolicy(
+            max_retries=config.max_retries,
+            backoff_base=config.backoff_base,
+            backoff_max=config.backoff_max,
+            max_wait=config.max_retry_wait,
+            clock=clock,
+        )
         if jitter is not None:
             self.retry.jitter = jitter
 
@@ -157,8 +168,9 @@ class Transport:
                 if not self.retry.should_retry(error, attempt):
                     raise
                 delay = self.retry.delay(error, attempt)
-                logger.info("novacron: %s %s failed (%s), retry %d in %.2fs",
-                            method, path, error, attempt + 1, delay)
+                logger.info(
+                    "novacron: %s %s failed (%s), retry %d in %.2fs", method, path, error, attempt + 1, delay
+                )
                 self._sleep(delay)
                 attempt += 1
 
@@ -169,13 +181,21 @@ class Transport:
             logger.info("novacron: rate budget spent, waiting %.2fs for the server to refill", wait)
             self._sleep(wait)
 
-    def _send(self, method: str, path: str, params: Params, payload: bytes | None,
-              headers: dict[str, str]) -> Any:
+    def _send(
+        self, method: str, path: str, params: Params, payload: bytes | None, headers: dict[str, str]
+    ) -> Any:
         url = self._root + path
         started = self._monotonic()
         try:
-            response = self.session.request(method, url, params=params, data=payload, headers=headers,
-                                            timeout=self.config.timeout, allow_redirects=False)
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=payload,
+                headers=headers,
+                timeout=self.config.timeout,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             self._log_call(method, path, "failed", started, None)
             if isinstance(exc, requests.Timeout):
@@ -192,17 +212,27 @@ class Transport:
         try:
             return response.json()
         except ValueError as exc:
-            raise NovaCronError("the server answered with a body that is not JSON",
-                                status=response.status_code,
-                                request_id=response.headers.get("X-Request-ID"),
-                                headers=response.headers) from exc
+            raise NovaCronError(
+                "the server answered with a body that is not JSON",
+                status=response.status_code,
+                request_id=response.headers.get("X-Request-ID"),
+                headers=response.headers,
+            ) from exc
 
-    def _log_call(self, method: str, path: str, outcome: str, started: float,
-                  novacron_request_id: str | None) -> None:
+    def _log_call(
+        self, method: str, path: str, outcome: str, started: float, novacron_request_id: str | None
+    ) -> None:
         # The path only: query strings are filters, never needed to find the call in NovaCron's logs.
         elapsed_ms = (self._monotonic() - started) * 1000
-        call_logger.info("novacron call %s %s%s %s in %.0f ms novacron_request_id=%s", method,
-                         self._base_path, path, outcome, elapsed_ms, novacron_request_id or "-")
+        call_logger.info(
+            "novacron call %s %s%s %s in %.0f ms novacron_request_id=%s",
+            method,
+            self._base_path,
+            path,
+            outcome,
+            elapsed_ms,
+            novacron_request_id or "-",
+        )
 
     @staticmethod
     def _token_expired(error: UnauthorizedError) -> bool:

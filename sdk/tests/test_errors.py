@@ -26,8 +26,9 @@ from novacron import (
 from sdk_support import API, PARTNER, error_body, rate_headers
 
 
-def make_response(status: int, body: object = None, headers: dict[str, str] | None = None,
-                  text: str | None = None) -> requests.Response:
+def make_response(
+    status: int, body: object = None, headers: dict[str, str] | None = None, text: str | None = None
+) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     response.headers.update(headers or {})
@@ -38,21 +39,26 @@ def make_response(status: int, body: object = None, headers: dict[str, str] | No
     return response
 
 
-@pytest.mark.parametrize(("status", "code", "expected"), [
-    (400, "validation_error", ValidationError),
-    (401, "unauthorized", UnauthorizedError),
-    (403, "forbidden", ForbiddenError),
-    (403, "insufficient_scope", InsufficientScopeError),
-    (403, "quota_exceeded", QuotaExceededError),
-    (404, "not_found", NotFoundError),
-    (409, "conflict", ConflictError),
-    (413, "payload_too_large", PayloadTooLargeError),
-    (429, "rate_limited", RateLimitError),
-    (500, "internal_error", ServerError),
-    (503, "unavailable", ServerError),
-])
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, "validation_error", ValidationError),
+        (401, "unauthorized", UnauthorizedError),
+        (403, "forbidden", ForbiddenError),
+        (403, "insufficient_scope", InsufficientScopeError),
+        (403, "quota_exceeded", QuotaExceededError),
+        (404, "not_found", NotFoundError),
+        (409, "conflict", ConflictError),
+        (413, "payload_too_large", PayloadTooLargeError),
+        (429, "rate_limited", RateLimitError),
+        (500, "internal_error", ServerError),
+        (503, "unavailable", ServerError),
+    ],
+)
 def test_each_status_and_code_maps_to_its_error_class(status: int, code: str, expected: type) -> None:
-    error = error_from_response(make_response(status, error_body(code, "went wrong"), {"X-Request-ID": "req_9"}))
+    error = error_from_response(
+        make_response(status, error_body(code, "went wrong"), {"X-Request-ID": "req_9"})
+    )
 
     assert type(error) is expected
     assert isinstance(error, NovaCronError)
@@ -62,7 +68,9 @@ def test_each_status_and_code_maps_to_its_error_class(status: int, code: str, ex
 
 
 def test_a_body_that_is_not_an_envelope_still_maps_by_status() -> None:
-    error = error_from_response(make_response(502, headers={"X-Request-ID": "req_7"}, text="<h1>Bad gateway</h1>"))
+    error = error_from_response(
+        make_response(502, headers={"X-Request-ID": "req_7"}, text="<h1>Bad gateway</h1>")
+    )
 
     assert type(error) is ServerError
     assert error.request_id == "req_7"
@@ -76,8 +84,9 @@ def test_an_unlisted_client_error_is_the_base_class() -> None:
 
 
 def test_validation_errors_carry_field_messages() -> None:
-    error = error_from_response(make_response(400, error_body("validation_error",
-                                                              fields={"cpu_cores": ["must be <= 128"]})))
+    error = error_from_response(
+        make_response(400, error_body("validation_error", fields={"cpu_cores": ["must be <= 128"]}))
+    )
 
     assert isinstance(error, ValidationError)
     assert error.fields == {"cpu_cores": ["must be <= 128"]}
@@ -85,26 +94,41 @@ def test_validation_errors_carry_field_messages() -> None:
 
 def test_insufficient_scope_names_the_scope_from_details_or_header() -> None:
     from_details = error_from_response(make_response(403, error_body("insufficient_scope", scope="vm:write")))
-    from_header = error_from_response(make_response(
-        403, error_body("insufficient_scope"),
-        {"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="migration:execute"'}))
+    from_header = error_from_response(
+        make_response(
+            403,
+            error_body("insufficient_scope"),
+            {"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="migration:execute"'},
+        )
+    )
 
     assert isinstance(from_details, InsufficientScopeError) and from_details.scope == "vm:write"
     assert isinstance(from_header, InsufficientScopeError) and from_header.scope == "migration:execute"
 
 
 def test_quota_exceeded_carries_quota_limit_and_usage() -> None:
-    error = error_from_response(make_response(403, error_body(
-        "quota_exceeded", quota="vm_create_per_day", limit=1000, used=1000, requested=1,
-        reset_at="2026-01-02T00:00:00Z")))
+    error = error_from_response(
+        make_response(
+            403,
+            error_body(
+                "quota_exceeded",
+                quota="vm_create_per_day",
+                limit=1000,
+                used=1000,
+                requested=1,
+                reset_at="2026-01-02T00:00:00Z",
+            ),
+        )
+    )
 
     assert isinstance(error, QuotaExceededError)
     assert (error.quota, error.limit, error.used, error.requested) == ("vm_create_per_day", 1000, 1000, 1)
 
 
 def test_rate_limit_error_reads_retry_after_from_the_header_then_the_details() -> None:
-    with_header = error_from_response(make_response(429, error_body("rate_limited", retry_after=9),
-                                                    {"Retry-After": "3"}))
+    with_header = error_from_response(
+        make_response(429, error_body("rate_limited", retry_after=9), {"Retry-After": "3"})
+    )
     details_only = error_from_response(make_response(429, error_body("rate_limited", retry_after=9)))
 
     assert isinstance(with_header, RateLimitError) and with_header.retry_after == 3.0
@@ -118,8 +142,9 @@ def test_error_headers_are_case_insensitive() -> None:
 
 
 def test_a_client_call_raises_the_mapped_error(client: Client, api: responses.RequestsMock) -> None:
-    api.get(f"{API}/vms/vm-404", status=404, json=error_body("not_found", "VM not found"),
-            headers=rate_headers())
+    api.get(
+        f"{API}/vms/vm-404", status=404, json=error_body("not_found", "VM not found"), headers=rate_headers()
+    )
 
     with pytest.raises(NotFoundError) as caught:
         client.get_vm("vm-404")
@@ -154,8 +179,20 @@ def test_a_timeout_is_an_api_timeout_error(client: Client, api: responses.Reques
 
 
 def test_every_error_class_is_exported_from_the_package() -> None:
-    for name in ("NovaCronError", "NotFoundError", "UnauthorizedError", "ForbiddenError",
-                 "InsufficientScopeError", "QuotaExceededError", "ConflictError", "ValidationError",
-                 "RateLimitError", "ServerError", "APIConnectionError", "APITimeoutError",
-                 "SignatureVerificationError", "error_from_response"):
+    for name in (
+        "NovaCronError",
+        "NotFoundError",
+        "UnauthorizedError",
+        "ForbiddenError",
+        "InsufficientScopeError",
+        "QuotaExceededError",
+        "ConflictError",
+        "ValidationError",
+        "RateLimitError",
+        "ServerError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "SignatureVerificationError",
+        "error_from_response",
+    ):
         assert getattr(novacron, name) is getattr(novacron.errors, name)

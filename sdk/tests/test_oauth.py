@@ -16,10 +16,15 @@ NOW = 1_767_225_600.0
 
 
 def make_provider(client_secret: str | None = "client-secret") -> OAuthProvider:
-    config = OAuthConfig(client_id="portal", client_secret=client_secret, redirect_url="http://portal.test/cb",
-                         scopes=["openid", "profile", "vm:read"],
-                         authorization_endpoint=f"{ISSUER}/oauth/authorize/", token_endpoint=f"{ISSUER}/oauth/token/",
-                         revocation_endpoint=f"{ISSUER}/oauth/revoke_token/")
+    config = OAuthConfig(
+        client_id="portal",
+        client_secret=client_secret,
+        redirect_url="http://portal.test/cb",
+        scopes=["openid", "profile", "vm:read"],
+        authorization_endpoint=f"{ISSUER}/oauth/authorize/",
+        token_endpoint=f"{ISSUER}/oauth/token/",
+        revocation_endpoint=f"{ISSUER}/oauth/revoke_token/",
+    )
     return OAuthProvider(config, clock=lambda: NOW)
 
 
@@ -27,8 +32,14 @@ def form_of(call: responses.Call) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(call.request.body).items()}
 
 
-TOKEN_RESPONSE = {"access_token": "at-1", "refresh_token": "rt-1", "expires_in": 3600, "token_type": "Bearer",
-                  "scope": "openid profile vm:read", "id_token": "header.claims.sig"}
+TOKEN_RESPONSE = {
+    "access_token": "at-1",
+    "refresh_token": "rt-1",
+    "expires_in": 3600,
+    "token_type": "Bearer",
+    "scope": "openid profile vm:read",
+    "id_token": "header.claims.sig",
+}
 
 
 def test_the_authorization_url_carries_state_and_an_s256_challenge() -> None:
@@ -70,8 +81,12 @@ def test_it_exchanges_a_code_for_a_token(api: responses.RequestsMock) -> None:
 
     token = make_provider().exchange_code("the-code", "the-verifier")
 
-    assert form_of(api.calls[0]) == {"grant_type": "authorization_code", "code": "the-code",
-                                     "redirect_uri": "http://portal.test/cb", "code_verifier": "the-verifier"}
+    assert form_of(api.calls[0]) == {
+        "grant_type": "authorization_code",
+        "code": "the-code",
+        "redirect_uri": "http://portal.test/cb",
+        "code_verifier": "the-verifier",
+    }
     expected_basic = base64.b64encode(b"portal:client-secret").decode()
     assert api.calls[0].request.headers["Authorization"] == f"Basic {expected_basic}"
     assert token.access_token == "at-1" and token.refresh_token == "rt-1"
@@ -100,8 +115,11 @@ def test_it_refreshes_and_keeps_the_old_refresh_token_when_not_rotated(api: resp
 
 
 def test_a_reused_refresh_token_is_an_oauth_error(api: responses.RequestsMock) -> None:
-    api.post(f"{ISSUER}/oauth/token/", status=400,
-             json={"error": "invalid_grant", "error_description": "refresh token revoked"})
+    api.post(
+        f"{ISSUER}/oauth/token/",
+        status=400,
+        json={"error": "invalid_grant", "error_description": "refresh token revoked"},
+    )
 
     with pytest.raises(OAuthError) as caught:
         make_provider().refresh("rt-old")
@@ -127,9 +145,16 @@ def test_revoke_needs_a_revocation_endpoint() -> None:
 
 
 def test_the_config_comes_from_oidc_discovery(api: responses.RequestsMock) -> None:
-    api.get(f"{ISSUER}/.well-known/openid-configuration", json={
-        "issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/o/authorize/", "token_endpoint": f"{ISSUER}/o/token/",
-        "revocation_endpoint": f"{ISSUER}/o/revoke/", "userinfo_endpoint": f"{ISSUER}/o/userinfo/"})
+    api.get(
+        f"{ISSUER}/.well-known/openid-configuration",
+        json={
+            "issuer": ISSUER,
+            "authorization_endpoint": f"{ISSUER}/o/authorize/",
+            "token_endpoint": f"{ISSUER}/o/token/",
+            "revocation_endpoint": f"{ISSUER}/o/revoke/",
+            "userinfo_endpoint": f"{ISSUER}/o/userinfo/",
+        },
+    )
 
     config = OAuthConfig.from_issuer(ISSUER + "/", "portal", "secret", "http://portal.test/cb", ["openid"])
 

@@ -14,11 +14,25 @@ def body_of(call: responses.Call) -> dict:
 
 
 def test_it_gets_the_partner_as_a_typed_model(client: Client, api: responses.RequestsMock) -> None:
-    api.get(f"{API}/partners/{PARTNER}", headers=rate_headers(), json={
-        "partner_id": PARTNER, "name": "Acme Corp", "type": "technology", "tier": "gold", "status": "active",
-        "entitlements": ["white-label"], "created_at": "2026-01-01T00:00:00Z", "future_field": 1,
-        "quota_limits": {"api_calls_per_minute": 1000, "vm_create_per_day": 1000, "migration_concurrent": 50},
-    })
+    api.get(
+        f"{API}/partners/{PARTNER}",
+        headers=rate_headers(),
+        json={
+            "partner_id": PARTNER,
+            "name": "Acme Corp",
+            "type": "technology",
+            "tier": "gold",
+            "status": "active",
+            "entitlements": ["white-label"],
+            "created_at": "2026-01-01T00:00:00Z",
+            "future_field": 1,
+            "quota_limits": {
+                "api_calls_per_minute": 1000,
+                "vm_create_per_day": 1000,
+                "migration_concurrent": 50,
+            },
+        },
+    )
 
     partner = client.get_partner()
 
@@ -29,11 +43,21 @@ def test_it_gets_the_partner_as_a_typed_model(client: Client, api: responses.Req
 
 
 def test_it_lists_every_quota(client: Client, api: responses.RequestsMock) -> None:
-    api.get(f"{API}/partners/{PARTNER}/quotas", json={"data": [
-        {"name": "vm_create_per_day", "limit": 1000, "used": 10, "remaining": 990,
-         "reset_at": "2026-01-02T00:00:00Z"},
-        {"name": "migration_concurrent", "limit": 50, "used": 2, "remaining": 48, "reset_at": None},
-    ]})
+    api.get(
+        f"{API}/partners/{PARTNER}/quotas",
+        json={
+            "data": [
+                {
+                    "name": "vm_create_per_day",
+                    "limit": 1000,
+                    "used": 10,
+                    "remaining": 990,
+                    "reset_at": "2026-01-02T00:00:00Z",
+                },
+                {"name": "migration_concurrent", "limit": 50, "used": 2, "remaining": 48, "reset_at": None},
+            ]
+        },
+    )
 
     quotas = client.get_quotas()
 
@@ -43,8 +67,10 @@ def test_it_lists_every_quota(client: Client, api: responses.RequestsMock) -> No
 
 
 def test_check_quota_posts_the_resource_and_amount(client: Client, api: responses.RequestsMock) -> None:
-    api.post(f"{API}/partners/{PARTNER}/quotas/check", json={
-        "allowed": False, "quota": "vm_create_per_day", "limit": 1000, "used": 995, "remaining": 5})
+    api.post(
+        f"{API}/partners/{PARTNER}/quotas/check",
+        json={"allowed": False, "quota": "vm_create_per_day", "limit": 1000, "used": 995, "remaining": 5},
+    )
 
     check = client.check_quota("vm-create", 10)
 
@@ -54,11 +80,23 @@ def test_check_quota_posts_the_resource_and_amount(client: Client, api: response
 
 
 INTEGRATION = {
-    "integration_id": "int-1", "partner_id": PARTNER, "name": "VM Backup Integration", "type": "api",
-    "status": "active", "config": {"backup_schedule": "0 2 * * *", "retention_days": 30},
-    "endpoints": [{"name": "backup-webhook", "url": "https://backup.acme.com/webhook", "method": "POST",
-                   "auth_type": "bearer", "timeout_seconds": 30}],
-    "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+    "integration_id": "int-1",
+    "partner_id": PARTNER,
+    "name": "VM Backup Integration",
+    "type": "api",
+    "status": "active",
+    "config": {"backup_schedule": "0 2 * * *", "retention_days": 30},
+    "endpoints": [
+        {
+            "name": "backup-webhook",
+            "url": "https://backup.acme.com/webhook",
+            "method": "POST",
+            "auth_type": "bearer",
+            "timeout_seconds": 30,
+        }
+    ],
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
 }
 
 
@@ -67,17 +105,30 @@ def test_it_creates_an_integration_sending_only_writable_fields(
 ) -> None:
     api.post(f"{API}/partners/{PARTNER}/integrations", status=201, json=INTEGRATION)
 
-    created = client.create_integration(Integration(
-        name="VM Backup Integration", type="api",
-        config={"backup_schedule": "0 2 * * *", "retention_days": 30},
-        endpoints=[Endpoint(name="backup-webhook", url="https://backup.acme.com/webhook", auth_type="bearer")],
-    ))
+    created = client.create_integration(
+        Integration(
+            name="VM Backup Integration",
+            type="api",
+            config={"backup_schedule": "0 2 * * *", "retention_days": 30},
+            endpoints=[
+                Endpoint(name="backup-webhook", url="https://backup.acme.com/webhook", auth_type="bearer")
+            ],
+        )
+    )
 
     assert body_of(api.calls[0]) == {
-        "name": "VM Backup Integration", "type": "api",
+        "name": "VM Backup Integration",
+        "type": "api",
         "config": {"backup_schedule": "0 2 * * *", "retention_days": 30},
-        "endpoints": [{"name": "backup-webhook", "url": "https://backup.acme.com/webhook", "method": "POST",
-                       "auth_type": "bearer", "timeout_seconds": 30}],
+        "endpoints": [
+            {
+                "name": "backup-webhook",
+                "url": "https://backup.acme.com/webhook",
+                "method": "POST",
+                "auth_type": "bearer",
+                "timeout_seconds": 30,
+            }
+        ],
     }
     assert created.integration_id == "int-1"
     assert created.endpoints[0].auth_type == "bearer"
@@ -131,4 +182,3 @@ def test_hmac_mode_refuses_a_config_without_credentials() -> None:
 
     with pytest.raises(ValueError, match="api_key"):
         Client(SDKConfig(base_url="http://novacron.test", partner_id=PARTNER))
-

@@ -31,8 +31,11 @@ def test_past_the_burst_calls_are_spaced_at_the_rate(clock: FakeClock) -> None:
     assert clock.sleeps == pytest.approx([0.1] * 50)
 
 
-@given(rps=st.integers(min_value=1, max_value=500), calls=st.integers(min_value=1, max_value=2000),
-       idle=st.floats(min_value=0, max_value=10))
+@given(
+    rps=st.integers(min_value=1, max_value=500),
+    calls=st.integers(min_value=1, max_value=2000),
+    idle=st.floats(min_value=0, max_value=10),
+)
 def test_calls_never_outrun_one_burst_plus_the_rate(rps: int, calls: int, idle: float) -> None:
     clock = FakeClock(now=0.0)
     bucket = TokenBucket(rps, clock=clock.time, sleep=clock.sleep)
@@ -90,7 +93,11 @@ def test_the_client_holds_rate_limit_rps(api: responses.RequestsMock, clock: Fak
 
 
 def test_the_last_rate_limit_headers_are_exposed(client: Client, api: responses.RequestsMock) -> None:
-    api.get(f"{API}/clusters", json={"data": []}, headers=rate_headers(remaining=742, limit=1000, reset=START + 30))
+    api.get(
+        f"{API}/clusters",
+        json={"data": []},
+        headers=rate_headers(remaining=742, limit=1000, reset=START + 30),
+    )
 
     assert client.rate_limit is None
     client.list_clusters()
@@ -104,7 +111,9 @@ def test_the_last_rate_limit_headers_are_exposed(client: Client, api: responses.
 def test_an_exhausted_server_budget_delays_the_next_call_instead_of_meeting_a_429(
     client: Client, api: responses.RequestsMock, clock: FakeClock
 ) -> None:
-    api.get(f"{API}/clusters", json={"data": []}, headers=rate_headers(remaining=0, limit=100, reset=START + 90))
+    api.get(
+        f"{API}/clusters", json={"data": []}, headers=rate_headers(remaining=0, limit=100, reset=START + 90)
+    )
 
     client.list_clusters()
     client.list_clusters()
@@ -117,7 +126,9 @@ def test_an_exhausted_server_budget_delays_the_next_call_instead_of_meeting_a_42
 def test_an_exhausted_budget_waits_no_longer_than_the_reset(
     client: Client, api: responses.RequestsMock, clock: FakeClock
 ) -> None:
-    api.get(f"{API}/clusters", json={"data": []}, headers=rate_headers(remaining=0, limit=10, reset=START + 2))
+    api.get(
+        f"{API}/clusters", json={"data": []}, headers=rate_headers(remaining=0, limit=10, reset=START + 2)
+    )
 
     client.list_clusters()
     client.list_clusters()
@@ -137,8 +148,11 @@ def test_a_budget_with_tokens_left_does_not_wait(
 
 
 def test_garbled_rate_limit_headers_are_ignored(client: Client, api: responses.RequestsMock) -> None:
-    api.get(f"{API}/clusters", json={"data": []},
-            headers={"X-RateLimit-Limit": "lots", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "x"})
+    api.get(
+        f"{API}/clusters",
+        json={"data": []},
+        headers={"X-RateLimit-Limit": "lots", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "x"},
+    )
 
     client.list_clusters()
 

@@ -11,8 +11,14 @@ from sdk_support import API, API_KEY, API_SECRET, BASE_URL, PARTNER, FakeClock, 
 
 def make_client(clock: FakeClock, request_id_provider: Callable[[], str | None] | None) -> Client:
     config = SDKConfig(base_url=BASE_URL, partner_id=PARTNER, api_key=API_KEY, api_secret=API_SECRET)
-    return Client(config, clock=clock.time, monotonic=clock.time, sleep=clock.sleep, jitter=lambda: 1.0,
-                  request_id_provider=request_id_provider)
+    return Client(
+        config,
+        clock=clock.time,
+        monotonic=clock.time,
+        sleep=clock.sleep,
+        jitter=lambda: 1.0,
+        request_id_provider=request_id_provider,
+    )
 
 
 def test_each_call_sends_the_request_id_the_provider_gives(
@@ -70,8 +76,11 @@ def test_a_bearer_client_sends_the_request_id_too(api: responses.RequestsMock) -
 def test_each_call_is_logged_with_novacrons_request_id(
     client: Client, api: responses.RequestsMock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    api.get(f"{API}/vms", json={"data": [], "page": 1, "limit": 50, "total": 0, "has_more": False},
-            headers=rate_headers())
+    api.get(
+        f"{API}/vms",
+        json={"data": [], "page": 1, "limit": 50, "total": 0, "has_more": False},
+        headers=rate_headers(),
+    )
 
     with caplog.at_level(logging.INFO, logger="novacron.http"):
         client.list_vms(status="running")

@@ -11,8 +11,11 @@ from sdk_support import API, API_SECRET, PARTNER, START, FakeClock, error_body, 
 
 
 def throttled(retry_after: int = 2, reset: float = START + 5) -> dict:
-    return {"status": 429, "json": error_body("rate_limited", retry_after=retry_after),
-            "headers": {**rate_headers(remaining=0, reset=reset), "Retry-After": str(retry_after)}}
+    return {
+        "status": 429,
+        "json": error_body("rate_limited", retry_after=retry_after),
+        "headers": {**rate_headers(remaining=0, reset=reset), "Retry-After": str(retry_after)},
+    }
 
 
 def test_a_retried_429_is_signed_again_with_a_new_timestamp(
@@ -27,15 +30,21 @@ def test_a_retried_429_is_signed_again_with_a_new_timestamp(
     assert int(second["X-Timestamp"]) > int(first["X-Timestamp"])
     assert second["X-Signature"] != first["X-Signature"]
     for headers in (first, second):
-        assert headers["X-Signature"] == sign_request("GET", "/api/v1/vms/vm-1", headers["X-Timestamp"], API_SECRET)
+        assert headers["X-Signature"] == sign_request(
+            "GET", "/api/v1/vms/vm-1", headers["X-Timestamp"], API_SECRET
+        )
 
 
 def test_a_429_waits_for_the_reset_when_it_is_later_than_retry_after(
     client: Client, api: responses.RequestsMock, clock: FakeClock
 ) -> None:
     # 10 calls a minute: one token every 6 s; the bucket is full again in 4 s.
-    api.get(f"{API}/clusters", status=429, json=error_body("rate_limited", retry_after=1),
-            headers={**rate_headers(remaining=0, limit=10, reset=START + 4), "Retry-After": "1"})
+    api.get(
+        f"{API}/clusters",
+        status=429,
+        json=error_body("rate_limited", retry_after=1),
+        headers={**rate_headers(remaining=0, limit=10, reset=START + 4), "Retry-After": "1"},
+    )
     api.get(f"{API}/clusters", json={"data": []})
 
     client.list_clusters()
@@ -76,7 +85,9 @@ def test_a_429_wait_is_capped_by_the_max_wait_setting(api: responses.RequestsMoc
     assert max(clock.sleeps) == pytest.approx(4.0)
 
 
-def test_a_post_keeps_its_idempotency_key_across_attempts(client: Client, api: responses.RequestsMock) -> None:
+def test_a_post_keeps_its_idempotency_key_across_attempts(
+    client: Client, api: responses.RequestsMock
+) -> None:
     api.post(f"{API}/migrations", status=503, json=error_body("unavailable"))
     api.post(f"{API}/migrations", body=requests.ConnectionError("reset by peer"))
     api.post(f"{API}/migrations", status=201, json={"migration_id": "mig-1"})
@@ -148,11 +159,19 @@ def test_backoff_grows_exponentially_until_retries_run_out(
     assert clock.sleeps == [0.5, 1.0, 2.0]  # jitter fixed at 1.0 in tests
 
 
-def test_jitter_keeps_backoff_within_half_to_full_delay(api: responses.RequestsMock, clock: FakeClock) -> None:
+def test_jitter_keeps_backoff_within_half_to_full_delay(
+    api: responses.RequestsMock, clock: FakeClock
+) -> None:
     from novacron import SDKConfig
 
-    config = SDKConfig(base_url="http://novacron.test", partner_id=PARTNER, api_key="k", api_secret="s",
-                       max_retries=1, backoff_base=2.0)
+    config = SDKConfig(
+        base_url="http://novacron.test",
+        partner_id=PARTNER,
+        api_key="k",
+        api_secret="s",
+        max_retries=1,
+        backoff_base=2.0,
+    )
     client = Client(config, clock=clock.time, monotonic=clock.time, sleep=clock.sleep)
     api.get(f"{API}/clusters", status=502, body="")
     api.get(f"{API}/clusters", json={"data": []})
@@ -183,12 +202,22 @@ def test_zero_max_retries_sends_once(api: responses.RequestsMock, clock: FakeClo
 
 
 def bearer_client(clock: FakeClock, provider: object = None) -> Client:
-    return Client.with_token("http://novacron.test", "old-token", token_provider=provider,  # type: ignore[arg-type]
-                             partner_id=PARTNER, clock=clock.time, monotonic=clock.time, sleep=clock.sleep)
+    return Client.with_token(
+        "http://novacron.test",
+        "old-token",
+        token_provider=provider,  # type: ignore[arg-type]
+        partner_id=PARTNER,
+        clock=clock.time,
+        monotonic=clock.time,
+        sleep=clock.sleep,
+    )
 
 
-EXPIRED = {"status": 401, "json": error_body("unauthorized", "token expired"),
-           "headers": {"WWW-Authenticate": 'Bearer error="invalid_token"'}}
+EXPIRED = {
+    "status": 401,
+    "json": error_body("unauthorized", "token expired"),
+    "headers": {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+}
 
 
 def test_an_expired_bearer_token_is_renewed_once_and_the_call_retried(
@@ -221,7 +250,9 @@ def test_a_renewed_token_that_is_still_rejected_raises(api: responses.RequestsMo
     assert len(api.calls) == 2
 
 
-def test_without_a_token_provider_a_401_is_raised_at_once(api: responses.RequestsMock, clock: FakeClock) -> None:
+def test_without_a_token_provider_a_401_is_raised_at_once(
+    api: responses.RequestsMock, clock: FakeClock
+) -> None:
     api.get(f"{API}/partners/{PARTNER}", **EXPIRED)
 
     with pytest.raises(UnauthorizedError):

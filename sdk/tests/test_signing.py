@@ -17,14 +17,19 @@ def independent_hmac(message: str, secret: str) -> str:
 
 def test_it_signs_the_contract_example() -> None:
     assert sign_request("get", "/api/v1/vms", 1767225600, "s3cret") == independent_hmac(
-        "GET:/api/v1/vms:1767225600", "s3cret")
+        "GET:/api/v1/vms:1767225600", "s3cret"
+    )
 
 
-@given(method=st.sampled_from(["GET", "POST", "PATCH", "DELETE", "get"]),
-       path=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1).map(lambda p: "/" + p),
-       timestamp=st.integers(min_value=0, max_value=2**40),
-       secret=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1))
-def test_signing_equals_an_independent_hmac_computation(method: str, path: str, timestamp: int, secret: str) -> None:
+@given(
+    method=st.sampled_from(["GET", "POST", "PATCH", "DELETE", "get"]),
+    path=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1).map(lambda p: "/" + p),
+    timestamp=st.integers(min_value=0, max_value=2**40),
+    secret=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1),
+)
+def test_signing_equals_an_independent_hmac_computation(
+    method: str, path: str, timestamp: int, secret: str
+) -> None:
     signature = sign_request(method, path, timestamp, secret)
 
     assert signature == independent_hmac(f"{method.upper()}:{path}:{timestamp}", secret)

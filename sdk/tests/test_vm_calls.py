@@ -21,15 +21,29 @@ def vm(number: int, **changes: object) -> dict:
 def test_it_lists_vms_with_the_reference_filters(client: Client, api: responses.RequestsMock) -> None:
     api.get(f"{API}/vms", json=page_body([vm(1)], limit=100, total=1))
 
-    page = client.list_vms(status="running", tags={"env": "production", "app": "web"}, cloud_provider="aws",
-                           region="us-east-1", cluster="cluster-1", q="web",
-                           updated_since=datetime(2026, 1, 15, 10, 0, tzinfo=UTC), include_deleted=True,
-                           limit=100)
+    page = client.list_vms(
+        status="running",
+        tags={"env": "production", "app": "web"},
+        cloud_provider="aws",
+        region="us-east-1",
+        cluster="cluster-1",
+        q="web",
+        updated_since=datetime(2026, 1, 15, 10, 0, tzinfo=UTC),
+        include_deleted=True,
+        limit=100,
+    )
 
     assert query_of(api.calls[0]) == [
-        ("status", "running"), ("cloud_provider", "aws"), ("region", "us-east-1"), ("cluster", "cluster-1"),
-        ("q", "web"), ("tag", "app:web"), ("tag", "env:production"),
-        ("updated_since", "2026-01-15T10:00:00Z"), ("include_deleted", "true"), ("page", "1"),
+        ("status", "running"),
+        ("cloud_provider", "aws"),
+        ("region", "us-east-1"),
+        ("cluster", "cluster-1"),
+        ("q", "web"),
+        ("tag", "app:web"),
+        ("tag", "env:production"),
+        ("updated_since", "2026-01-15T10:00:00Z"),
+        ("include_deleted", "true"),
+        ("page", "1"),
         ("limit", "100"),
     ]
     assert page.total == 1
@@ -75,7 +89,9 @@ def test_iter_vms_walks_every_page_keeping_the_filters(client: Client, api: resp
     assert all(dict(query_of(c))["status"] == "running" for c in api.calls)
 
 
-def test_auto_paging_stops_on_an_empty_page_that_claims_more(client: Client, api: responses.RequestsMock) -> None:
+def test_auto_paging_stops_on_an_empty_page_that_claims_more(
+    client: Client, api: responses.RequestsMock
+) -> None:
     api.get(f"{API}/vms", json=page_body([], has_more=True))
 
     assert list(client.list_vms().auto_paging_iter()) == []
@@ -93,13 +109,29 @@ def test_tombstones_are_listed_as_deleted_vms(client: Client, api: responses.Req
 def test_it_creates_a_vm_from_a_spec(client: Client, api: responses.RequestsMock) -> None:
     api.post(f"{API}/vms", status=201, json=vm(7, status="provisioning"))
 
-    created = client.create_vm(VMSpec(name="web-server-01", template="ubuntu-22.04", cpu_cores=4, memory_gb=16,
-                                      disk_size_gb=100, network_id="net-12345", cloud_provider="aws",
-                                      region="us-east-1", tags={"app": "web", "env": "prod"}))
+    created = client.create_vm(
+        VMSpec(
+            name="web-server-01",
+            template="ubuntu-22.04",
+            cpu_cores=4,
+            memory_gb=16,
+            disk_size_gb=100,
+            network_id="net-12345",
+            cloud_provider="aws",
+            region="us-east-1",
+            tags={"app": "web", "env": "prod"},
+        )
+    )
 
     assert json.loads(api.calls[0].request.body) == {
-        "name": "web-server-01", "template": "ubuntu-22.04", "cpu_cores": 4, "memory_gb": 16,
-        "disk_size_gb": 100, "network_id": "net-12345", "cloud_provider": "aws", "region": "us-east-1",
+        "name": "web-server-01",
+        "template": "ubuntu-22.04",
+        "cpu_cores": 4,
+        "memory_gb": 16,
+        "disk_size_gb": 100,
+        "network_id": "net-12345",
+        "cloud_provider": "aws",
+        "region": "us-east-1",
         "tags": {"app": "web", "env": "prod"},
     }
     assert created.status == "provisioning"
@@ -119,11 +151,27 @@ def test_it_gets_starts_stops_and_deletes_a_vm(client: Client, api: responses.Re
 
 
 def test_it_lists_clusters_with_their_capacity(client: Client, api: responses.RequestsMock) -> None:
-    api.get(f"{API}/clusters", json={"data": [{
-        "cluster_id": "cluster-456", "name": "us-east-b", "cloud_provider": "aws", "region": "us-east-1",
-        "status": "active", "link_speed_mbps": 10000,
-        "capacity": {"vcpus_total": 512, "vcpus_used": 100, "memory_gb_total": 2048, "memory_gb_used": 512},
-    }]})
+    api.get(
+        f"{API}/clusters",
+        json={
+            "data": [
+                {
+                    "cluster_id": "cluster-456",
+                    "name": "us-east-b",
+                    "cloud_provider": "aws",
+                    "region": "us-east-1",
+                    "status": "active",
+                    "link_speed_mbps": 10000,
+                    "capacity": {
+                        "vcpus_total": 512,
+                        "vcpus_used": 100,
+                        "memory_gb_total": 2048,
+                        "memory_gb_used": 512,
+                    },
+                }
+            ]
+        },
+    )
 
     (cluster,) = client.list_clusters()
 

@@ -7,26 +7,52 @@ import responses
 from novacron import Client
 from sdk_support import API, PARTNER, page_body
 
-SUBSCRIPTION = {"subscription_id": "whs-1", "partner_id": PARTNER, "url": "https://yourapp.com/webhooks",
-                "events": ["migration.completed", "migration.failed"], "status": "active",
-                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
-DELIVERY = {"delivery_id": "dlv-1", "subscription_id": "whs-1", "event_id": "evt_1", "event_type": "vm.created",
-            "status": "failed", "attempts_count": 1, "next_attempt_at": None,
-            "created_at": "2026-01-01T00:00:00Z",
-            "attempts": [{"attempt": 1, "at": "2026-01-01T00:00:01Z", "response_status": None,
-                          "latency_ms": 10000, "response_excerpt": "", "error": "timeout"}]}
+SUBSCRIPTION = {
+    "subscription_id": "whs-1",
+    "partner_id": PARTNER,
+    "url": "https://yourapp.com/webhooks",
+    "events": ["migration.completed", "migration.failed"],
+    "status": "active",
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+}
+DELIVERY = {
+    "delivery_id": "dlv-1",
+    "subscription_id": "whs-1",
+    "event_id": "evt_1",
+    "event_type": "vm.created",
+    "status": "failed",
+    "attempts_count": 1,
+    "next_attempt_at": None,
+    "created_at": "2026-01-01T00:00:00Z",
+    "attempts": [
+        {
+            "attempt": 1,
+            "at": "2026-01-01T00:00:01Z",
+            "response_status": None,
+            "latency_ms": 10000,
+            "response_excerpt": "",
+            "error": "timeout",
+        }
+    ],
+}
 WEBHOOKS = f"{API}/partners/{PARTNER}/webhooks"
 
 
 def test_it_subscribes_with_url_events_and_secret(client: Client, api: responses.RequestsMock) -> None:
     api.post(WEBHOOKS, status=201, json=SUBSCRIPTION)
 
-    subscription = client.subscribe_webhook(["migration.completed", "migration.failed"],
-                                            "https://yourapp.com/webhooks", "webhook-secret-0123456789")
+    subscription = client.subscribe_webhook(
+        ["migration.completed", "migration.failed"],
+        "https://yourapp.com/webhooks",
+        "webhook-secret-0123456789",
+    )
 
     assert json.loads(api.calls[0].request.body) == {
-        "url": "https://yourapp.com/webhooks", "events": ["migration.completed", "migration.failed"],
-        "secret": "webhook-secret-0123456789"}
+        "url": "https://yourapp.com/webhooks",
+        "events": ["migration.completed", "migration.failed"],
+        "secret": "webhook-secret-0123456789",
+    }
     assert subscription.subscription_id == "whs-1"
     assert not hasattr(subscription, "secret")
 
@@ -62,8 +88,11 @@ def test_it_lists_deliveries_with_their_attempts(client: Client, api: responses.
 
 
 def test_it_redelivers_an_event(client: Client, api: responses.RequestsMock) -> None:
-    api.post(f"{WEBHOOKS}/whs-1/deliveries/dlv-1/redeliver", status=202,
-             json={**DELIVERY, "delivery_id": "dlv-2", "status": "pending", "attempts": []})
+    api.post(
+        f"{WEBHOOKS}/whs-1/deliveries/dlv-1/redeliver",
+        status=202,
+        json={**DELIVERY, "delivery_id": "dlv-2", "status": "pending", "attempts": []},
+    )
 
     delivery = client.redeliver("whs-1", "dlv-1")
 

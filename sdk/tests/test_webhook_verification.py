@@ -21,9 +21,13 @@ RECORDED_BODY = (
 
 
 def headers_for(body: bytes, secret: str = SECRET) -> dict[str, str]:
-    return {"Content-Type": "application/json", "X-Webhook-Signature": sign_payload(body, secret),
-            "X-Webhook-Event": "migration.completed", "X-Webhook-ID": "evt_3f9a",
-            "X-Webhook-Timestamp": "1768471200"}
+    return {
+        "Content-Type": "application/json",
+        "X-Webhook-Signature": sign_payload(body, secret),
+        "X-Webhook-Event": "migration.completed",
+        "X-Webhook-ID": "evt_3f9a",
+        "X-Webhook-Timestamp": "1768471200",
+    }
 
 
 def test_it_constructs_a_typed_event_from_a_signed_delivery() -> None:
@@ -75,8 +79,15 @@ def test_a_signed_body_that_is_not_an_object_is_refused() -> None:
 
 
 def test_a_vm_event_exposes_its_vm() -> None:
-    body = json.dumps({"event_id": "evt_1", "event_type": "vm.created", "timestamp": "2026-01-15T10:00:00Z",
-                       "partner_id": "partner-acme", "data": {"vm_id": "vm-1", "status": "provisioning"}}).encode()
+    body = json.dumps(
+        {
+            "event_id": "evt_1",
+            "event_type": "vm.created",
+            "timestamp": "2026-01-15T10:00:00Z",
+            "partner_id": "partner-acme",
+            "data": {"vm_id": "vm-1", "status": "provisioning"},
+        }
+    ).encode()
 
     event = construct_event(body, headers_for(body), SECRET)
 
@@ -89,17 +100,21 @@ def test_verify_signature_is_false_for_empty_inputs() -> None:
     assert not verify_signature(RECORDED_BODY, sign_payload(RECORDED_BODY, SECRET), "")
 
 
-@given(payload=st.binary(max_size=2048),
-       secret=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=64))
+@given(
+    payload=st.binary(max_size=2048),
+    secret=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=64),
+)
 def test_a_signature_verifies_its_own_payload(payload: bytes, secret: str) -> None:
     assert verify_signature(payload, sign_payload(payload, secret), secret)
 
 
-@given(payload=st.binary(min_size=1, max_size=2048), position=st.integers(min_value=0), flip=st.integers(1, 255))
+@given(
+    payload=st.binary(min_size=1, max_size=2048), position=st.integers(min_value=0), flip=st.integers(1, 255)
+)
 def test_a_tampered_payload_fails_verification(payload: bytes, position: int, flip: int) -> None:
     signature = sign_payload(payload, SECRET)
     index = position % len(payload)
-    tampered = payload[:index] + bytes([payload[index] ^ flip]) + payload[index + 1:]
+    tampered = payload[:index] + bytes([payload[index] ^ flip]) + payload[index + 1 :]
 
     assert not verify_signature(tampered, signature, SECRET)
     with pytest.raises(SignatureVerificationError):

@@ -30,7 +30,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def portal_server(sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalServer]:
+def portal_server(
+    sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PortalServer]:
     """The portal under uvicorn on the port the sandbox registered, with Acme and Globex imported."""
     server = start_portal(sandbox_server, tmp_path_factory.mktemp("portal"))
     yield server
@@ -38,7 +40,9 @@ def portal_server(sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(portal_server: PortalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
+def celery_worker_process(
+    portal_server: PortalServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Process]:
     """A real `celery -A portal worker --beat` on the portal's database and broker."""
     worker = start_worker(portal_server, tmp_path_factory.mktemp("worker"))
     yield worker
@@ -49,13 +53,24 @@ def celery_worker_process(portal_server: PortalServer, tmp_path_factory: pytest.
 def acme_ready(portal_server: PortalServer, celery_worker_process: Process) -> novacron.Client:
     """Webhooks subscribed to this portal and the inventory synced, so pages have VMs and clusters;
     the partner's own API client."""
-    portal_server.manage("shell", "-c", (
-        "from partners.models import Partner; from webhooks.subscriptions import webhook_subscription_ensure; "
-        "print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id='partner-acme')))"))
+    portal_server.manage(
+        "shell",
+        "-c",
+        (
+            "from partners.models import Partner; from webhooks.subscriptions import webhook_subscription_ensure; "
+            "print(webhook_subscription_ensure(partner=Partner.objects.get(partner_id='partner-acme')))"
+        ),
+    )
     portal_server.manage("sync_now", "--partner", "partner-acme", "--full")
     credentials = portal_server.sandbox.credentials["partner-acme"]
-    return novacron.Client(SDKConfig(base_url=portal_server.sandbox.url, partner_id="partner-acme",
-                                     api_key=credentials["api_key"], api_secret=credentials["api_secret"]))
+    return novacron.Client(
+        SDKConfig(
+            base_url=portal_server.sandbox.url,
+            partner_id="partner-acme",
+            api_key=credentials["api_key"],
+            api_secret=credentials["api_secret"],
+        )
+    )
 
 
 @pytest.fixture(scope="session")
@@ -99,5 +114,3 @@ def signed_in_page(page: Any, portal_server: PortalServer) -> Callable[..., Any]
 @pytest.fixture
 def portal_url(portal_server: PortalServer) -> str:
     return portal_server.url
-
-

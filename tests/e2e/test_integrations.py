@@ -68,7 +68,9 @@ def test_an_admin_creates_an_integration_subscribes_and_watches_a_test_event_arr
     assert page.evaluate("window.stillTheSamePage") is True
 
     # NovaCron's side records the successful attempt; the deliveries page refreshes by itself.
-    sender.locator(f"#deliveries tr:has-text('{event_id}') .badge", has_text="succeeded").wait_for(timeout=20_000)
+    sender.locator(f"#deliveries tr:has-text('{event_id}') .badge", has_text="succeeded").wait_for(
+        timeout=20_000
+    )
 
     # The payload viewer opens beside the log, still without a reload.
     arrived.locator("text=Payload").click()

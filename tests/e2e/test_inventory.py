@@ -62,8 +62,11 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
     page.evaluate("window.__sameDocument = true")
     page.select_option("#id_status", "running")
     _wait_until(page, "() => location.search === '?status=running'")
-    _wait_until(page, "() => document.querySelector('#id_status').value === 'running' && "
-                "[...document.querySelectorAll('#vm-table [data-vm-status]')].every(b => b.textContent === 'running')")
+    _wait_until(
+        page,
+        "() => document.querySelector('#id_status').value === 'running' && "
+        "[...document.querySelectorAll('#vm-table [data-vm-status]')].every(b => b.textContent === 'running')",
+    )
     assert _statuses(page) == {"running"}
     region = page.locator("#id_region option:not([value=''])").first.get_attribute("value")
     page.select_option("#id_region", region)
@@ -87,9 +90,13 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
     vm_id = rows.first.get_attribute("data-vm-id")
     page.click(f"#vm-table tr[data-vm-id='{vm_id}'] a")
     page.wait_for_url(f"{url}/vms/{vm_id}/")
-    _wait_until(page, "() => { const c = document.querySelector('canvas[data-chart=cpu]');"
-                " const chart = c && window.Chart && window.Chart.getChart(c);"
-                " return !!chart && chart.getDatasetMeta(0).data.length > 0; }", timeout_s=30)
+    _wait_until(
+        page,
+        "() => { const c = document.querySelector('canvas[data-chart=cpu]');"
+        " const chart = c && window.Chart && window.Chart.getChart(c);"
+        " return !!chart && chart.getDatasetMeta(0).data.length > 0; }",
+        timeout_s=30,
+    )
     assert int(page.get_attribute("canvas[data-chart=cpu]", "data-points")) > 0
     assert page.get_attribute("#vm-metrics", "data-chart-state") == "ready"
 

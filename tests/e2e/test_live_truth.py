@@ -61,8 +61,11 @@ def _wait_until(page: Any, expression: str, arg: Any = None, timeout_s: float = 
     deadline = time.monotonic() + timeout_s
     while not page.evaluate(expression, arg):
         if time.monotonic() > deadline:
-            state = page.evaluate("(s) => [document.documentElement.dataset.liveStream, location.href, "
-                                  "document.querySelector(s)?.outerHTML.slice(0, 600)]", arg)
+            state = page.evaluate(
+                "(s) => [document.documentElement.dataset.liveStream, location.href, "
+                "document.querySelector(s)?.outerHTML.slice(0, 600)]",
+                arg,
+            )
             logs = "\n".join(f"--- {p.name}:\n{p.log_tail(25)}" for p in _LOGS)
             raise AssertionError(f"timed out waiting for {expression}; stream, url, element: {state}\n{logs}")
         time.sleep(0.2)
@@ -75,7 +78,9 @@ def _open_live(page: Any, url: str) -> None:
 
 
 STATUS = "(s) => document.querySelector(s)?.dataset.vmStatus"
-BUTTON_ENABLED = "(s) => { const b = document.querySelector(s); return !!b && !b.disabled && b.offsetParent !== null; }"
+BUTTON_ENABLED = (
+    "(s) => { const b = document.querySelector(s); return !!b && !b.disabled && b.offsetParent !== null; }"
+)
 BUTTON_DISABLED = "(s) => { const b = document.querySelector(s); return !b || b.disabled; }"
 VISIBLE = "(s) => { const e = document.querySelector(s); return !!e && e.offsetParent !== null; }"
 

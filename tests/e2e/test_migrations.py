@@ -31,8 +31,11 @@ def _wait_until(page: Any, expression: str, arg: Any = None, timeout_ms: int = 1
     deadline = time.monotonic() + timeout_ms / 1000
     while not page.evaluate(expression, arg):
         if time.monotonic() > deadline:
-            state = page.evaluate("(s) => [document.documentElement.dataset.liveStream, location.href, "
-                                  "document.querySelector(s)?.outerHTML.slice(0, 400)]", arg)
+            state = page.evaluate(
+                "(s) => [document.documentElement.dataset.liveStream, location.href, "
+                "document.querySelector(s)?.outerHTML.slice(0, 400)]",
+                arg,
+            )
             logs = "\n".join(f"--- {p.name}:\n{p.log_tail(25)}" for p in _LOGS)
             raise AssertionError(f"timed out waiting for {expression}; stream, url, panel: {state}\n{logs}")
         time.sleep(0.2)
@@ -43,7 +46,9 @@ def _pick(client: novacron.Client, *, quick: bool) -> tuple[str, str]:
     vms = sorted(client.iter_vms(status="running"), key=lambda v: (v.disk_size_gb + v.memory_gb, v.vm_id))
     vm = vms[0] if quick else vms[-1]
     clusters = [c for c in client.list_clusters() if c.cluster_id != vm.cluster]
-    clusters.sort(key=lambda c: (c.cloud_provider != vm.cloud_provider, c.region != vm.region, -c.link_speed_mbps))
+    clusters.sort(
+        key=lambda c: (c.cloud_provider != vm.cloud_provider, c.region != vm.region, -c.link_speed_mbps)
+    )
     return vm.vm_id, (clusters[0] if quick else clusters[-1]).cluster_id
 
 
@@ -57,7 +62,9 @@ def _start_from_the_vm_page(page: Any, portal_url: str, vm_id: str, cluster_id: 
     return page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def test_a_live_migration_advances_to_completion_without_a_reload(signed_in_page: Any, portal_url: str, acme_ready):
+def test_a_live_migration_advances_to_completion_without_a_reload(
+    signed_in_page: Any, portal_url: str, acme_ready
+):
     vm_id, cluster_id = _pick(acme_ready, quick=True)
     page = signed_in_page("operator@acme.example", scopes=["migration:execute"])
     migration_id = _start_from_the_vm_page(page, portal_url, vm_id, cluster_id)
@@ -69,10 +76,17 @@ def test_a_live_migration_advances_to_completion_without_a_reload(signed_in_page
     page.evaluate("window.__panelMarker = 'still-the-same-page'")
     start = int(page.get_attribute(panel, "data-progress"))
 
-    _wait_until(page, f"(s) => {{ const el = document.querySelector(s); return el && Number(el.dataset.progress) > {start} "
-                f"&& el.dataset.status === 'in_progress'; }}", panel, COMPLETION_TIMEOUT_MS)
+    _wait_until(
+        page,
+        f"(s) => {{ const el = document.querySelector(s); return el && Number(el.dataset.progress) > {start} "
+        f"&& el.dataset.status === 'in_progress'; }}",
+        panel,
+        COMPLETION_TIMEOUT_MS,
+    )
     midway = int(page.get_attribute(panel, "data-progress"))
-    _wait_until(page, "(s) => document.querySelector(s)?.dataset.status === 'completed'", panel, COMPLETION_TIMEOUT_MS)
+    _wait_until(
+        page, "(s) => document.querySelector(s)?.dataset.status === 'completed'", panel, COMPLETION_TIMEOUT_MS
+    )
 
     assert page.evaluate("window.__panelMarker") == "still-the-same-page"
     assert start < midway < 100
@@ -86,8 +100,13 @@ def test_a_migration_is_cancelled_mid_way(signed_in_page: Any, portal_url: str, 
     page = signed_in_page("operator@acme.example", scopes=["migration:execute"])
     migration_id = _start_from_the_vm_page(page, portal_url, vm_id, cluster_id)
     panel = f"#migration-{migration_id}"
-    _wait_until(page, "(s) => { const el = document.querySelector(s); return el && el.dataset.status === 'in_progress' "
-                "&& el.dataset.phase === 'disk_sync' && Number(el.dataset.progress) >= 1; }", panel, COMPLETION_TIMEOUT_MS)
+    _wait_until(
+        page,
+        "(s) => { const el = document.querySelector(s); return el && el.dataset.status === 'in_progress' "
+        "&& el.dataset.phase === 'disk_sync' && Number(el.dataset.progress) >= 1; }",
+        panel,
+        COMPLETION_TIMEOUT_MS,
+    )
     page.evaluate("window.__panelMarker = 'still-the-same-page'")
 
     page.once("dialog", lambda dialog: dialog.accept())
@@ -99,7 +118,9 @@ def test_a_migration_is_cancelled_mid_way(signed_in_page: Any, portal_url: str, 
     assert 0 < int(page.get_attribute(panel, "data-progress")) < 100
 
 
-def test_with_the_stream_blocked_the_panel_falls_back_to_polling(signed_in_page: Any, portal_url: str, acme_ready):
+def test_with_the_stream_blocked_the_panel_falls_back_to_polling(
+    signed_in_page: Any, portal_url: str, acme_ready
+):
     vm_id, cluster_id = _pick(acme_ready, quick=True)
     page = signed_in_page("operator@acme.example", scopes=["migration:execute"])
     page.route("**/live/stream/**", lambda route: route.abort())
@@ -107,12 +128,18 @@ def test_with_the_stream_blocked_the_panel_falls_back_to_polling(signed_in_page:
     panel = f"#migration-{migration_id}"
     # The page says so: reconnecting first, then, once a poll round has refreshed it, polling with the
     # time of the last update.
-    _wait_until(page, "() => ['reconnecting', 'polling'].includes(document.documentElement.dataset.liveStream)")
+    _wait_until(
+        page, "() => ['reconnecting', 'polling'].includes(document.documentElement.dataset.liveStream)"
+    )
     page.evaluate("window.__panelMarker = 'still-the-same-page'")
     start = int(page.get_attribute(panel, "data-progress"))
 
-    _wait_until(page, f"(s) => Number(document.querySelector(s)?.dataset.progress) > {start}", panel,
-                COMPLETION_TIMEOUT_MS)
+    _wait_until(
+        page,
+        f"(s) => Number(document.querySelector(s)?.dataset.progress) > {start}",
+        panel,
+        COMPLETION_TIMEOUT_MS,
+    )
     assert page.evaluate("window.__panelMarker") == "still-the-same-page"
     assert page.evaluate("document.documentElement.dataset.liveStream") == "polling"
     assert re.fullmatch(r"Polling · updated \d\d:\d\d:\d\d UTC", page.inner_text("#live-indicator"))

@@ -23,8 +23,12 @@ LINE = "#novacron-outage"
 
 def _faults(sandbox_url: str, method: str, body: dict[str, Any] | None = None) -> None:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{sandbox_url}/sandbox/faults", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{sandbox_url}/sandbox/faults",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5):
         pass
 

@@ -69,7 +69,9 @@ def test_disconnect_revokes_and_signs_out(signed_in_page: Any, portal_server: Po
     assert "/accounts/login/" in page.url
 
 
-def test_a_person_whose_organisation_is_not_set_up_gets_a_clear_page(page: Any, portal_server: PortalServer) -> None:
+def test_a_person_whose_organisation_is_not_set_up_gets_a_clear_page(
+    page: Any, portal_server: PortalServer
+) -> None:
     page.goto(f"{portal_server.url}/accounts/login/")
     page.click("#sign-in")
     sign_in_at_sandbox(page, portal_server.sandbox, "admin@initech.example")
@@ -78,8 +80,12 @@ def test_a_person_whose_organisation_is_not_set_up_gets_a_clear_page(page: Any, 
     assert "isn't set up in this portal" in page.locator("#unknown-partner").inner_text()
 
 
-def test_the_signed_in_page_helper_grants_extra_scopes(signed_in_page: Any, portal_server: PortalServer) -> None:
-    page = signed_in_page("operator@acme.example", scopes=["vm:write", "migration:execute"], next_path="/accounts/")
+def test_the_signed_in_page_helper_grants_extra_scopes(
+    signed_in_page: Any, portal_server: PortalServer
+) -> None:
+    page = signed_in_page(
+        "operator@acme.example", scopes=["vm:write", "migration:execute"], next_path="/accounts/"
+    )
     page.goto(f"{portal_server.url}/accounts/")
     for scope in ("vm:read", "vm:write", "migration:execute"):
         assert page.locator(f"#granted-scopes [data-scope='{scope}']").count() == 1

@@ -16,8 +16,14 @@ def test_a_starting_worker_subscribes_every_partner_to_the_portals_webhook_recei
     sandbox = portal_server.sandbox
     for partner_id in ("partner-acme", "partner-globex"):
         row = sandbox.credentials[partner_id]
-        client = novacron.Client(novacron.SDKConfig(base_url=sandbox.url, partner_id=partner_id,
-                                                    api_key=row["api_key"], api_secret=row["api_secret"]))
+        client = novacron.Client(
+            novacron.SDKConfig(
+                base_url=sandbox.url,
+                partner_id=partner_id,
+                api_key=row["api_key"],
+                api_secret=row["api_secret"],
+            )
+        )
         receiver = f"{portal_server.url}/webhooks/novacron/{partner_id}/"
         deadline = time.monotonic() + 30
         while True:

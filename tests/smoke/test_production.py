@@ -36,7 +36,7 @@ SYNC_TIMEOUT_S = 120
 def raw_template_syntax(html: str) -> list[str]:
     """Pieces of template syntax in a rendered page, outside scripts and styles."""
     text = SCRIPT_OR_STYLE.sub("", html)
-    return [text[max(0, m.start() - 40):m.end() + 40] for m in RAW_TEMPLATE_SYNTAX.finditer(text)]
+    return [text[max(0, m.start() - 40) : m.end() + 40] for m in RAW_TEMPLATE_SYNTAX.finditer(text)]
 
 
 def max_age(cache_control: str) -> int:
@@ -69,7 +69,9 @@ class Problems:
         if response.url.startswith(self.portal_url + "/static/") and response.status == 200:
             header = response.headers.get("cache-control", "")
             if max_age(header) < FAR_FUTURE_SECONDS:
-                self.items.append(f"static file without a far-future cache header ({header!r}): {response.url}")
+                self.items.append(
+                    f"static file without a far-future cache header ({header!r}): {response.url}"
+                )
 
     def check_page(self, page: Any, html: str | None = None) -> None:
         for source in filter(None, (html, page.content())):
@@ -117,8 +119,10 @@ def test_a_partner_admin_uses_every_main_page_of_a_production_deployment(portal:
     with chromium() as browser:
         context = browser.new_context()
         # What a TLS-terminating proxy adds to every request it forwards to the portal (not to NovaCron).
-        context.route(re.compile(re.escape(url) + r"/.*"),
-                      lambda route: route.continue_(headers={**route.request.headers, **PROXY_HEADERS}))
+        context.route(
+            re.compile(re.escape(url) + r"/.*"),
+            lambda route: route.continue_(headers={**route.request.headers, **PROXY_HEADERS}),
+        )
         context.set_default_timeout(20_000)
         page = context.new_page()
         problems.watch(page)
@@ -144,8 +148,14 @@ def test_a_partner_admin_uses_every_main_page_of_a_production_deployment(portal:
         page.wait_for_selector("canvas[data-chart][data-points]")
         problems.check_page(page)
 
-        for path in ("/migrations/", "/partner/integrations/", "/partner/webhooks/",
-                     "/partner/webhooks/received/", "/webhooks/notifications/", "/accounts/"):
+        for path in (
+            "/migrations/",
+            "/partner/integrations/",
+            "/partner/webhooks/",
+            "/partner/webhooks/received/",
+            "/webhooks/notifications/",
+            "/accounts/",
+        ):
             response = _open(page, problems, url + path)
             assert response.status == 200, f"{path}: HTTP {response.status}"
 

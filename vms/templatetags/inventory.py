@@ -131,7 +131,9 @@ def vm_rows(vms: Any, list_url: str) -> SafeString:
 def select_options(choices: Any, selected: Any) -> SafeString:
     """`<option>`s for a select, the current value selected."""
     current = str(selected)
-    return mark_safe("".join(  # noqa: S308 - every value is escaped
-        f'<option value="{_e(value)}"{" selected" if str(value) == current else ""}>{_e(label)}</option>'
-        for value, label in choices
-    ))
+    return mark_safe(  # noqa: S308 - every value is escaped
+        "".join(
+            f'<option value="{_e(value)}"{" selected" if str(value) == current else ""}>{_e(label)}</option>'
+            for value, label in choices
+        )
+    )

@@ -35,8 +35,12 @@ def clock() -> FakeClock:
 def hmac_client(partner: Any, clock: FakeClock) -> novacron.Client:
     """The partner's HMAC client; SDK retries off so the sync's own back-off is what is tested."""
     config = SDKConfig(
-        base_url=API, partner_id=partner.partner_id, api_key="nck_acme_test", api_secret="acme-test-secret",
-        max_retries=0, rate_limit_rps=1_000_000,
+        base_url=API,
+        partner_id=partner.partner_id,
+        api_key="nck_acme_test",
+        api_secret="acme-test-secret",
+        max_retries=0,
+        rate_limit_rps=1_000_000,
     )
     return novacron.Client(config, sleep=clock.sleep)
 

@@ -26,46 +26,95 @@ def clusters(partner):
 
 @pytest.fixture
 def quota_left(mocked_api):
-    return mocked_api.post(CHECK, json={"allowed": True, "quota": "vm_create_per_day", "limit": 200, "used": 12, "remaining": 188})
+    return mocked_api.post(
+        CHECK,
+        json={"allowed": True, "quota": "vm_create_per_day", "limit": 200, "used": 12, "remaining": 188},
+    )
 
 
 @pytest.fixture
 def quota_spent(partner, mocked_api):
-    Quota.objects.create(partner=partner, name="vm_create_per_day", limit=200, used=200, remaining=0,
-                         reset_at=T0.replace(day=16, hour=0), synced_at=T0)
-    return mocked_api.post(CHECK, json={"allowed": False, "quota": "vm_create_per_day", "limit": 200, "used": 200, "remaining": 0})
+    Quota.objects.create(
+        partner=partner,
+        name="vm_create_per_day",
+        limit=200,
+        used=200,
+        remaining=0,
+        reset_at=T0.replace(day=16, hour=0),
+        synced_at=T0,
+    )
+    return mocked_api.post(
+        CHECK,
+        json={"allowed": False, "quota": "vm_create_per_day", "limit": 200, "used": 200, "remaining": 0},
+    )
 
 
 def valid_form(**overrides):
     data = {
-        "name": "api-01", "template": "ubuntu-24.04", "cpu_cores": "4", "memory_gb": "8", "disk_size_gb": "80",
-        "network_id": "net-1", "cloud_provider": "aws", "region": "us-east-1", "cluster": "",
+        "name": "api-01",
+        "template": "ubuntu-24.04",
+        "cpu_cores": "4",
+        "memory_gb": "8",
+        "disk_size_gb": "80",
+        "network_id": "net-1",
+        "cloud_provider": "aws",
+        "region": "us-east-1",
+        "cluster": "",
         "tags": "env=prod\nteam = api\n",
     }
     data.update(overrides)
     return data
 
 
-def test_the_form_offers_templates_clouds_regions_and_clusters_from_the_cache(clusters, writer, client_of, quota_left):
+def test_the_form_offers_templates_clouds_regions_and_clusters_from_the_cache(
+    clusters, writer, client_of, quota_left
+):
     body = client_of(writer).get(URL).content.decode()
 
-    for option in ("ubuntu-22.04", "windows-2022", "rocky-9", "gcp", "europe-west1", "cl-aws-use1-a", "CL-GCP-EUW1-A"):
+    for option in (
+        "ubuntu-22.04",
+        "windows-2022",
+        "rocky-9",
+        "gcp",
+        "europe-west1",
+        "cl-aws-use1-a",
+        "CL-GCP-EUW1-A",
+    ):
         assert f'value="{option}"' in body or option in body
     assert "188 of 200 VM creations left today" in body
     assert 'id="create-vm"' in body and 'id="create-vm" disabled' not in body
 
 
-def test_a_valid_form_creates_the_vm_through_novacron_and_caches_it(clusters, writer, client_of, quota_left, mocked_api):
-    create = mocked_api.post(f"{ROOT}/vms", status=201, json=vm_payload(
-        77, name="api-01", status="provisioning", cpu_cores=4, memory_gb=8, updated_at="2026-06-01T00:00:00Z"))
+def test_a_valid_form_creates_the_vm_through_novacron_and_caches_it(
+    clusters, writer, client_of, quota_left, mocked_api
+):
+    create = mocked_api.post(
+        f"{ROOT}/vms",
+        status=201,
+        json=vm_payload(
+            77,
+            name="api-01",
+            status="provisioning",
+            cpu_cores=4,
+            memory_gb=8,
+            updated_at="2026-06-01T00:00:00Z",
+        ),
+    )
 
     response = client_of(writer).post(URL, valid_form(cluster="cl-aws-use1-a"))
 
     assert response.status_code == 302 and response["Location"] == "/vms/vm-00077/"
     sent = json.loads(create.calls[0].request.body)
     assert sent == {
-        "name": "api-01", "template": "ubuntu-24.04", "cpu_cores": 4, "memory_gb": 8, "disk_size_gb": 80,
-        "network_id": "net-1", "cloud_provider": "aws", "region": "us-east-1", "cluster": "cl-aws-use1-a",
+        "name": "api-01",
+        "template": "ubuntu-24.04",
+        "cpu_cores": 4,
+        "memory_gb": 8,
+        "disk_size_gb": 80,
+        "network_id": "net-1",
+        "cloud_provider": "aws",
+        "region": "us-east-1",
+        "cluster": "cl-aws-use1-a",
         "tags": {"env": "prod", "team": "api"},
     }
     assert VM.objects.get(vm_id="vm-00077").status == "provisioning"
@@ -95,10 +144,18 @@ def test_an_invalid_form_is_shown_again_with_the_error_on_its_field(
     assert not [call for call in mocked_api.calls if call.request.url == f"{ROOT}/vms"]
 
 
-def test_novacrons_validation_errors_land_on_the_matching_fields(clusters, writer, client_of, quota_left, mocked_api):
-    mocked_api.post(f"{ROOT}/vms", status=400, body=error_body(
-        "validation_error", "invalid VM spec",
-        fields={"network_id": ["unknown network"], "flavor": ["no such thing"]}))
+def test_novacrons_validation_errors_land_on_the_matching_fields(
+    clusters, writer, client_of, quota_left, mocked_api
+):
+    mocked_api.post(
+        f"{ROOT}/vms",
+        status=400,
+        body=error_body(
+            "validation_error",
+            "invalid VM spec",
+            fields={"network_id": ["unknown network"], "flavor": ["no such thing"]},
+        ),
+    )
 
     response = client_of(writer).post(URL, valid_form())
 
@@ -117,17 +174,31 @@ def test_an_exhausted_quota_disables_the_button_with_the_numbers_and_reset_time(
     assert "200 of 200 VMs created today" in body and "resets at 2026-01-16 00:00 UTC" in body
 
 
-def test_an_exhausted_quota_refuses_a_post_without_calling_create(clusters, writer, client_of, quota_spent, mocked_api):
+def test_an_exhausted_quota_refuses_a_post_without_calling_create(
+    clusters, writer, client_of, quota_spent, mocked_api
+):
     response = client_of(writer).post(URL, valid_form())
 
     assert response.status_code == 200
     assert not [call for call in mocked_api.calls if call.request.url == f"{ROOT}/vms"]
 
 
-def test_a_quota_exceeded_answer_to_create_shows_the_numbers(clusters, writer, client_of, quota_left, mocked_api):
-    mocked_api.post(f"{ROOT}/vms", status=403, body=error_body(
-        "quota_exceeded", "daily VM quota reached", quota="vm_create_per_day", limit=200, used=200, requested=1,
-        reset_at="2026-01-16T00:00:00Z"))
+def test_a_quota_exceeded_answer_to_create_shows_the_numbers(
+    clusters, writer, client_of, quota_left, mocked_api
+):
+    mocked_api.post(
+        f"{ROOT}/vms",
+        status=403,
+        body=error_body(
+            "quota_exceeded",
+            "daily VM quota reached",
+            quota="vm_create_per_day",
+            limit=200,
+            used=200,
+            requested=1,
+            reset_at="2026-01-16T00:00:00Z",
+        ),
+    )
 
     body = client_of(writer).post(URL, valid_form()).content.decode()
 
@@ -143,7 +214,9 @@ def test_an_unreachable_quota_check_still_lets_the_person_try(clusters, writer, 
     assert "Couldn't check the quota" in body and 'id="create-vm" disabled' not in body
 
 
-def test_a_viewer_is_told_their_role_cannot_create(clusters, viewer, grant, api_settings, client_of, mocked_api):
+def test_a_viewer_is_told_their_role_cannot_create(
+    clusters, viewer, grant, api_settings, client_of, mocked_api
+):
     grant(viewer, "openid profile email vm:read vm:write")
 
     response = client_of(viewer).post(URL, valid_form())
@@ -158,7 +231,9 @@ def test_a_missing_scope_offers_the_grant_link(clusters, reader, client_of, mock
     assert 'data-grant-scope="vm:write"' in body and 'id="create-vm" disabled' in body
 
 
-def test_an_outsider_is_offered_only_their_own_clusters(clusters, outsider, grant, api_settings, client_of, quota_left):
+def test_an_outsider_is_offered_only_their_own_clusters(
+    clusters, outsider, grant, api_settings, client_of, quota_left
+):
     grant(outsider, "openid profile email vm:read vm:write")
 
     response = client_of(outsider).get(URL)

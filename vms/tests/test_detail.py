@@ -22,7 +22,9 @@ def _serve_vm(mocked_api, **fields):
     mocked_api.get(f"{ROOT}/vms/vm-00001", json=vm_payload(1, name="alpha", **fields))
 
 
-def test_the_page_shows_spec_tags_cluster_and_the_state_novacron_reports_now(vm, writer, client_of, mocked_api):
+def test_the_page_shows_spec_tags_cluster_and_the_state_novacron_reports_now(
+    vm, writer, client_of, mocked_api
+):
     _serve_vm(mocked_api, status="stopped", updated_at="2026-02-01T00:00:00Z")
 
     response = client_of(writer).get("/vms/vm-00001/")
@@ -95,7 +97,10 @@ def test_a_migrating_vm_cannot_be_deleted_started_or_stopped(vm, writer, client_
     reasons = _reasons(client_of(writer).get("/vms/vm-00001/").content.decode())
 
     assert "Delete: A migrating VM can&#x27;t be deleted." in reasons
-    assert "A migrating VM can&#x27;t be started." in reasons and "A migrating VM can&#x27;t be stopped." in reasons
+    assert (
+        "A migrating VM can&#x27;t be started." in reasons
+        and "A migrating VM can&#x27;t be stopped." in reasons
+    )
 
 
 def test_a_provisioning_vm_can_be_neither_started_nor_stopped(vm, writer, client_of, mocked_api):
@@ -151,7 +156,8 @@ def test_someone_who_may_change_vms_gets_no_permission_note(vm, writer, client_o
 
 def test_stopping_a_running_vm_goes_through_novacron_and_updates_the_cache(vm, writer, client_of, mocked_api):
     stop = mocked_api.post(
-        f"{ROOT}/vms/vm-00001/stop", json=vm_payload(1, name="alpha", status="stopped", updated_at="2026-03-01T00:00:00Z")
+        f"{ROOT}/vms/vm-00001/stop",
+        json=vm_payload(1, name="alpha", status="stopped", updated_at="2026-03-01T00:00:00Z"),
     )
 
     response = client_of(writer).post("/vms/vm-00001/stop/")
@@ -164,7 +170,10 @@ def test_stopping_a_running_vm_goes_through_novacron_and_updates_the_cache(vm, w
 
 def test_starting_a_stopped_vm_updates_the_cache(partner, writer, client_of, mocked_api):
     vm = make_vm(partner, 1, status="stopped")
-    mocked_api.post(f"{ROOT}/vms/vm-00001/start", json=vm_payload(1, status="provisioning", updated_at="2026-03-01T00:00:00Z"))
+    mocked_api.post(
+        f"{ROOT}/vms/vm-00001/start",
+        json=vm_payload(1, status="provisioning", updated_at="2026-03-01T00:00:00Z"),
+    )
 
     client_of(writer).post("/vms/vm-00001/start/")
 
@@ -236,7 +245,9 @@ def test_the_confirmation_page_refuses_a_migrating_vm(partner, writer, client_of
         ("post", "/vms/vm-00001/delete/"),
     ],
 )
-def test_an_outsider_gets_a_404_for_another_partners_vm(vm, outsider, grant, api_settings, client_of, mocked_api, method, path):
+def test_an_outsider_gets_a_404_for_another_partners_vm(
+    vm, outsider, grant, api_settings, client_of, mocked_api, method, path
+):
     grant(outsider, "openid profile email vm:read vm:write")
 
     response = getattr(client_of(outsider), method)(path)
@@ -246,7 +257,9 @@ def test_an_outsider_gets_a_404_for_another_partners_vm(vm, outsider, grant, api
     assert VM.objects.filter(pk=vm.pk, status="running").exists()
 
 
-def test_an_outsider_with_the_same_vm_id_sees_only_their_own(vm, other_partner, outsider, grant, api_settings, client_of, mocked_api):
+def test_an_outsider_with_the_same_vm_id_sees_only_their_own(
+    vm, other_partner, outsider, grant, api_settings, client_of, mocked_api
+):
     grant(outsider, "openid profile email vm:read")
     make_vm(other_partner, 1, name="globex-box")
     mocked_api.get(f"{ROOT}/vms/vm-00001", json=vm_payload(1, name="globex-box", partner_id="partner-globex"))
@@ -254,7 +267,6 @@ def test_an_outsider_with_the_same_vm_id_sees_only_their_own(vm, other_partner, 
     body = client_of(outsider).get("/vms/vm-00001/").content.decode()
 
     assert "globex-box" in body and "alpha" not in body
-
 
 
 def test_the_status_badge_is_the_live_one_a_webhook_replaces(vm, writer, client_of, mocked_api):

@@ -29,9 +29,15 @@ T = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)
 
 
 def _migration(**fields: Any) -> MigrationStatus:
-    values: dict[str, Any] = {"migration_id": "mig-1", "migration_type": "live", "status": "in_progress",
-                              "phase": "disk_sync", "progress_percentage": 40.0, "bytes_transferred": 400,
-                              "updated_at": T}
+    values: dict[str, Any] = {
+        "migration_id": "mig-1",
+        "migration_type": "live",
+        "status": "in_progress",
+        "phase": "disk_sync",
+        "progress_percentage": 40.0,
+        "bytes_transferred": 400,
+        "updated_at": T,
+    }
     values.update(fields)
     return MigrationStatus(**values)
 
@@ -40,8 +46,12 @@ def _migration(**fields: Any) -> MigrationStatus:
 
 
 def test_a_later_stamp_wins_between_unfinished_migrations():
-    assert migration_is_newer(_migration(progress_percentage=50, updated_at=T + timedelta(seconds=1)), _migration())
-    assert not migration_is_newer(_migration(progress_percentage=30, updated_at=T - timedelta(seconds=1)), _migration())
+    assert migration_is_newer(
+        _migration(progress_percentage=50, updated_at=T + timedelta(seconds=1)), _migration()
+    )
+    assert not migration_is_newer(
+        _migration(progress_percentage=30, updated_at=T - timedelta(seconds=1)), _migration()
+    )
 
 
 def test_the_same_migration_version_again_is_no_change():
@@ -54,7 +64,9 @@ def test_a_finished_migration_never_reopens_even_when_stamped_later():
     for finished in ("completed", "failed", "cancelled"):
         cached = _migration(status=finished)
         assert not migration_is_newer(_migration(updated_at=T + timedelta(minutes=5)), cached)
-        assert not migration_is_newer(_migration(status="pending", updated_at=T + timedelta(minutes=5)), cached)
+        assert not migration_is_newer(
+            _migration(status="pending", updated_at=T + timedelta(minutes=5)), cached
+        )
 
 
 def test_a_finished_answer_beats_an_unfinished_row_whatever_the_stamps():
@@ -72,22 +84,46 @@ def test_a_finished_row_takes_only_a_later_finished_answer():
 @pytest.mark.parametrize(
     "ahead, behind",
     [
-        ({"status": "in_progress", "phase": "pre_check", "progress_percentage": 0}, {"status": "pending", "phase": "pre_check"}),
-        ({"phase": "memory_precopy", "progress_percentage": 70}, {"phase": "disk_sync", "progress_percentage": 70}),
+        (
+            {"status": "in_progress", "phase": "pre_check", "progress_percentage": 0},
+            {"status": "pending", "phase": "pre_check"},
+        ),
+        (
+            {"phase": "memory_precopy", "progress_percentage": 70},
+            {"phase": "disk_sync", "progress_percentage": 70},
+        ),
         ({"phase": "switchover"}, {"phase": "memory_precopy", "progress_percentage": 90}),
-        ({"migration_type": "cold", "phase": "boot"}, {"migration_type": "cold", "phase": "disk_sync", "progress_percentage": 90}),
-        ({"migration_type": "cold", "phase": "disk_sync"}, {"migration_type": "cold", "phase": "shutdown", "progress_percentage": 90}),
+        (
+            {"migration_type": "cold", "phase": "boot"},
+            {"migration_type": "cold", "phase": "disk_sync", "progress_percentage": 90},
+        ),
+        (
+            {"migration_type": "cold", "phase": "disk_sync"},
+            {"migration_type": "cold", "phase": "shutdown", "progress_percentage": 90},
+        ),
         ({"progress_percentage": 41}, {"progress_percentage": 40}),
         ({"bytes_transferred": 401}, {"bytes_transferred": 400}),
     ],
-    ids=["status", "live-phase", "live-phase-over-progress", "cold-phase", "cold-shutdown-first", "progress", "bytes"],
+    ids=[
+        "status",
+        "live-phase",
+        "live-phase-over-progress",
+        "cold-phase",
+        "cold-shutdown-first",
+        "progress",
+        "bytes",
+    ],
 )
 @pytest.mark.parametrize("stamps", ["equal", "incoming-unstamped", "cached-unstamped"])
 def test_without_a_stamp_to_tell_them_apart_the_lifecycle_decides(ahead, behind, stamps):
     incoming_at = None if stamps == "incoming-unstamped" else T
     cached_at = None if stamps == "cached-unstamped" else T
-    assert migration_is_newer(_migration(**ahead, updated_at=incoming_at), _migration(**behind, updated_at=cached_at))
-    assert not migration_is_newer(_migration(**behind, updated_at=incoming_at), _migration(**ahead, updated_at=cached_at))
+    assert migration_is_newer(
+        _migration(**ahead, updated_at=incoming_at), _migration(**behind, updated_at=cached_at)
+    )
+    assert not migration_is_newer(
+        _migration(**behind, updated_at=incoming_at), _migration(**ahead, updated_at=cached_at)
+    )
 
 
 # --- the rule for VMs ---------------------------------------------------------------------------
@@ -98,7 +134,9 @@ STOPPED = {"status": "stopped", "cluster": "cl-a"}
 
 def test_a_later_vm_stamp_wins_and_an_older_one_never_does():
     assert vm_is_newer(VMVersion(T + timedelta(seconds=1), content=STOPPED), VMVersion(T, content=RUNNING))
-    assert not vm_is_newer(VMVersion(T - timedelta(seconds=1), content=STOPPED), VMVersion(T, content=RUNNING))
+    assert not vm_is_newer(
+        VMVersion(T - timedelta(seconds=1), content=STOPPED), VMVersion(T, content=RUNNING)
+    )
 
 
 def test_at_an_equal_stamp_novacrons_word_replaces_a_different_row_and_the_same_word_changes_nothing():
@@ -183,7 +221,10 @@ def _assert_migration_as_novacron_ended_it(final: dict[str, Any]) -> None:
     expected = MigrationStatus.from_dict(final)
     assert (migration.status, migration.phase) == (expected.status, expected.phase)
     assert migration.progress_percentage == expected.progress_percentage
-    assert (migration.bytes_transferred, migration.bytes_total) == (expected.bytes_transferred, expected.bytes_total)
+    assert (migration.bytes_transferred, migration.bytes_total) == (
+        expected.bytes_transferred,
+        expected.bytes_total,
+    )
     assert (migration.updated_at, migration.finished_at) == (expected.updated_at, expected.finished_at)
 
 
@@ -202,7 +243,9 @@ RECORDED = {kind: RECORDING[kind]["events"] for kind in ("live_migration", "cold
 
 
 # Function-scoped fixtures are safe here: every example rolls back to a savepoint of its own.
-EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 # Each of these examples runs ~20 events through the worker's processing: fewer, per migration type.
 MIGRATION_EXAMPLES = settings(EXAMPLES, max_examples=40)
 
@@ -231,7 +274,9 @@ def test_webhooks_polls_and_sync_pages_share_the_rule(partner, data):
     """The recorded migration arriving through every write path at once never moves backwards."""
     recorded = MIGRATION_EVENTS["live_migration"]
     sequence = data.draw(_deliveries(recorded))
-    paths = data.draw(st.lists(st.sampled_from(["webhook", "poll", "sync"]), min_size=len(sequence), max_size=len(sequence)))
+    paths = data.draw(
+        st.lists(st.sampled_from(["webhook", "poll", "sync"]), min_size=len(sequence), max_size=len(sequence))
+    )
     final = recorded[-1]
     with _rolled_back():
         _seed_vm_and_clusters(partner, RECORDING["live_migration"])
@@ -265,7 +310,11 @@ VM_ALIVE = [e for e in VM_EVENTS if e["event_type"] != "vm.deleted"]
 def test_any_order_of_a_recorded_vm_lifecycle_ends_in_its_last_state(partner, data):
     """Webhooks, the portal's own answers (vm_create/start/stop) and sync pages, mixed, out of order."""
     sequence = data.draw(_deliveries(VM_ALIVE))
-    paths = data.draw(st.lists(st.sampled_from(["webhook", "portal", "sync"]), min_size=len(sequence), max_size=len(sequence)))
+    paths = data.draw(
+        st.lists(
+            st.sampled_from(["webhook", "portal", "sync"]), min_size=len(sequence), max_size=len(sequence)
+        )
+    )
     with _rolled_back():
         occurrences: dict[str, int] = {}
         for payload, path in zip(sequence, paths, strict=True):
@@ -280,16 +329,23 @@ def test_any_order_of_a_recorded_vm_lifecycle_ends_in_its_last_state(partner, da
 
         final = ApiVM.from_dict(VM_ALIVE[-1]["data"])
         vm = VM.objects.get(vm_id=final.vm_id)
-        assert (vm.status, vm.updated_at, vm.cluster, vm.tags) == (final.status, final.updated_at, final.cluster, final.tags)
+        assert (vm.status, vm.updated_at, vm.cluster, vm.tags) == (
+            final.status,
+            final.updated_at,
+            final.cluster,
+            final.tags,
+        )
 
 
 @pytest.mark.django_db
 @EXAMPLES
 @given(data=st.data())
 def test_a_deleted_vm_stays_deleted_whatever_arrives_around_its_tombstone(partner, data):
-    sequence = data.draw(st.permutations(VM_EVENTS).flatmap(
-        lambda order: st.lists(st.sampled_from(VM_ALIVE), max_size=6).map(lambda late: [*order, *late])
-    ))
+    sequence = data.draw(
+        st.permutations(VM_EVENTS).flatmap(
+            lambda order: st.lists(st.sampled_from(VM_ALIVE), max_size=6).map(lambda late: [*order, *late])
+        )
+    )
     with _rolled_back():
         _deliver_all(partner, sequence)
 

@@ -16,13 +16,39 @@ URL = "/vms/"
 def fleet(partner):
     make_cluster(partner, "cl-aws-use1-a", "aws", "us-east-1")
     make_cluster(partner, "cl-gcp-euw1-a", "gcp", "europe-west1")
-    make_vm(partner, 1, name="alpha", status="running", cpu_cores=8, memory_gb=32, tags={"env": "prod", "team": "web"})
+    make_vm(
+        partner,
+        1,
+        name="alpha",
+        status="running",
+        cpu_cores=8,
+        memory_gb=32,
+        tags={"env": "prod", "team": "web"},
+    )
     make_vm(partner, 2, name="bravo", status="stopped", cpu_cores=2, memory_gb=64, tags={"env": "dev"})
-    make_vm(partner, 3, name="charlie", status="running", cpu_cores=4, memory_gb=8, cloud_provider="gcp",
-            region="europe-west1", cluster="cl-gcp-euw1-a", tags={"env": "prod", "team": "data"})
+    make_vm(
+        partner,
+        3,
+        name="charlie",
+        status="running",
+        cpu_cores=4,
+        memory_gb=8,
+        cloud_provider="gcp",
+        region="europe-west1",
+        cluster="cl-gcp-euw1-a",
+        tags={"env": "prod", "team": "data"},
+    )
     make_vm(partner, 4, name="Delta-API", status="error", cpu_cores=1, memory_gb=2, tags={})
-    make_vm(partner, 5, name="echo", status="migrating", cpu_cores=16, memory_gb=16, region="us-west-2",
-            tags={"a__b": "odd"})
+    make_vm(
+        partner,
+        5,
+        name="echo",
+        status="migrating",
+        cpu_cores=16,
+        memory_gb=16,
+        region="us-west-2",
+        tags={"a__b": "odd"},
+    )
 
 
 def names(response) -> list[str]:
@@ -74,7 +100,12 @@ def test_status_counts_follow_the_other_filters(fleet, owner, client_of):
     response = client_of(owner).get(f"{URL}?cloud_provider=aws&status=running")
 
     counts = response.context["counts"]
-    assert counts["running"] == 1 and counts["stopped"] == 1 and counts["error"] == 1 and counts["migrating"] == 1
+    assert (
+        counts["running"] == 1
+        and counts["stopped"] == 1
+        and counts["error"] == 1
+        and counts["migrating"] == 1
+    )
     assert response.context["page"].paginator.count == 1
 
 
@@ -133,7 +164,8 @@ def test_htmx_gets_only_the_results_fragment_and_the_url_is_bookmarkable(fleet, 
 
 def test_htmx_pushes_a_clean_bookmarkable_url(fleet, owner, client_of):
     response = client_of(owner).get(
-        f"{URL}?q=&status=running&cloud_provider=&region=&tag=&sort=name&per_page=50", headers={"HX-Request": "true"}
+        f"{URL}?q=&status=running&cloud_provider=&region=&tag=&sort=name&per_page=50",
+        headers={"HX-Request": "true"},
     )
 
     assert response["HX-Push-Url"] == "/vms/?status=running&per_page=50"
@@ -192,7 +224,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
 
 
 def test_names_tags_and_ids_are_escaped_in_the_rows(partner, owner, client_of):
-    make_vm(partner, 1, name="<script>x</script>", tags={"<b>": "\"quoted\""})
+    make_vm(partner, 1, name="<script>x</script>", tags={"<b>": '"quoted"'})
 
     body = client_of(owner).get(URL).content.decode()
 

@@ -28,14 +28,20 @@ def series_payload(metric: str, unit: str, count: int, step: timedelta = timedel
     return {
         "metric": metric,
         "unit": unit,
-        "points": [{"timestamp": (START + i * step).isoformat(), "value": 10 + i % 7 + 0.12345} for i in range(count)],
+        "points": [
+            {"timestamp": (START + i * step).isoformat(), "value": 10 + i % 7 + 0.12345} for i in range(count)
+        ],
     }
 
 
 def metrics_payload(count: int = 60, interval: str = "1m", aggregate: str = "avg") -> dict:
     return {
-        "resource": "vm", "resource_id": "vm-00001", "interval": interval, "aggregate": aggregate,
-        "start": START.isoformat(), "end": (START + timedelta(hours=1)).isoformat(),
+        "resource": "vm",
+        "resource_id": "vm-00001",
+        "interval": interval,
+        "aggregate": aggregate,
+        "start": START.isoformat(),
+        "end": (START + timedelta(hours=1)).isoformat(),
         "series": [
             series_payload("cpu_usage", "percent", count),
             series_payload("memory_usage", "percent", count),
@@ -82,7 +88,9 @@ def test_missing_series_make_an_empty_chart_not_an_error():
     assert all(chart["empty"] for chart in shaped["charts"])
 
 
-@pytest.mark.parametrize(("range_key", "interval"), [("1h", "1m"), ("6h", "5m"), ("24h", "5m"), ("7d", "1h"), ("30d", "1h")])
+@pytest.mark.parametrize(
+    ("range_key", "interval"), [("1h", "1m"), ("6h", "5m"), ("24h", "5m"), ("7d", "1h"), ("30d", "1h")]
+)
 def test_the_endpoint_asks_novacron_with_the_users_token_for_the_presets_interval(
     partner, writer, client_of, mocked_api, range_key, interval
 ):
@@ -95,7 +103,11 @@ def test_the_endpoint_asks_novacron_with_the_users_token_for_the_presets_interva
     assert response.json()["charts"][0]["datasets"][0]["data"]
     sent = endpoint.calls[0].request
     query = parse_qs(urlsplit(sent.url).query)
-    assert query["interval"] == [interval] and query["aggregate"] == ["max"] and query["resource_id"] == ["vm-00001"]
+    assert (
+        query["interval"] == [interval]
+        and query["aggregate"] == ["max"]
+        and query["resource_id"] == ["vm-00001"]
+    )
     assert query["metrics"] == ["cpu_usage,memory_usage,disk_io,network_in,network_out"]
     assert sent.headers["Authorization"] == f"Bearer access-{writer.pk}"
 

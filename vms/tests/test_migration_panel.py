@@ -26,22 +26,42 @@ from vms.models import Migration
 
 
 def _migration(**fields: object) -> Migration:
-    values: dict[str, object] = {"migration_type": "live", "status": "in_progress", "phase": "disk_sync",
-                                 "progress_percentage": 50, "bytes_total": 1_000_000_000, "bytes_transferred": 500_000_000,
-                                 "metrics": {}, "rate_history": []}
+    values: dict[str, object] = {
+        "migration_type": "live",
+        "status": "in_progress",
+        "phase": "disk_sync",
+        "progress_percentage": 50,
+        "bytes_total": 1_000_000_000,
+        "bytes_transferred": 500_000_000,
+        "metrics": {},
+        "rate_history": [],
+    }
     values.update(fields)
     return Migration(**values)
 
 
 def test_the_stepper_marks_done_current_and_upcoming_phases_of_a_live_migration():
     states = {step.name: step.state for step in phase_steps(_migration(phase="memory_precopy"))}
-    assert states == {"pre_check": "done", "disk_sync": "done", "memory_precopy": "current",
-                      "switchover": "upcoming", "verification": "upcoming", "completed": "upcoming"}
+    assert states == {
+        "pre_check": "done",
+        "disk_sync": "done",
+        "memory_precopy": "current",
+        "switchover": "upcoming",
+        "verification": "upcoming",
+        "completed": "upcoming",
+    }
 
 
 def test_a_cold_migration_has_its_own_phases_and_a_failure_marks_the_phase_it_stopped_in():
     steps = phase_steps(_migration(migration_type="cold", status="failed", phase="boot"))
-    assert [step.name for step in steps] == ["pre_check", "shutdown", "disk_sync", "boot", "verification", "completed"]
+    assert [step.name for step in steps] == [
+        "pre_check",
+        "shutdown",
+        "disk_sync",
+        "boot",
+        "verification",
+        "completed",
+    ]
     assert steps[3].state == "failed"
 
 
@@ -63,7 +83,9 @@ def test_the_eta_is_the_remaining_bytes_at_the_smoothed_rate():
 def test_precopy_is_flagged_as_not_converging_only_when_dirtying_keeps_up_for_several_samples():
     keeping_up = [["t1", 500.0, 480.0], ["t2", 500.0, 490.0], ["t3", 500.0, 500.0]]
     assert is_not_converging(_migration(phase="memory_precopy", rate_history=keeping_up))
-    assert not is_not_converging(_migration(phase="memory_precopy", rate_history=[["t1", 500.0, 100.0], *keeping_up[1:]]))
+    assert not is_not_converging(
+        _migration(phase="memory_precopy", rate_history=[["t1", 500.0, 100.0], *keeping_up[1:]])
+    )
     assert not is_not_converging(_migration(phase="disk_sync", rate_history=keeping_up))
 
 
@@ -75,8 +97,15 @@ def test_cancel_is_offered_only_before_switchover():
 
 def test_a_finished_migration_reports_its_duration_and_average_rate():
     now = timezone.now()
-    panel = build_panel(_migration(status="completed", phase="completed", bytes_transferred=1_000_000_000,
-                                   started_at=now - timedelta(seconds=80), finished_at=now))
+    panel = build_panel(
+        _migration(
+            status="completed",
+            phase="completed",
+            bytes_transferred=1_000_000_000,
+            started_at=now - timedelta(seconds=80),
+            finished_at=now,
+        )
+    )
     assert panel.duration_seconds == 80
     assert panel.average_rate_mbps == 100.0
 
@@ -86,7 +115,9 @@ def test_a_finished_migration_reports_its_duration_and_average_rate():
 GB = 1_000_000_000
 
 
-def _steady_statuses(*, total: int, rate_mbps: float, noise: float, seconds: int, checking: int = 0) -> list[dict[str, Any]]:
+def _steady_statuses(
+    *, total: int, rate_mbps: float, noise: float, seconds: int, checking: int = 0
+) -> list[dict[str, Any]]:
     """A migration reported once a second as NovaCron sends it: `checking` seconds of pre-check (no bytes,
     rate 0), then disk_sync at a steady rate with a little noise."""
     wobble, sent, statuses = random.Random(7), 0.0, []
@@ -153,8 +184,16 @@ def test_the_average_rate_is_the_bytes_over_the_duration_on_novacrons_clock(part
     *moving, last = _steady_statuses(total=total, rate_mbps=1000.0, noise=0.05, seconds=480)
     for status in moving:
         store_migration(partner=partner, migration=status, from_event=True)
-    finished = {**last, "status": "completed", "phase": "completed", "bytes_transferred": total,
-                "progress_percentage": 100.0, "estimated_completion": None, "finished_at": at(490), "updated_at": at(490)}
+    finished = {
+        **last,
+        "status": "completed",
+        "phase": "completed",
+        "bytes_transferred": total,
+        "progress_percentage": 100.0,
+        "estimated_completion": None,
+        "finished_at": at(490),
+        "updated_at": at(490),
+    }
     migration, _, _ = store_migration(partner=partner, migration=finished, from_event=True)
     panel = build_panel(migration)
     assert panel.duration_seconds == 490
@@ -192,8 +231,14 @@ def test_a_cancelled_migration_marks_only_the_phase_it_stopped_in():
                            target_cluster="cl-aws-usw2-a", started_at=BASE_TIME,
                            finished_at=BASE_TIME + timedelta(seconds=60))  # fmt: skip
     states = {step.name: step.state for step in phase_steps(migration)}
-    assert states == {"pre_check": "done", "disk_sync": "done", "memory_precopy": "failed",
-                      "switchover": "upcoming", "verification": "upcoming", "completed": "upcoming"}
+    assert states == {
+        "pre_check": "done",
+        "disk_sync": "done",
+        "memory_precopy": "failed",
+        "switchover": "upcoming",
+        "verification": "upcoming",
+        "completed": "upcoming",
+    }
     html = render_to_string("vms/migrations/_panel.html", {"migration": migration})
     assert html.count("✗") == 1 and html.count("✓") == 2
     assert "✗ Memory pre-copy" in html

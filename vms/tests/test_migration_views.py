@@ -29,20 +29,51 @@ def mocked_api():
 @pytest.fixture
 def vm(partner: Any) -> VM:
     now = timezone.now()
-    for cluster_id, region in [("cl-aws-use1-a", "us-east-1"), ("cl-aws-usw2-a", "us-west-2"), ("cl-gcp-euw1-a", "europe-west1")]:
-        Cluster.objects.create(partner=partner, cluster_id=cluster_id, name=cluster_id[3:], cloud_provider=cluster_id[3:6],
-                               region=region, synced_at=now)
-    return VM.objects.create(partner=partner, vm_id="vm-0001", name="web-0001", status="running",
-                             cluster="cl-aws-use1-a", created_at=now, updated_at=parse_datetime(at(-100)), synced_at=now)
+    for cluster_id, region in [
+        ("cl-aws-use1-a", "us-east-1"),
+        ("cl-aws-usw2-a", "us-west-2"),
+        ("cl-gcp-euw1-a", "europe-west1"),
+    ]:
+        Cluster.objects.create(
+            partner=partner,
+            cluster_id=cluster_id,
+            name=cluster_id[3:],
+            cloud_provider=cluster_id[3:6],
+            region=region,
+            synced_at=now,
+        )
+    return VM.objects.create(
+        partner=partner,
+        vm_id="vm-0001",
+        name="web-0001",
+        status="running",
+        cluster="cl-aws-use1-a",
+        created_at=now,
+        updated_at=parse_datetime(at(-100)),
+        synced_at=now,
+    )
 
 
 def _migration(partner: Any, migration_id: str = "mig-0001", **fields: Any) -> Migration:
     now = timezone.now()
-    values = {"partner": partner, "migration_id": migration_id, "source_vm_id": "vm-0001", "vm_name": "web-0001",
-              "source_cluster": "cl-aws-use1-a", "target_cluster": "cl-aws-usw2-a", "migration_type": "live",
-              "status": "in_progress", "phase": "disk_sync", "progress_percentage": 30, "bytes_total": 8 * 1024**3,
-              "bytes_transferred": int(8 * 1024**3 * 0.3), "created_at": now, "updated_at": parse_datetime(at(0)),
-              "started_at": now - timedelta(seconds=30), "synced_at": now}
+    values = {
+        "partner": partner,
+        "migration_id": migration_id,
+        "source_vm_id": "vm-0001",
+        "vm_name": "web-0001",
+        "source_cluster": "cl-aws-use1-a",
+        "target_cluster": "cl-aws-usw2-a",
+        "migration_type": "live",
+        "status": "in_progress",
+        "phase": "disk_sync",
+        "progress_percentage": 30,
+        "bytes_total": 8 * 1024**3,
+        "bytes_transferred": int(8 * 1024**3 * 0.3),
+        "created_at": now,
+        "updated_at": parse_datetime(at(0)),
+        "started_at": now - timedelta(seconds=30),
+        "synced_at": now,
+    }
     values.update(fields)
     return Migration.objects.create(**values)
 
@@ -61,19 +92,27 @@ def test_the_start_form_offers_every_synced_cluster_but_the_vms_own(client_of, o
 
 def test_it_shows_the_concurrent_migration_quota(client_of, operator, grant, vm, partner):
     grant(operator, "openid vm:read migration:execute")
-    Quota.objects.create(partner=partner, name="migration_concurrent", limit=5, used=2, remaining=3, synced_at=timezone.now())
+    Quota.objects.create(
+        partner=partner, name="migration_concurrent", limit=5, used=2, remaining=3, synced_at=timezone.now()
+    )
     page = client_of(operator).get("/vms/vm-0001/migrate/").content.decode()
     assert "2 of 5" in page
 
 
-def test_an_exhausted_quota_disables_the_form_and_says_why(client_of, operator, grant, vm, partner, mocked_api):
+def test_an_exhausted_quota_disables_the_form_and_says_why(
+    client_of, operator, grant, vm, partner, mocked_api
+):
     grant(operator, "openid vm:read migration:execute")
-    Quota.objects.create(partner=partner, name="migration_concurrent", limit=2, used=2, remaining=0, synced_at=timezone.now())
+    Quota.objects.create(
+        partner=partner, name="migration_concurrent", limit=2, used=2, remaining=0, synced_at=timezone.now()
+    )
     client = client_of(operator)
     page = client.get("/vms/vm-0001/migrate/").content.decode()
     assert "<fieldset disabled" in page
     assert "All 2 concurrent migrations" in page
-    response = client.post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"})
+    response = client.post(
+        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
+    )
     assert response.status_code == 403
     assert len(mocked_api.calls) == 0
 
@@ -84,7 +123,9 @@ def test_a_viewer_is_refused_with_the_reason(client_of, viewer, grant, vm, mocke
     page = client.get("/vms/vm-0001/migrate/").content.decode()
     assert "<fieldset disabled" in page
     assert "Your role (viewer)" in page
-    response = client.post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"})
+    response = client.post(
+        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
+    )
     assert response.status_code == 403
     assert len(mocked_api.calls) == 0
     assert not Migration.objects.exists()
@@ -96,7 +137,9 @@ def test_without_the_migration_scope_it_offers_a_grant_link(client_of, operator,
     page = client.get("/vms/vm-0001/migrate/").content.decode()
     assert 'data-grant-scope="migration:execute"' in page
     assert "<fieldset disabled" in page
-    response = client.post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"})
+    response = client.post(
+        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
+    )
     assert response.status_code == 403
     assert len(mocked_api.calls) == 0
 
@@ -110,8 +153,12 @@ def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(
     with django_capture_on_commit_callbacks(execute=True):
         response = client_of(operator).post(
             "/vms/vm-0001/migrate/",
-            {"target_cluster": "cl-aws-usw2-a", "migration_type": "live", "downtime_window_minutes": "30",
-             "verify_after_migration": "on"},
+            {
+                "target_cluster": "cl-aws-usw2-a",
+                "migration_type": "live",
+                "downtime_window_minutes": "30",
+                "verify_after_migration": "on",
+            },
         )
     assert response.status_code == 302
     assert response["Location"] == "/migrations/mig-0042/"
@@ -131,9 +178,18 @@ def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(
 
 def test_a_refusal_from_novacron_shows_on_the_form(client_of, operator, grant, vm, mocked_api):
     grant(operator, "openid vm:read migration:execute")
-    mocked_api.add(responses.POST, f"{API}/migrations", status=409, json={
-        "error": {"code": "conflict", "message": "VM is already migrating", "details": {}}, "request_id": "req_1"})
-    response = client_of(operator).post("/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "cold"})
+    mocked_api.add(
+        responses.POST,
+        f"{API}/migrations",
+        status=409,
+        json={
+            "error": {"code": "conflict", "message": "VM is already migrating", "details": {}},
+            "request_id": "req_1",
+        },
+    )
+    response = client_of(operator).post(
+        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "cold"}
+    )
     assert response.status_code == 409
     assert "VM is already migrating" in response.content.decode()
     assert not Migration.objects.exists()
@@ -154,9 +210,18 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, vm):
 
 
 def test_the_panel_shows_progress_phase_and_figures(client_of, viewer, partner):
-    _migration(partner, phase="memory_precopy", metrics={"transfer_rate_mbps": 900, "dirty_rate_mbps": 880,
-               "iteration": 3, "source_vm_load": 40, "target_vm_load": 10},
-               rate_history=[[at(n), 900.0, 880.0] for n in range(5)])
+    _migration(
+        partner,
+        phase="memory_precopy",
+        metrics={
+            "transfer_rate_mbps": 900,
+            "dirty_rate_mbps": 880,
+            "iteration": 3,
+            "source_vm_load": 40,
+            "target_vm_load": 10,
+        },
+        rate_history=[[at(n), 900.0, 880.0] for n in range(5)],
+    )
     html = client_of(viewer).get("/migrations/mig-0001/panel/").content.decode()
     assert 'id="migration-mig-0001"' in html
     assert 'aria-valuenow="30"' in html
@@ -171,8 +236,15 @@ def test_the_panel_shows_progress_phase_and_figures(client_of, viewer, partner):
 
 def test_a_finished_migration_shows_duration_average_rate_and_error(client_of, viewer, partner):
     now = timezone.now()
-    _migration(partner, status="failed", phase="switchover", started_at=now - timedelta(seconds=100), finished_at=now,
-               bytes_transferred=1_000_000_000, error="switchover timed out")
+    _migration(
+        partner,
+        status="failed",
+        phase="switchover",
+        started_at=now - timedelta(seconds=100),
+        finished_at=now,
+        bytes_transferred=1_000_000_000,
+        error="switchover timed out",
+    )
     html = client_of(viewer).get("/migrations/mig-0001/panel/").content.decode()
     assert "1m 40s" in html
     assert "80 Mbit/s" in html
@@ -195,8 +267,11 @@ def test_another_partners_migration_is_a_404_everywhere(client_of, outsider, gra
 def test_an_operator_cancels_a_running_migration(client_of, operator, grant, partner, mocked_api):
     grant(operator, "openid vm:read migration:execute")
     _migration(partner)
-    mocked_api.add(responses.POST, f"{API}/migrations/mig-0001/cancel",
-                   json=migration_data(status="cancelled", phase="disk_sync", progress=30, updated=50))
+    mocked_api.add(
+        responses.POST,
+        f"{API}/migrations/mig-0001/cancel",
+        json=migration_data(status="cancelled", phase="disk_sync", progress=30, updated=50),
+    )
     response = client_of(operator).post("/migrations/mig-0001/cancel/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert 'data-status="cancelled"' in response.content.decode()
@@ -211,11 +286,12 @@ def test_a_viewer_cannot_cancel(client_of, viewer, grant, partner, mocked_api):
     assert Migration.objects.get().status == "in_progress"
 
 
-
 def test_the_panels_cancel_control_is_marked_as_needing_the_right_to_migrate(client_of, viewer, partner):
     _migration(partner)
     html = client_of(viewer).get("/migrations/mig-0001/panel/").content.decode()
-    cancel_form = html[html.rindex("<form", 0, html.index("Cancel migration")):html.index("Cancel migration")]
+    cancel_form = html[
+        html.rindex("<form", 0, html.index("Cancel migration")) : html.index("Cancel migration")
+    ]
     assert "needs-can-migrate" in cancel_form
 
 
@@ -232,7 +308,7 @@ def test_the_page_says_whether_the_user_may_migrate(client_of, grant, partner, r
     grant(user, scopes)
     _migration(partner)
     page = client_of(user).get("/migrations/").content.decode()
-    body_tag = page[page.index("<body"):page.index(">", page.index("<body"))]
+    body_tag = page[page.index("<body") : page.index(">", page.index("<body"))]
     assert f'data-can-migrate="{flag}"' in body_tag
 
 
@@ -248,10 +324,19 @@ def test_after_switchover_cancel_is_not_offered_nor_sent(client_of, operator, gr
 # --- the migrations page --------------------------------------------------------------------------------
 
 
-def test_the_migrations_page_shows_active_panels_and_filtered_history(client_of, viewer, partner, other_partner):
+def test_the_migrations_page_shows_active_panels_and_filtered_history(
+    client_of, viewer, partner, other_partner
+):
     _migration(partner, "mig-active")
     _migration(partner, "mig-done", status="completed", phase="completed", migration_type="live")
-    _migration(partner, "mig-cold-failed", status="failed", migration_type="cold", vm_name="db-0002", source_vm_id="vm-0002")
+    _migration(
+        partner,
+        "mig-cold-failed",
+        status="failed",
+        migration_type="cold",
+        vm_name="db-0002",
+        source_vm_id="vm-0002",
+    )
     _migration(other_partner, "mig-globex", status="completed")
     client = client_of(viewer)
     page = client.get("/migrations/").content.decode()
@@ -286,8 +371,12 @@ def test_a_migration_finishing_while_the_page_is_open_publishes_its_finished_pan
 
     with django_capture_on_commit_callbacks(execute=True):
         _, changed, _ = store_migration(
-            partner=partner, migration=migration_data(status="failed", phase="switchover", progress=100, updated=90,
-                                                   error="switchover timed out"), from_event=True)
+            partner=partner,
+            migration=migration_data(
+                status="failed", phase="switchover", progress=100, updated=90, error="switchover timed out"
+            ),
+            from_event=True,
+        )
     assert changed
 
     html = Event.objects.filter(partner=partner, topic="migration").last().html

@@ -23,13 +23,24 @@ OUTAGE_LINE = "NovaCron has not answered since"
 @pytest.fixture
 def unreachable_client(partner: Any, clock: Any) -> novacron.Client:
     """The partner's client pointed at a closed port on this machine: every call is refused."""
-    config = SDKConfig(base_url="http://127.0.0.1:9", partner_id=partner.partner_id, api_key="nck_acme_test",
-                       api_secret="acme-test-secret", max_retries=0, timeout=1)
+    config = SDKConfig(
+        base_url="http://127.0.0.1:9",
+        partner_id=partner.partner_id,
+        api_key="nck_acme_test",
+        api_secret="acme-test-secret",
+        max_retries=0,
+        timeout=1,
+    )
     return novacron.Client(config, sleep=clock.sleep)
 
 
 def test_a_sync_that_cannot_reach_novacron_is_said_on_every_cached_page_until_one_succeeds(
-    partner: Any, owner: Any, client_of: Any, unreachable_client: Any, hmac_client: Any, pacer: Any,
+    partner: Any,
+    owner: Any,
+    client_of: Any,
+    unreachable_client: Any,
+    hmac_client: Any,
+    pacer: Any,
     fake_novacron: FakeNovaCron,
 ) -> None:
     make_vms(partner, 3)

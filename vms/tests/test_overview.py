@@ -15,10 +15,20 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def quotas(partner):
-    for name, limit, used in (("api_calls_per_minute", 1000, 100), ("vm_create_per_day", 200, 170),
-                              ("migration_concurrent", 5, 5)):
-        Quota.objects.create(partner=partner, name=name, limit=limit, used=used, remaining=limit - used,
-                             reset_at=T0, synced_at=T0)
+    for name, limit, used in (
+        ("api_calls_per_minute", 1000, 100),
+        ("vm_create_per_day", 200, 170),
+        ("migration_concurrent", 5, 5),
+    ):
+        Quota.objects.create(
+            partner=partner,
+            name=name,
+            limit=limit,
+            used=used,
+            remaining=limit - used,
+            reset_at=T0,
+            synced_at=T0,
+        )
 
 
 def gauge(body: str, name: str) -> str:
@@ -53,7 +63,10 @@ def test_the_rate_budget_comes_from_the_last_rate_limit_headers(partner, owner, 
 
     budget = body[body.index('id="rate-budget"') :]
     assert "150 requests left" in budget and "refills at 1000 per minute" in budget
-    assert 'data-level="warning"' in body[body.index('id="rate-budget"') - 80 : body.index('id="rate-budget"') + 80]
+    assert (
+        'data-level="warning"'
+        in body[body.index('id="rate-budget"') - 80 : body.index('id="rate-budget"') + 80]
+    )
 
 
 def test_a_burst_above_the_per_minute_limit_does_not_read_as_more_left_than_the_limit(

@@ -35,7 +35,9 @@ def test_stopping_a_vm_in_the_portal_publishes_its_badge_actions_spec_and_row(
 ):
     make_cluster(partner, "cl-aws-use1-a", "aws", "us-east-1")
     make_vm(partner, 1, status="running")
-    mocked_api.post(f"{ROOT}/vms/vm-00001/stop", json=vm_payload(1, status="stopped", updated_at="2026-03-01T00:00:00Z"))
+    mocked_api.post(
+        f"{ROOT}/vms/vm-00001/stop", json=vm_payload(1, status="stopped", updated_at="2026-03-01T00:00:00Z")
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         services.vm_stop(partner=partner, client=hmac_client, vm_id="vm-00001")
@@ -91,8 +93,10 @@ def test_a_big_sync_page_is_published_in_bounded_events(partner, django_capture_
     count = VMS_PER_EVENT * 2 + 1
     for n in range(1, count + 1):
         make_vm(partner, n, status="running")
-    page = [ApiVM.from_dict(vm_payload(n, status="stopped", updated_at="2026-03-01T00:00:00Z"))
-            for n in range(1, count + 1)]
+    page = [
+        ApiVM.from_dict(vm_payload(n, status="stopped", updated_at="2026-03-01T00:00:00Z"))
+        for n in range(1, count + 1)
+    ]
 
     with django_capture_on_commit_callbacks(execute=True):
         store_vms(partner=partner, vms=page)
@@ -102,7 +106,9 @@ def test_a_big_sync_page_is_published_in_bounded_events(partner, django_capture_
     assert sum(event.html.count('<tr id="vm-row-') for event in events) == count
 
 
-def test_re_storing_what_the_cache_already_holds_publishes_nothing(partner, django_capture_on_commit_callbacks):
+def test_re_storing_what_the_cache_already_holds_publishes_nothing(
+    partner, django_capture_on_commit_callbacks
+):
     same = vm_payload(1, status="running", updated_at="2026-02-01T00:00:00Z")
     store_vm(partner=partner, vm=same)
 

@@ -27,8 +27,10 @@ def _no_locks_left():
 def offline_session(monkeypatch, hmac_client):
     def open_session(partner, **kwargs):
         clock = FakeClock()
-        return sync.SyncSession(client=hmac_client, pacer=SyncPacer(limit_per_minute=1000, share=0.5,
-                                                                     clock=clock, sleep=clock.sleep))
+        return sync.SyncSession(
+            client=hmac_client,
+            pacer=SyncPacer(limit_per_minute=1000, share=0.5, clock=clock, sleep=clock.sleep),
+        )
 
     monkeypatch.setattr(sync, "open_session", open_session)
 
@@ -36,8 +38,12 @@ def offline_session(monkeypatch, hmac_client):
 def test_the_refresh_rereads_the_quotas_and_publishes_the_cards_to_that_partner_only(
     partner, other_partner, fake_novacron: FakeNovaCron, offline_session
 ):
-    Quota.objects.create(partner=partner, name="migration_concurrent", limit=10, used=2, remaining=8, synced_at=T0)
-    fake_novacron.quotas = [{"name": "migration_concurrent", "limit": 10, "used": 1, "remaining": 9, "reset_at": None}]
+    Quota.objects.create(
+        partner=partner, name="migration_concurrent", limit=10, used=2, remaining=8, synced_at=T0
+    )
+    fake_novacron.quotas = [
+        {"name": "migration_concurrent", "limit": 10, "used": 1, "remaining": 9, "reset_at": None}
+    ]
 
     run_pk = tasks.refresh_quotas(partner.pk)
 
@@ -50,8 +56,12 @@ def test_the_refresh_rereads_the_quotas_and_publishes_the_cards_to_that_partner_
     assert not Event.objects.filter(partner=other_partner).exists()
 
 
-def test_a_refresh_during_a_running_sync_publishes_what_is_cached(partner, fake_novacron: FakeNovaCron, offline_session):
-    Quota.objects.create(partner=partner, name="vm_create_per_day", limit=200, used=17, remaining=183, synced_at=T0)
+def test_a_refresh_during_a_running_sync_publishes_what_is_cached(
+    partner, fake_novacron: FakeNovaCron, offline_session
+):
+    Quota.objects.create(
+        partner=partner, name="vm_create_per_day", limit=200, used=17, remaining=183, synced_at=T0
+    )
     cache.add(f"vms:sync-lock:partner:{partner.pk}", "1")
 
     assert tasks.refresh_quotas(partner.pk) is None

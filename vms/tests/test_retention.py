@@ -15,11 +15,22 @@ pytestmark = pytest.mark.django_db
 MONTH = timedelta(days=30)
 
 
-def run(partner: Any, *, age: timedelta, kind: str = SyncRun.Kind.VMS_INCREMENTAL,
-        status: str = SyncRun.Status.SUCCEEDED) -> SyncRun:
+def run(
+    partner: Any,
+    *,
+    age: timedelta,
+    kind: str = SyncRun.Kind.VMS_INCREMENTAL,
+    status: str = SyncRun.Status.SUCCEEDED,
+) -> SyncRun:
     started = timezone.now() - age
-    return SyncRun.objects.create(partner=partner, kind=kind, status=status, started_at=started, finished_at=started,
-                                  watermark=started if status == SyncRun.Status.SUCCEEDED else None)
+    return SyncRun.objects.create(
+        partner=partner,
+        kind=kind,
+        status=status,
+        started_at=started,
+        finished_at=started,
+        watermark=started if status == SyncRun.Status.SUCCEEDED else None,
+    )
 
 
 def test_old_runs_go_and_young_ones_stay(partner: Any) -> None:
@@ -34,7 +45,9 @@ def test_old_runs_go_and_young_ones_stay(partner: Any) -> None:
 def test_the_latest_successful_run_of_each_kind_stays_however_old(partner: Any, other_partner: Any) -> None:
     run(partner, age=3 * MONTH)
     latest = run(partner, age=2 * MONTH)
-    run(partner, age=MONTH + timedelta(days=1), status=SyncRun.Status.FAILED)  # a newer failure does not count
+    run(
+        partner, age=MONTH + timedelta(days=1), status=SyncRun.Status.FAILED
+    )  # a newer failure does not count
     full = run(partner, age=2 * MONTH + timedelta(days=1), kind=SyncRun.Kind.VMS_FULL)
     others = run(other_partner, age=3 * MONTH)
 

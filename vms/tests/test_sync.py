@@ -48,7 +48,9 @@ def test_a_first_sync_stores_every_vm_cluster_and_active_migration(partner, flee
     assert run.finished_at is not None
 
 
-def test_an_incremental_sync_fetches_only_what_changed_since_the_watermark(partner, fleet, hmac_client, pacer):
+def test_an_incremental_sync_fetches_only_what_changed_since_the_watermark(
+    partner, fleet, hmac_client, pacer
+):
     first = _first_sync(partner, hmac_client, pacer)
     changed_at = T0 + timedelta(hours=1)
     fleet.vms["vm-00007"].update(status="stopped", updated_at=iso(changed_at))
@@ -114,8 +116,13 @@ def test_a_vm_deleted_during_a_full_run_does_not_get_others_swept(partner, fleet
 
 def test_the_sync_never_touches_another_partners_cache(partner, other_partner, fleet, hmac_client, pacer):
     VM.objects.create(
-        partner=other_partner, vm_id="vm-00010", name="theirs", status="running",
-        created_at=T0, updated_at=T0, synced_at=T0,
+        partner=other_partner,
+        vm_id="vm-00010",
+        name="theirs",
+        status="running",
+        created_at=T0,
+        updated_at=T0,
+        synced_at=T0,
     )
     _first_sync(partner, hmac_client, pacer)
     del fleet.vms["vm-00010"]
@@ -136,7 +143,9 @@ def test_it_waits_out_a_429_and_carries_on(partner, fleet, hmac_client, pacer, c
 
 
 def test_it_gives_up_after_repeated_429s_and_records_why(partner, fleet, hmac_client, clock: FakeClock):
-    pacer = SyncPacer(limit_per_minute=1000, share=0.5, clock=clock, sleep=clock.sleep, max_rate_limit_retries=2)
+    pacer = SyncPacer(
+        limit_per_minute=1000, share=0.5, clock=clock, sleep=clock.sleep, max_rate_limit_retries=2
+    )
     fleet.scripted = [(429, error_body("rate_limited", "slow down", retry_after=3), {"Retry-After": "3"})] * 3
 
     run = sync.sync_vms_full(partner=partner, client=hmac_client, pacer=pacer)
@@ -201,9 +210,17 @@ def test_a_failed_incremental_run_keeps_the_watermark(partner, fleet, hmac_clien
 
 def test_a_migration_is_never_moved_backwards(partner, fleet, hmac_client, pacer):
     Migration.objects.create(
-        partner=partner, migration_id="mig-1", source_vm_id="vm-00001", target_cluster="cl-aws-use1-b",
-        migration_type="live", status="completed", phase="completed", progress_percentage=100,
-        created_at=T0, updated_at=T0 + timedelta(minutes=5), synced_at=T0,
+        partner=partner,
+        migration_id="mig-1",
+        source_vm_id="vm-00001",
+        target_cluster="cl-aws-use1-b",
+        migration_type="live",
+        status="completed",
+        phase="completed",
+        progress_percentage=100,
+        created_at=T0,
+        updated_at=T0 + timedelta(minutes=5),
+        synced_at=T0,
     )
     fleet.migrations["mig-2"] = migration_payload("mig-2", status="pending", phase="pre_check")
 
@@ -215,8 +232,13 @@ def test_a_migration_is_never_moved_backwards(partner, fleet, hmac_client, pacer
 
 def test_a_newer_vm_state_from_a_webhook_survives_an_older_sync_page(partner, fleet, hmac_client, pacer):
     VM.objects.create(
-        partner=partner, vm_id="vm-00004", name="web-00004", status="stopped",
-        created_at=T0, updated_at=T0 + timedelta(days=1), synced_at=T0,
+        partner=partner,
+        vm_id="vm-00004",
+        name="web-00004",
+        status="stopped",
+        created_at=T0,
+        updated_at=T0 + timedelta(days=1),
+        synced_at=T0,
     )
 
     sync.sync_vms_full(partner=partner, client=hmac_client, pacer=pacer)
@@ -240,7 +262,9 @@ def test_partner_sync_updates_the_partner_and_upserts_its_quotas(partner, fake_n
     assert partner.quota_limits["vm_create_per_day"] == 200
     assert partner.rate_limit_limit == 1000 and partner.rate_limit_remaining == 1400
     assert set(partner.quotas.values_list("name", flat=True)) == {
-        "api_calls_per_minute", "vm_create_per_day", "migration_concurrent"
+        "api_calls_per_minute",
+        "vm_create_per_day",
+        "migration_concurrent",
     }
     assert partner.quotas.get(name="vm_create_per_day").used == 200
 

@@ -22,8 +22,10 @@ def offline_session(monkeypatch: pytest.MonkeyPatch, hmac_client: Any) -> None:
 
     def open_session(partner: Any, **kwargs: Any) -> sync.SyncSession:
         clock = FakeClock()
-        return sync.SyncSession(client=hmac_client, pacer=SyncPacer(limit_per_minute=1000, share=0.5,
-                                                                     clock=clock, sleep=clock.sleep))
+        return sync.SyncSession(
+            client=hmac_client,
+            pacer=SyncPacer(limit_per_minute=1000, share=0.5, clock=clock, sleep=clock.sleep),
+        )
 
     monkeypatch.setattr(sync, "open_session", open_session)
 
@@ -69,7 +71,9 @@ def test_a_run_still_within_its_time_is_left_running(partner: Any, fake_novacron
     assert going.status == SyncRun.Status.RUNNING
 
 
-def test_the_periodic_sweep_marks_stale_runs_of_every_partner_and_kind(partner: Any, other_partner: Any) -> None:
+def test_the_periodic_sweep_marks_stale_runs_of_every_partner_and_kind(
+    partner: Any, other_partner: Any
+) -> None:
     stale = [
         _run_started(partner, SyncRun.Kind.PARTNER, ago=timedelta(hours=2)),
         _run_started(other_partner, SyncRun.Kind.VMS_INCREMENTAL, ago=timedelta(hours=1)),

@@ -20,16 +20,25 @@ def acme(sandbox_server: Any, settings: Any) -> Partner:
     settings.NOVACRON_API_URL = sandbox_server.url
     credentials = sandbox_server.credentials["partner-acme"]
     return Partner.objects.create(
-        partner_id="partner-acme", name="Acme", tier="gold",
-        api_key=credentials["api_key"], api_secret=credentials["api_secret"],
+        partner_id="partner-acme",
+        name="Acme",
+        tier="gold",
+        api_key=credentials["api_key"],
+        api_secret=credentials["api_secret"],
     )
 
 
 @pytest.fixture
 def novacron_admin(sandbox_server: Any) -> novacron.Client:
     credentials = sandbox_server.credentials["partner-acme"]
-    return novacron.Client(SDKConfig(base_url=sandbox_server.url, partner_id="partner-acme",
-                                     api_key=credentials["api_key"], api_secret=credentials["api_secret"]))
+    return novacron.Client(
+        SDKConfig(
+            base_url=sandbox_server.url,
+            partner_id="partner-acme",
+            api_key=credentials["api_key"],
+            api_secret=credentials["api_secret"],
+        )
+    )
 
 
 def test_a_full_then_incremental_sync_mirrors_the_sandbox(acme, novacron_admin):

@@ -19,8 +19,10 @@ def offline_session(monkeypatch, hmac_client):
 
     def open_session(partner: Any, **kwargs: Any) -> sync.SyncSession:
         clock = FakeClock()
-        return sync.SyncSession(client=hmac_client, pacer=SyncPacer(limit_per_minute=1000, share=0.5,
-                                                                     clock=clock, sleep=clock.sleep))
+        return sync.SyncSession(
+            client=hmac_client,
+            pacer=SyncPacer(limit_per_minute=1000, share=0.5, clock=clock, sleep=clock.sleep),
+        )
 
     monkeypatch.setattr(sync, "open_session", open_session)
 
@@ -32,7 +34,9 @@ def _no_locks_left():
     cache.clear()
 
 
-def test_a_task_runs_the_sync_for_the_partner_id_it_is_given(partner, fake_novacron: FakeNovaCron, offline_session):
+def test_a_task_runs_the_sync_for_the_partner_id_it_is_given(
+    partner, fake_novacron: FakeNovaCron, offline_session
+):
     fake_novacron.add_vms(30)
 
     run_pk = tasks.sync_vms_full(partner.pk)

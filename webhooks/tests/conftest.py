@@ -25,9 +25,7 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.fixture
-def deliver(
-    partner: Any, django_capture_on_commit_callbacks: Any, enqueued: list[int]
-) -> Callable[..., Any]:
+def deliver(partner: Any, django_capture_on_commit_callbacks: Any, enqueued: list[int]) -> Callable[..., Any]:
     """POST a payload to the partner's receiver, signed with `secret` (or a given signature)."""
 
     def _deliver(
@@ -72,5 +70,7 @@ def quota_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
     from vms import tasks
 
     calls: list[tuple[int, float]] = []
-    monkeypatch.setattr(tasks.refresh_quotas, "apply_async", lambda args, countdown: calls.append((args[0], countdown)))
+    monkeypatch.setattr(
+        tasks.refresh_quotas, "apply_async", lambda args, countdown: calls.append((args[0], countdown))
+    )
     return calls

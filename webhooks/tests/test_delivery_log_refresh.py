@@ -77,7 +77,9 @@ def test_finishing_processing_refreshes_the_log(
     from django.core.cache import cache
 
     if fails:
-        monkeypatch.setattr(services, "vm_apply_event", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("boom")))
+        monkeypatch.setattr(
+            services, "vm_apply_event", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("boom"))
+        )
     receipt = services.webhook_event_store(partner=partner, payload=event("vm.started", vm_data()))
     cache.clear()  # the receipt's window is over by the time the worker finishes
 
@@ -102,6 +104,8 @@ def test_a_broker_failure_does_not_fail_the_delivery_and_the_next_change_retries
     monkeypatch.setattr(tasks.publish_webhook_log, "apply_async", broker_down)
     assert deliver(event("vm.started", vm_data())).status_code == 202
 
-    monkeypatch.setattr(tasks.publish_webhook_log, "apply_async", lambda args, countdown: log_refreshes.append(args[0]))
+    monkeypatch.setattr(
+        tasks.publish_webhook_log, "apply_async", lambda args, countdown: log_refreshes.append(args[0])
+    )
     deliver(event("vm.started", vm_data(updated=5)))
     assert log_refreshes == [partner.pk]

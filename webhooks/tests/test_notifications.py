@@ -11,9 +11,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _notification(partner: Any, n: int = 1, kind: str = "alert.critical") -> Notification:
-    return Notification.objects.create(partner=partner, kind=kind, source_event_id=f"evt_{n}",
-                                       title=f"Critical alert on vm-{n:04d}", message="CPU above 95%",
-                                       created_at=timezone.now())
+    return Notification.objects.create(
+        partner=partner,
+        kind=kind,
+        source_event_id=f"evt_{n}",
+        title=f"Critical alert on vm-{n:04d}",
+        message="CPU above 95%",
+        created_at=timezone.now(),
+    )
 
 
 def test_every_page_shows_unacknowledged_notifications_in_a_banner(client_of, viewer, partner):
@@ -32,7 +37,9 @@ def test_the_banner_never_shows_another_partners_notifications(client_of, outsid
 def test_acknowledging_records_who_and_removes_it_from_the_banner(client_of, viewer, partner):
     notification = _notification(partner)
     client = client_of(viewer)
-    response = client.post(f"/webhooks/notifications/{notification.pk}/acknowledge/", {"next": "/webhooks/notifications/"})
+    response = client.post(
+        f"/webhooks/notifications/{notification.pk}/acknowledge/", {"next": "/webhooks/notifications/"}
+    )
     assert response.status_code == 302
     notification.refresh_from_db()
     assert notification.acknowledged_by == viewer
@@ -43,14 +50,17 @@ def test_acknowledging_records_who_and_removes_it_from_the_banner(client_of, vie
 
 def test_acknowledge_refuses_an_outside_redirect(client_of, viewer, partner):
     notification = _notification(partner)
-    response = client_of(viewer).post(f"/webhooks/notifications/{notification.pk}/acknowledge/",
-                                      {"next": "https://evil.example/"})
+    response = client_of(viewer).post(
+        f"/webhooks/notifications/{notification.pk}/acknowledge/", {"next": "https://evil.example/"}
+    )
     assert response["Location"] == "/webhooks/notifications/"
 
 
 def test_another_partners_notification_cannot_be_acknowledged(client_of, outsider, partner):
     notification = _notification(partner)
-    assert client_of(outsider).post(f"/webhooks/notifications/{notification.pk}/acknowledge/").status_code == 404
+    assert (
+        client_of(outsider).post(f"/webhooks/notifications/{notification.pk}/acknowledge/").status_code == 404
+    )
     notification.refresh_from_db()
     assert notification.acknowledged_at is None
 

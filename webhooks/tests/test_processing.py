@@ -28,15 +28,23 @@ def process(partner: Any, django_capture_on_commit_callbacks: Any):
 
 def _cache_vm(partner: Any, **fields: Any) -> VM:
     values = {
-        "partner": partner, "vm_id": "vm-0001", "name": "web-0001", "status": "running",
-        "cluster": "cl-aws-use1-a", "created_at": parse_datetime(at(-3600)),
-        "updated_at": parse_datetime(at(-100)), "synced_at": parse_datetime(at(-100)),
+        "partner": partner,
+        "vm_id": "vm-0001",
+        "name": "web-0001",
+        "status": "running",
+        "cluster": "cl-aws-use1-a",
+        "created_at": parse_datetime(at(-3600)),
+        "updated_at": parse_datetime(at(-100)),
+        "synced_at": parse_datetime(at(-100)),
     }
     values.update(fields)
     return VM.objects.create(**values)
 
 
-@pytest.mark.parametrize("event_type, status", [("vm.created", "provisioning"), ("vm.started", "running"), ("vm.stopped", "stopped")])
+@pytest.mark.parametrize(
+    "event_type, status",
+    [("vm.created", "provisioning"), ("vm.started", "running"), ("vm.stopped", "stopped")],
+)
 def test_a_vm_event_upserts_the_cached_vm(process, partner, event_type, status):
     processed = process(event(event_type, vm_data(status=status, updated=5)))
     assert processed.status == WebhookEvent.Status.PROCESSED
@@ -79,7 +87,12 @@ def test_vm_deleted_removes_the_vm_and_a_late_older_event_does_not_bring_it_back
 
 def test_migration_started_creates_the_migration_and_marks_the_vm_migrating(process, partner):
     _cache_vm(partner)
-    process(event("migration.started", migration_data(status="in_progress", phase="pre_check", progress=0, updated=1)))
+    process(
+        event(
+            "migration.started",
+            migration_data(status="in_progress", phase="pre_check", progress=0, updated=1),
+        )
+    )
     migration = Migration.objects.get(partner=partner, migration_id="mig-0001")
     assert migration.status == "in_progress"
     assert migration.vm_name == "web-0001"
@@ -92,7 +105,12 @@ def test_migration_started_creates_the_migration_and_marks_the_vm_migrating(proc
 
 def test_progress_events_append_rate_samples_and_keep_the_last_sixty(process, partner):
     for second in range(1, 66):
-        process(event("migration.progress", migration_data(progress=second, updated=second, transfer_rate=100 + second)))
+        process(
+            event(
+                "migration.progress",
+                migration_data(progress=second, updated=second, transfer_rate=100 + second),
+            )
+        )
     migration = Migration.objects.get()
     assert len(migration.rate_history) == 60
     assert migration.rate_history[-1][1] == 165.0
@@ -110,9 +128,20 @@ def test_an_out_of_order_progress_event_never_moves_a_migration_backwards(proces
 
 def test_a_finished_migration_never_returns_to_in_progress(process, partner):
     _cache_vm(partner, updated_at=parse_datetime(at(-100)))
-    Cluster.objects.create(partner=partner, cluster_id="cl-aws-usw2-a", name="usw2-a", cloud_provider="aws",
-                           region="us-west-2", synced_at=parse_datetime(at(0)))
-    process(event("migration.completed", migration_data(status="completed", phase="completed", progress=100, updated=90)))
+    Cluster.objects.create(
+        partner=partner,
+        cluster_id="cl-aws-usw2-a",
+        name="usw2-a",
+        cloud_provider="aws",
+        region="us-west-2",
+        synced_at=parse_datetime(at(0)),
+    )
+    process(
+        event(
+            "migration.completed",
+            migration_data(status="completed", phase="completed", progress=100, updated=90),
+        )
+    )
     # A progress event delayed in flight, even one stamped later, must not reopen it.
     process(event("migration.progress", migration_data(status="in_progress", progress=95, updated=95)))
     migration = Migration.objects.get()
@@ -126,8 +155,17 @@ def test_a_finished_migration_never_returns_to_in_progress(process, partner):
 
 def test_migration_failed_records_the_error_and_puts_the_vm_back(process, partner):
     _cache_vm(partner, status="migrating")
-    process(event("migration.failed", migration_data(status="failed", phase="memory_precopy", updated=40,
-                                                     error="target cluster rejected the memory image")))
+    process(
+        event(
+            "migration.failed",
+            migration_data(
+                status="failed",
+                phase="memory_precopy",
+                updated=40,
+                error="target cluster rejected the memory image",
+            ),
+        )
+    )
     migration = Migration.objects.get()
     assert migration.status == "failed"
     assert migration.error == "target cluster rejected the memory image"
@@ -138,9 +176,21 @@ def test_migration_failed_records_the_error_and_puts_the_vm_back(process, partne
 
 
 def test_alert_critical_becomes_a_notification(process, partner):
-    process(event("alert.critical", {"alert_id": "alrt-1", "severity": "critical", "resource_type": "vm",
-                                     "resource_id": "vm-0001", "metric": "cpu_usage", "value": 99.1,
-                                     "threshold": 95, "message": "CPU above 95% for 5 minutes"}))
+    process(
+        event(
+            "alert.critical",
+            {
+                "alert_id": "alrt-1",
+                "severity": "critical",
+                "resource_type": "vm",
+                "resource_id": "vm-0001",
+                "metric": "cpu_usage",
+                "value": 99.1,
+                "threshold": 95,
+                "message": "CPU above 95% for 5 minutes",
+            },
+        )
+    )
     notification = Notification.objects.get(partner=partner)
     assert notification.kind == "alert.critical"
     assert "vm-0001" in notification.title
@@ -150,8 +200,18 @@ def test_alert_critical_becomes_a_notification(process, partner):
 
 
 def test_quota_exceeded_becomes_a_notification(process, partner):
-    process(event("quota.exceeded", {"quota": "vm_create_per_day", "limit": 100, "used": 100, "requested": 1,
-                                     "message": "Daily VM creation quota reached"}))
+    process(
+        event(
+            "quota.exceeded",
+            {
+                "quota": "vm_create_per_day",
+                "limit": 100,
+                "used": 100,
+                "requested": 1,
+                "message": "Daily VM creation quota reached",
+            },
+        )
+    )
     notification = Notification.objects.get(partner=partner)
     assert notification.kind == "quota.exceeded"
     assert "vm_create_per_day" in notification.title
@@ -162,13 +222,21 @@ def test_quota_exceeded_becomes_a_notification(process, partner):
     [
         event("vm.started", vm_data(updated=5)),
         event("migration.progress", migration_data(updated=5)),
-        event("alert.critical", {"resource_id": "vm-1", "metric": "cpu_usage", "value": 99, "message": "hot"}),
+        event(
+            "alert.critical", {"resource_id": "vm-1", "metric": "cpu_usage", "value": 99, "message": "hot"}
+        ),
     ],
     ids=["vm", "migration", "alert"],
 )
-def test_processing_the_same_event_again_changes_nothing(process, partner, payload, django_capture_on_commit_callbacks):
+def test_processing_the_same_event_again_changes_nothing(
+    process, partner, payload, django_capture_on_commit_callbacks
+):
     first = process(payload)
-    snapshot = (list(VM.objects.values()), list(Migration.objects.values()), list(Notification.objects.values()))
+    snapshot = (
+        list(VM.objects.values()),
+        list(Migration.objects.values()),
+        list(Notification.objects.values()),
+    )
     events = Event.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
         again = webhook_event_process(event_pk=first.pk)
@@ -177,7 +245,11 @@ def test_processing_the_same_event_again_changes_nothing(process, partner, paylo
     with django_capture_on_commit_callbacks(execute=True):
         webhook_event_process(event_pk=first.pk)
     assert again.attempts == 1
-    assert (list(VM.objects.values()), list(Migration.objects.values()), list(Notification.objects.values())) == snapshot
+    assert (
+        list(VM.objects.values()),
+        list(Migration.objects.values()),
+        list(Notification.objects.values()),
+    ) == snapshot
     assert Event.objects.count() == events
 
 
@@ -197,13 +269,17 @@ def test_a_failure_is_recorded_on_the_event_and_raised_for_the_retry(process, pa
     assert stored.attempts == 1
 
 
-def test_reprocessing_a_failed_event_queues_it_and_applies_it(partner, monkeypatch, django_capture_on_commit_callbacks):
+def test_reprocessing_a_failed_event_queues_it_and_applies_it(
+    partner, monkeypatch, django_capture_on_commit_callbacks
+):
     from webhooks import tasks
     from webhooks.services import webhook_event_reprocess
 
     queued: list[int] = []
     monkeypatch.setattr(tasks.process_webhook_event, "delay", queued.append)
-    receipt = webhook_event_store(partner=partner, payload=event("quota.exceeded", {"quota": "vm_create_per_day"}))
+    receipt = webhook_event_store(
+        partner=partner, payload=event("quota.exceeded", {"quota": "vm_create_per_day"})
+    )
     WebhookEvent.objects.filter(pk=receipt.event.pk).update(status=WebhookEvent.Status.FAILED, error="boom")
     with django_capture_on_commit_callbacks(execute=True):
         webhook_event_reprocess(event=receipt.event)

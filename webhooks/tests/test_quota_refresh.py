@@ -40,7 +40,12 @@ def test_a_completed_migration_schedules_one_refresh_for_that_partner_within_the
     process, partner, other_partner, quota_refreshes
 ):
     process(event("migration.started", migration_data(updated=1)))
-    process(event("migration.completed", migration_data(status="completed", phase="completed", progress=100, updated=2)))
+    process(
+        event(
+            "migration.completed",
+            migration_data(status="completed", phase="completed", progress=100, updated=2),
+        )
+    )
 
     assert quota_refreshes == [(partner.pk, QUOTA_REFRESH_DELAY_SECONDS)]
     assert QUOTA_REFRESH_DELAY_SECONDS > QUOTA_REFRESH_WINDOW_SECONDS
@@ -50,7 +55,12 @@ def test_a_completed_migration_after_the_window_schedules_another_refresh(proces
     process(event("migration.started", migration_data(updated=1)))
     cache.delete(f"webhooks:quota-refresh:{partner.pk}")  # the window has closed
 
-    process(event("migration.completed", migration_data(status="completed", phase="completed", progress=100, updated=2)))
+    process(
+        event(
+            "migration.completed",
+            migration_data(status="completed", phase="completed", progress=100, updated=2),
+        )
+    )
 
     assert quota_refreshes == [(partner.pk, QUOTA_REFRESH_DELAY_SECONDS)] * 2
 
@@ -92,9 +102,13 @@ def test_events_that_leave_quota_usage_alone_schedule_nothing(process, quota_ref
 
 
 def test_a_failed_processing_schedules_no_refresh(process, quota_refreshes, monkeypatch):
-    monkeypatch.setattr(services, "store_migration", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(
+        services, "store_migration", lambda **kwargs: (_ for _ in ()).throw(RuntimeError("x"))
+    )
 
     with pytest.raises(RuntimeError):
-        process(event("migration.completed", migration_data(status="completed", phase="completed", progress=100)))
+        process(
+            event("migration.completed", migration_data(status="completed", phase="completed", progress=100))
+        )
 
     assert quota_refreshes == []

@@ -18,11 +18,20 @@ LOG_URL = "/partner/webhooks/received/"
 
 
 def stored_event(partner: Partner, event_id: str, **fields: Any) -> WebhookEvent:
-    payload = {"event_id": event_id, "event_type": fields.get("event_type", "quota.exceeded"),
-               "timestamp": "2026-01-15T10:30:00Z", "partner_id": partner.partner_id,
-               "data": {"quota": "vm_create_per_day", "limit": 10, "used": 10, "requested": 1, "message": "full"}}
-    defaults = {"event_type": payload["event_type"], "payload": payload, "received_at": timezone.now(),
-                "status": WebhookEvent.Status.PROCESSED, "processing_ms": 12.5}
+    payload = {
+        "event_id": event_id,
+        "event_type": fields.get("event_type", "quota.exceeded"),
+        "timestamp": "2026-01-15T10:30:00Z",
+        "partner_id": partner.partner_id,
+        "data": {"quota": "vm_create_per_day", "limit": 10, "used": 10, "requested": 1, "message": "full"},
+    }
+    defaults = {
+        "event_type": payload["event_type"],
+        "payload": payload,
+        "received_at": timezone.now(),
+        "status": WebhookEvent.Status.PROCESSED,
+        "processing_ms": 12.5,
+    }
     return WebhookEvent.objects.create(partner=partner, event_id=event_id, **{**defaults, **fields})
 
 
@@ -39,10 +48,15 @@ def test_the_log_shows_accepted_events_and_refused_deliveries(
     partner: Partner, owner: Any, client_of: Callable[[Any], Any]
 ) -> None:
     stored_event(partner, "evt_ok_1")
-    stored_event(partner, "evt_bad_1", status=WebhookEvent.Status.FAILED, error="KeyError: 'quota'",
-                 processing_ms=None)
-    WebhookRejection.objects.create(partner=partner, rejected_at=timezone.now(),
-                                    reason=WebhookRejection.Reason.BAD_SIGNATURE, remote_addr="127.0.0.9")
+    stored_event(
+        partner, "evt_bad_1", status=WebhookEvent.Status.FAILED, error="KeyError: 'quota'", processing_ms=None
+    )
+    WebhookRejection.objects.create(
+        partner=partner,
+        rejected_at=timezone.now(),
+        reason=WebhookRejection.Reason.BAD_SIGNATURE,
+        remote_addr="127.0.0.9",
+    )
 
     response = client_of(owner).get(LOG_URL)
 
@@ -58,8 +72,9 @@ def test_the_log_shows_accepted_events_and_refused_deliveries(
 def test_the_log_says_why_a_test_event_was_ignored(
     partner: Partner, owner: Any, client_of: Callable[[Any], Any]
 ) -> None:
-    event = stored_event(partner, "evt_test_1", event_type="vm.created", status=WebhookEvent.Status.IGNORED,
-                         processing_ms=None)
+    event = stored_event(
+        partner, "evt_test_1", event_type="vm.created", status=WebhookEvent.Status.IGNORED, processing_ms=None
+    )
     event.payload["data"] = {"test": True}
     event.save()
 
@@ -89,8 +104,9 @@ def test_the_log_never_shows_another_partners_events(
 ) -> None:
     stored_event(partner, "evt_acme")
     stored_event(other_partner, "evt_globex")
-    WebhookRejection.objects.create(partner=other_partner, rejected_at=timezone.now(), reason="bad_signature",
-                                    remote_addr="10.9.9.9")
+    WebhookRejection.objects.create(
+        partner=other_partner, rejected_at=timezone.now(), reason="bad_signature", remote_addr="10.9.9.9"
+    )
 
     response = client_of(owner).get(LOG_URL)
 
@@ -99,7 +115,9 @@ def test_the_log_never_shows_another_partners_events(
     assert "10.9.9.9" not in response.text
 
 
-def test_the_log_rows_alone_come_back_for_polling(partner: Partner, owner: Any, client_of: Callable[[Any], Any]) -> None:
+def test_the_log_rows_alone_come_back_for_polling(
+    partner: Partner, owner: Any, client_of: Callable[[Any], Any]
+) -> None:
     stored_event(partner, "evt_polled")
 
     response = client_of(owner).get(LOG_URL + "?rows=1", headers={"HX-Request": "true"})
@@ -132,15 +150,19 @@ def test_publishing_sends_the_refreshed_rows_to_the_partners_pages(partner: Part
     assert "evt_live_1" in event.html
 
 
-def test_the_payload_viewer_shows_pretty_json(partner: Partner, owner: Any, client_of: Callable[[Any], Any]) -> None:
+def test_the_payload_viewer_shows_pretty_json(
+    partner: Partner, owner: Any, client_of: Callable[[Any], Any]
+) -> None:
     event = stored_event(partner, "evt_payload")
 
-    response = client_of(owner).get(f"/partner/webhooks/received/{event.pk}/payload/", headers={"HX-Request": "true"})
+    response = client_of(owner).get(
+        f"/partner/webhooks/received/{event.pk}/payload/", headers={"HX-Request": "true"}
+    )
 
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="payload-viewer"')
     assert "<pre" in response.text
-    assert '  &quot;event_id&quot;: &quot;evt_payload&quot;' in response.text
+    assert "  &quot;event_id&quot;: &quot;evt_payload&quot;" in response.text
 
 
 def test_another_partners_payload_is_a_404(
@@ -153,10 +175,15 @@ def test_another_partners_payload_is_a_404(
 
 
 def test_reprocessing_a_failed_event_applies_it_again(
-    partner: Partner, owner: Any, client_of: Callable[[Any], Any], eager_celery: None,
-    django_capture_on_commit_callbacks: Any
+    partner: Partner,
+    owner: Any,
+    client_of: Callable[[Any], Any],
+    eager_celery: None,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    event = stored_event(partner, "evt_retry", status=WebhookEvent.Status.FAILED, error="boom", processing_ms=None)
+    event = stored_event(
+        partner, "evt_retry", status=WebhookEvent.Status.FAILED, error="boom", processing_ms=None
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client_of(owner).post(f"/partner/webhooks/received/{event.pk}/reprocess/")
@@ -194,10 +221,15 @@ def test_operators_and_viewers_cannot_see_the_log(
 
 
 def test_a_published_rows_reprocess_button_posts_through_htmx_and_reloads_the_page(
-    partner: Partner, owner: Any, client_of: Callable[[Any], Any], eager_celery: None,
-    django_capture_on_commit_callbacks: Any
+    partner: Partner,
+    owner: Any,
+    client_of: Callable[[Any], Any],
+    eager_celery: None,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    event = stored_event(partner, "evt_live_retry", status=WebhookEvent.Status.FAILED, error="boom", processing_ms=None)
+    event = stored_event(
+        partner, "evt_live_retry", status=WebhookEvent.Status.FAILED, error="boom", processing_ms=None
+    )
     url = f"/partner/webhooks/received/{event.pk}/reprocess/"
 
     html = delivery_log.rows_html(partner=partner)  # as pushed to every user's page: no CSRF token inside

@@ -60,7 +60,9 @@ def test_it_accepts_the_previous_secret_during_a_rotation(deliver, partner):
     partner.webhook_secret = "whsec_acme_rotated_new_0123456789"
     partner.save()
     assert deliver(event("vm.started", vm_data()), secret="whsec_acme_previous_0123456789").status_code == 202
-    assert deliver(event("vm.stopped", vm_data()), secret="whsec_acme_rotated_new_0123456789").status_code == 202
+    assert (
+        deliver(event("vm.stopped", vm_data()), secret="whsec_acme_rotated_new_0123456789").status_code == 202
+    )
     assert WebhookEvent.objects.count() == 2
 
 
@@ -86,8 +88,12 @@ def test_it_refuses_a_body_larger_than_its_declared_length(partner, client):
     # A lying Content-Length must not let a large body through: the read itself is bounded.
     body = b"{" + b" " * (MAX_BODY_BYTES + 100) + b"}"
     response = client.generic(
-        "POST", "/webhooks/novacron/partner-acme/", body, content_type="application/json",
-        HTTP_X_WEBHOOK_SIGNATURE="0" * 64, CONTENT_LENGTH="10",
+        "POST",
+        "/webhooks/novacron/partner-acme/",
+        body,
+        content_type="application/json",
+        HTTP_X_WEBHOOK_SIGNATURE="0" * 64,
+        CONTENT_LENGTH="10",
     )
     assert response.status_code in (400, 401, 413)
     assert not WebhookEvent.objects.exists()
@@ -162,7 +168,9 @@ def test_a_test_event_is_acknowledged_but_never_applied_to_the_cache(deliver, en
 
 
 def test_a_signed_event_whose_data_is_not_an_object_is_malformed(deliver):
-    response = deliver({"event_id": "evt_x", "event_type": "vm.started", "partner_id": "partner-acme", "data": [1, 2]})
+    response = deliver(
+        {"event_id": "evt_x", "event_type": "vm.started", "partner_id": "partner-acme", "data": [1, 2]}
+    )
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
 

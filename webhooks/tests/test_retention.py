@@ -15,15 +15,29 @@ pytestmark = pytest.mark.django_db
 MONTH = timedelta(days=30)
 
 
-def event(partner: Any, n: int, *, age: timedelta, status: str = WebhookEvent.Status.PROCESSED) -> WebhookEvent:
-    return WebhookEvent.objects.create(partner=partner, event_id=f"evt-{n}", event_type="vm.updated", payload={},
-                                       received_at=timezone.now() - age, status=status)
+def event(
+    partner: Any, n: int, *, age: timedelta, status: str = WebhookEvent.Status.PROCESSED
+) -> WebhookEvent:
+    return WebhookEvent.objects.create(
+        partner=partner,
+        event_id=f"evt-{n}",
+        event_type="vm.updated",
+        payload={},
+        received_at=timezone.now() - age,
+        status=status,
+    )
 
 
 def notification(partner: Any, n: int, *, age: timedelta, acknowledged: bool = True) -> Notification:
     created = timezone.now() - age
-    return Notification.objects.create(partner=partner, kind=Notification.Kind.ALERT_CRITICAL, source_event_id=f"evt-{n}",
-                                       title="CPU", created_at=created, acknowledged_at=created if acknowledged else None)
+    return Notification.objects.create(
+        partner=partner,
+        kind=Notification.Kind.ALERT_CRITICAL,
+        source_event_id=f"evt-{n}",
+        title="CPU",
+        created_at=created,
+        acknowledged_at=created if acknowledged else None,
+    )
 
 
 def test_old_handled_events_go_and_young_ones_stay(partner: Any) -> None:
@@ -56,8 +70,12 @@ def test_events_are_deleted_in_batches_until_none_is_left(partner: Any) -> None:
 
 def test_old_rejections_go_and_young_ones_stay(partner: Any) -> None:
     now = timezone.now()
-    WebhookRejection.objects.create(partner=partner, rejected_at=now - timedelta(days=8), reason="bad_signature")
-    young = WebhookRejection.objects.create(partner=partner, rejected_at=now - timedelta(days=6), reason="malformed")
+    WebhookRejection.objects.create(
+        partner=partner, rejected_at=now - timedelta(days=8), reason="bad_signature"
+    )
+    young = WebhookRejection.objects.create(
+        partner=partner, rejected_at=now - timedelta(days=6), reason="malformed"
+    )
 
     assert webhook_rejections_prune(older_than=timedelta(days=7)) == 1
     assert list(WebhookRejection.objects.all()) == [young]
@@ -79,10 +97,17 @@ def test_the_hourly_job_applies_each_tables_retention_setting(partner: Any, sett
     settings.RETENTION_NOTIFICATIONS_DAYS = 90
     event(partner, 1, age=timedelta(days=31))
     event(partner, 2, age=timedelta(days=29))
-    WebhookRejection.objects.create(partner=partner, rejected_at=timezone.now() - timedelta(days=8), reason="malformed")
+    WebhookRejection.objects.create(
+        partner=partner, rejected_at=timezone.now() - timedelta(days=8), reason="malformed"
+    )
     notification(partner, 1, age=timedelta(days=91))
 
-    assert old_records_prune() == {"webhook_events": 1, "webhook_rejections": 1, "sync_runs": 0, "notifications": 1}
+    assert old_records_prune() == {
+        "webhook_events": 1,
+        "webhook_rejections": 1,
+        "sync_runs": 0,
+        "notifications": 1,
+    }
     assert WebhookEvent.objects.get().event_id == "evt-2"
 
 

@@ -24,19 +24,40 @@ RECEIVER_PATH = "/webhooks/novacron/partner-acme/"
 
 def deliver(client: Any, secret: str, event_id: str = "evt_rotation_1") -> Any:
     """POST a webhook to our receiver the way NovaCron does, signed with `secret`."""
-    body = json.dumps({
-        "event_id": event_id, "event_type": "quota.exceeded", "timestamp": "2026-01-15T10:30:00Z",
-        "partner_id": "partner-acme",
-        "data": {"quota": "vm_create_per_day", "limit": 10, "used": 10, "requested": 1, "message": "full"},
-    }).encode()
-    return client.post(RECEIVER_PATH, body, content_type="application/json",
-                       headers={"X-Webhook-Signature": sign_payload(body, secret), "X-Webhook-ID": event_id,
-                                "X-Webhook-Event": "quota.exceeded"})
+    body = json.dumps(
+        {
+            "event_id": event_id,
+            "event_type": "quota.exceeded",
+            "timestamp": "2026-01-15T10:30:00Z",
+            "partner_id": "partner-acme",
+            "data": {
+                "quota": "vm_create_per_day",
+                "limit": 10,
+                "used": 10,
+                "requested": 1,
+                "message": "full",
+            },
+        }
+    ).encode()
+    return client.post(
+        RECEIVER_PATH,
+        body,
+        content_type="application/json",
+        headers={
+            "X-Webhook-Signature": sign_payload(body, secret),
+            "X-Webhook-ID": event_id,
+            "X-Webhook-Event": "quota.exceeded",
+        },
+    )
 
 
 def test_it_lists_subscriptions_with_their_status(api: responses.RequestsMock, admin_client: Any) -> None:
-    api.get(f"{PARTNER_API}/webhooks",
-            json=page([subscription_json(), subscription_json(subscription_id="whs-2", url=RECEIVER, status="disabled")]))
+    api.get(
+        f"{PARTNER_API}/webhooks",
+        json=page(
+            [subscription_json(), subscription_json(subscription_id="whs-2", url=RECEIVER, status="disabled")]
+        ),
+    )
 
     response = admin_client.get("/partner/webhooks/")
 
@@ -55,14 +76,24 @@ def test_the_form_offers_every_event_type_and_our_receiver_by_default(
 
     assert response.status_code == 200
     assert response.context["form"]["url"].value() == RECEIVER
-    for event_type in ("vm.created", "vm.deleted", "migration.progress", "migration.failed", "alert.critical",
-                       "quota.exceeded"):
+    for event_type in (
+        "vm.created",
+        "vm.deleted",
+        "migration.progress",
+        "migration.failed",
+        "alert.critical",
+        "quota.exceeded",
+    ):
         assert f'value="{event_type}"' in response.text
     assert 'id="receiver-already-subscribed"' not in response.text
 
 
-def test_the_form_says_when_this_portal_already_receives_events(api: responses.RequestsMock, admin_client: Any) -> None:
-    api.get(f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)]))
+def test_the_form_says_when_this_portal_already_receives_events(
+    api: responses.RequestsMock, admin_client: Any
+) -> None:
+    api.get(
+        f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)])
+    )
 
     response = admin_client.get("/partner/webhooks/new/")
 
@@ -70,12 +101,16 @@ def test_the_form_says_when_this_portal_already_receives_events(api: responses.R
     assert "whs-own" in response.text
 
 
-def test_a_new_secret_is_shown_once_and_then_never_again(api: responses.RequestsMock, admin_client: Any) -> None:
+def test_a_new_secret_is_shown_once_and_then_never_again(
+    api: responses.RequestsMock, admin_client: Any
+) -> None:
     api.post(f"{PARTNER_API}/webhooks", json=subscription_json(), status=201)
     api.get(f"{PARTNER_API}/webhooks", json=page([subscription_json()]))
 
-    created = admin_client.post("/partner/webhooks/new/", {"url": "https://hooks.acme.example/novacron",
-                                                           "events": ["vm.created", "migration.completed"]})
+    created = admin_client.post(
+        "/partner/webhooks/new/",
+        {"url": "https://hooks.acme.example/novacron", "events": ["vm.created", "migration.completed"]},
+    )
     sent = json.loads(api.calls[0].request.body)
     secret = sent["secret"]
 
@@ -104,16 +139,23 @@ def test_novacrons_validation_errors_land_on_the_subscription_fields(
     api: responses.RequestsMock, admin_client: Any
 ) -> None:
     api.get(f"{PARTNER_API}/webhooks", json=page([]))
-    api.post(f"{PARTNER_API}/webhooks", status=400,
-             json=error_json("validation_error", "url: unreachable", {"fields": {"url": ["unreachable host"]}}))
+    api.post(
+        f"{PARTNER_API}/webhooks",
+        status=400,
+        json=error_json("validation_error", "url: unreachable", {"fields": {"url": ["unreachable host"]}}),
+    )
 
-    response = admin_client.post("/partner/webhooks/new/", {"url": "https://nowhere.example/", "events": ["vm.created"]})
+    response = admin_client.post(
+        "/partner/webhooks/new/", {"url": "https://nowhere.example/", "events": ["vm.created"]}
+    )
 
     assert response.status_code == 400
     assert response.context["form"].errors["url"] == ["unreachable host"]
 
 
-def test_a_subscription_needs_at_least_one_event_and_an_http_url(api: responses.RequestsMock, admin_client: Any) -> None:
+def test_a_subscription_needs_at_least_one_event_and_an_http_url(
+    api: responses.RequestsMock, admin_client: Any
+) -> None:
     api.get(f"{PARTNER_API}/webhooks", json=page([]))
 
     response = admin_client.post("/partner/webhooks/new/", {"url": "javascript:alert(1)"})
@@ -144,8 +186,12 @@ def test_an_unknown_subscription_is_a_404(api: responses.RequestsMock, admin_cli
     assert admin_client.get("/partner/webhooks/whs-globex/rotate/").status_code == 404
 
 
-def test_send_test_event_asks_novacron_and_shows_the_deliveries(api: responses.RequestsMock, admin_client: Any) -> None:
-    api.post(f"{PARTNER_API}/webhooks/whs-1/test", json=delivery_json(status="pending", attempts=[]), status=202)
+def test_send_test_event_asks_novacron_and_shows_the_deliveries(
+    api: responses.RequestsMock, admin_client: Any
+) -> None:
+    api.post(
+        f"{PARTNER_API}/webhooks/whs-1/test", json=delivery_json(status="pending", attempts=[]), status=202
+    )
 
     response = admin_client.post("/partner/webhooks/whs-1/test/")
 
@@ -172,7 +218,9 @@ def test_the_delivery_log_shows_status_codes_latency_and_next_retry(
     assert api.calls[-1].request.params["status"] == "retrying"
 
 
-def test_the_delivery_log_fragment_refreshes_by_itself(api: responses.RequestsMock, admin_client: Any) -> None:
+def test_the_delivery_log_fragment_refreshes_by_itself(
+    api: responses.RequestsMock, admin_client: Any
+) -> None:
     api.get(f"{PARTNER_API}/webhooks", json=page([subscription_json()]))
     api.get(f"{PARTNER_API}/webhooks/whs-1/deliveries", json=page([delivery_json()]))
 
@@ -194,8 +242,11 @@ def test_the_delivery_log_stops_refreshing_once_every_delivery_is_settled(
 
 
 def test_redeliver_starts_a_new_attempt_series(api: responses.RequestsMock, admin_client: Any) -> None:
-    api.post(f"{PARTNER_API}/webhooks/whs-1/deliveries/dlv-1/redeliver", json=delivery_json(status="pending"),
-             status=202)
+    api.post(
+        f"{PARTNER_API}/webhooks/whs-1/deliveries/dlv-1/redeliver",
+        json=delivery_json(status="pending"),
+        status=202,
+    )
 
     response = admin_client.post("/partner/webhooks/whs-1/deliveries/dlv-1/redeliver/")
 
@@ -223,21 +274,33 @@ def test_rotating_an_outside_subscription_sets_a_new_secret_at_novacron_only(
 def test_rotating_our_receivers_secret_moves_every_subscription_to_it_and_keeps_the_old_one_a_day(
     api: responses.RequestsMock, admin_client: Any, partner: Partner
 ) -> None:
-    api.get(f"{PARTNER_API}/webhooks", json=page([
-        subscription_json(subscription_id="whs-own", url=RECEIVER),
-        subscription_json(subscription_id="whs-own-2", url=RECEIVER, events=["alert.critical"]),
-        subscription_json(subscription_id="whs-outside"),
-    ]))
-    api.patch(f"{PARTNER_API}/webhooks/whs-own", json=subscription_json(subscription_id="whs-own", url=RECEIVER))
-    api.patch(f"{PARTNER_API}/webhooks/whs-own-2", json=subscription_json(subscription_id="whs-own-2", url=RECEIVER))
+    api.get(
+        f"{PARTNER_API}/webhooks",
+        json=page(
+            [
+                subscription_json(subscription_id="whs-own", url=RECEIVER),
+                subscription_json(subscription_id="whs-own-2", url=RECEIVER, events=["alert.critical"]),
+                subscription_json(subscription_id="whs-outside"),
+            ]
+        ),
+    )
+    api.patch(
+        f"{PARTNER_API}/webhooks/whs-own", json=subscription_json(subscription_id="whs-own", url=RECEIVER)
+    )
+    api.patch(
+        f"{PARTNER_API}/webhooks/whs-own-2", json=subscription_json(subscription_id="whs-own-2", url=RECEIVER)
+    )
     old = partner.webhook_secret
 
     response = admin_client.post("/partner/webhooks/whs-own/rotate/")
 
     assert response.status_code == 302
     partner.refresh_from_db()
-    patched = {call.request.url.rsplit("/", 1)[-1]: json.loads(call.request.body)["secret"]
-               for call in api.calls if call.request.method == "PATCH"}
+    patched = {
+        call.request.url.rsplit("/", 1)[-1]: json.loads(call.request.body)["secret"]
+        for call in api.calls
+        if call.request.method == "PATCH"
+    }
     assert patched == {"whs-own": partner.webhook_secret, "whs-own-2": partner.webhook_secret}
     assert partner.webhook_secret != old
     assert partner.previous_webhook_secret == old
@@ -248,9 +311,14 @@ def test_rotating_our_receivers_secret_moves_every_subscription_to_it_and_keeps_
 def test_when_novacron_refuses_the_new_secret_the_receiver_keeps_the_old_one(
     api: responses.RequestsMock, admin_client: Any, partner: Partner
 ) -> None:
-    api.get(f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)]))
-    api.patch(f"{PARTNER_API}/webhooks/whs-own", status=400,
-              json=error_json("validation_error", "secret: too short", {"fields": {"secret": ["too short"]}}))
+    api.get(
+        f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)])
+    )
+    api.patch(
+        f"{PARTNER_API}/webhooks/whs-own",
+        status=400,
+        json=error_json("validation_error", "secret: too short", {"fields": {"secret": ["too short"]}}),
+    )
     old = partner.webhook_secret
 
     with pytest.raises(Exception, match="too short"):
@@ -264,17 +332,25 @@ def test_when_novacron_refuses_the_new_secret_the_receiver_keeps_the_old_one(
 def _client_of(partner: Partner) -> Any:
     import novacron
 
-    return novacron.Client.with_token("http://127.0.0.1:8001", "token", partner_id=partner.partner_id, max_retries=0)
+    return novacron.Client.with_token(
+        "http://127.0.0.1:8001", "token", partner_id=partner.partner_id, max_retries=0
+    )
 
 
 def test_the_old_secret_still_verifies_at_the_receiver_within_24_hours(
     api: responses.RequestsMock, partner: Partner, client: Any
 ) -> None:
-    api.get(f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)]))
-    api.patch(f"{PARTNER_API}/webhooks/whs-own", json=subscription_json(subscription_id="whs-own", url=RECEIVER))
+    api.get(
+        f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)])
+    )
+    api.patch(
+        f"{PARTNER_API}/webhooks/whs-own", json=subscription_json(subscription_id="whs-own", url=RECEIVER)
+    )
     old = partner.webhook_secret
 
-    rotated = subscription_rotate_secret(client=_client_of(partner), partner=partner, subscription_id="whs-own")
+    rotated = subscription_rotate_secret(
+        client=_client_of(partner), partner=partner, subscription_id="whs-own"
+    )
 
     assert deliver(client, old, "evt_signed_with_old").status_code == 202
     assert deliver(client, rotated.secret, "evt_signed_with_new").status_code == 202
@@ -284,12 +360,20 @@ def test_the_old_secret_still_verifies_at_the_receiver_within_24_hours(
 def test_after_24_hours_the_old_secret_is_refused_and_the_cleanup_forgets_it(
     api: responses.RequestsMock, partner: Partner, client: Any
 ) -> None:
-    api.get(f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)]))
-    api.patch(f"{PARTNER_API}/webhooks/whs-own", json=subscription_json(subscription_id="whs-own", url=RECEIVER))
+    api.get(
+        f"{PARTNER_API}/webhooks", json=page([subscription_json(subscription_id="whs-own", url=RECEIVER)])
+    )
+    api.patch(
+        f"{PARTNER_API}/webhooks/whs-own", json=subscription_json(subscription_id="whs-own", url=RECEIVER)
+    )
     old = partner.webhook_secret
     # Rotated 25 hours ago: the grace period is over.
-    rotated = subscription_rotate_secret(client=_client_of(partner), partner=partner, subscription_id="whs-own",
-                                         now=timezone.now() - timedelta(hours=25))
+    rotated = subscription_rotate_secret(
+        client=_client_of(partner),
+        partner=partner,
+        subscription_id="whs-own",
+        now=timezone.now() - timedelta(hours=25),
+    )
 
     assert deliver(client, old, "evt_too_late").status_code == 401
     assert deliver(client, rotated.secret, "evt_current").status_code == 202
@@ -311,10 +395,21 @@ def test_the_cleanup_keeps_a_previous_secret_still_in_its_grace_period(partner: 
     assert partner.previous_webhook_secret == "whsec_previous_0123456789abcdef"
 
 
-@pytest.mark.parametrize("url", ["/partner/webhooks/", "/partner/webhooks/new/", "/partner/webhooks/whs-1/deliveries/",
-                                 "/partner/webhooks/whs-1/rotate/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/partner/webhooks/",
+        "/partner/webhooks/new/",
+        "/partner/webhooks/whs-1/deliveries/",
+        "/partner/webhooks/whs-1/rotate/",
+    ],
+)
 def test_without_the_partner_admin_scope_it_offers_the_grant_link_and_calls_nothing(
-    api: responses.RequestsMock, owner: Any, grant: Callable[..., Any], client_of: Callable[[Any], Any], url: str
+    api: responses.RequestsMock,
+    owner: Any,
+    grant: Callable[..., Any],
+    client_of: Callable[[Any], Any],
+    url: str,
 ) -> None:
     grant(owner)
 
@@ -326,11 +421,21 @@ def test_without_the_partner_admin_scope_it_offers_the_grant_link_and_calls_noth
 
 
 @pytest.mark.parametrize("role_fixture", ["operator", "viewer"])
-@pytest.mark.parametrize("url", ["/partner/webhooks/whs-1/test/", "/partner/webhooks/whs-1/rotate/",
-                                 "/partner/webhooks/whs-1/deliveries/dlv-1/redeliver/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/partner/webhooks/whs-1/test/",
+        "/partner/webhooks/whs-1/rotate/",
+        "/partner/webhooks/whs-1/deliveries/dlv-1/redeliver/",
+    ],
+)
 def test_operators_and_viewers_cannot_touch_subscriptions(
-    api: responses.RequestsMock, request: pytest.FixtureRequest, grant: Callable[..., Any],
-    client_of: Callable[[Any], Any], role_fixture: str, url: str
+    api: responses.RequestsMock,
+    request: pytest.FixtureRequest,
+    grant: Callable[..., Any],
+    client_of: Callable[[Any], Any],
+    role_fixture: str,
+    url: str,
 ) -> None:
     user = request.getfixturevalue(role_fixture)
     grant(user, "openid profile email vm:read partner:admin")

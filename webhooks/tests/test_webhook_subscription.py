@@ -25,12 +25,24 @@ def _api(settings: Any) -> None:
 
 
 def page(*subscriptions: dict[str, Any]) -> dict[str, Any]:
-    return {"data": list(subscriptions), "page": 1, "limit": 500, "total": len(subscriptions), "has_more": False}
+    return {
+        "data": list(subscriptions),
+        "page": 1,
+        "limit": 500,
+        "total": len(subscriptions),
+        "has_more": False,
+    }
 
 
 def subscription(**overrides: Any) -> dict[str, Any]:
-    return {"subscription_id": "whs-1", "partner_id": "partner-acme", "url": RECEIVER,
-            "events": list(WEBHOOK_EVENT_TYPES), "status": "active", **overrides}
+    return {
+        "subscription_id": "whs-1",
+        "partner_id": "partner-acme",
+        "url": RECEIVER,
+        "events": list(WEBHOOK_EVENT_TYPES),
+        "status": "active",
+        **overrides,
+    }
 
 
 @responses.activate
@@ -62,8 +74,12 @@ def test_an_existing_disabled_subscription_is_reactivated_not_duplicated(partner
 def test_the_task_carries_on_when_one_partner_fails(partner: Partner, other_partner: Partner) -> None:
     responses.add(responses.GET, HOOKS, json=page(subscription()))
     responses.add(responses.PATCH, f"{HOOKS}/whs-1", json=subscription())
-    responses.add(responses.GET, f"{API}/api/v1/partners/partner-globex/webhooks", status=401,
-                  json={"error": {"code": "unauthorized", "message": "bad key"}})
+    responses.add(
+        responses.GET,
+        f"{API}/api/v1/partners/partner-globex/webhooks",
+        status=401,
+        json={"error": {"code": "unauthorized", "message": "bad key"}},
+    )
 
     outcomes = ensure_webhook_subscriptions()
 
@@ -73,6 +89,8 @@ def test_the_task_carries_on_when_one_partner_fails(partner: Partner, other_part
 
 def test_importing_a_partner_twice_keeps_its_webhook_secret() -> None:
     first = partner_import(partner_id="partner-acme", name="Acme", api_key="k1", api_secret="s1", tier="gold")
-    second = partner_import(partner_id="partner-acme", name="Acme", api_key="k2", api_secret="s2", tier="gold")
+    second = partner_import(
+        partner_id="partner-acme", name="Acme", api_key="k2", api_secret="s2", tier="gold"
+    )
     assert first.webhook_secret.startswith("whsec_") and second.webhook_secret == first.webhook_secret
     assert Partner.objects.get().api_key == "k2"

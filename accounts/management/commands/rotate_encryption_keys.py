@@ -18,7 +18,9 @@ BATCH_SIZE = 500
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every EncryptedTextField value with the newest key (the first of TOKEN_ENCRYPTION_KEYS)."
+    help = (
+        "Re-encrypt every EncryptedTextField value with the newest key (the first of TOKEN_ENCRYPTION_KEYS)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
@@ -42,7 +44,7 @@ def rotate_model(model: Any, names: list[str]) -> int:
     rotated = 0
     for start in range(0, len(pks), BATCH_SIZE):
         with transaction.atomic():
-            batch = manager.select_for_update().filter(pk__in=pks[start:start + BATCH_SIZE])
+            batch = manager.select_for_update().filter(pk__in=pks[start : start + BATCH_SIZE])
             for row in batch.values("pk", *names):
                 updates = {name: row[name] for name in names if row[name]}
                 if updates:

@@ -23,8 +23,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("source", help="path of the JSON list, or - to read standard input")
-        parser.add_argument("--only", default=DEFAULT_PARTNERS,
-                            help=f"comma-separated partner ids to import, or 'all' (default: {DEFAULT_PARTNERS})")
+        parser.add_argument(
+            "--only",
+            default=DEFAULT_PARTNERS,
+            help=f"comma-separated partner ids to import, or 'all' (default: {DEFAULT_PARTNERS})",
+        )
 
     def handle(self, *args: Any, source: str, only: str, **options: Any) -> None:
         text = sys.stdin.read() if source == "-" else Path(source).read_text()
@@ -39,8 +42,14 @@ class Command(BaseCommand):
         for row in rows:
             if wanted is not None and row["partner_id"] not in wanted:
                 continue
-            partner = partner_import(partner_id=row["partner_id"], name=row.get("name", ""), api_key=row["api_key"],
-                                     api_secret=row["api_secret"], tier=row.get("tier", ""), type=row.get("type", ""))
+            partner = partner_import(
+                partner_id=row["partner_id"],
+                name=row.get("name", ""),
+                api_key=row["api_key"],
+                api_secret=row["api_secret"],
+                tier=row.get("tier", ""),
+                type=row.get("type", ""),
+            )
             imported += 1
             self.stdout.write(f"partner {partner.partner_id} ({partner.name}) ready")
         missing = (wanted or set()) - {row["partner_id"] for row in rows}

@@ -12,7 +12,9 @@ from sandbox.core.models import Delivery, Partner, PlatformEvent, WebhookSubscri
 from sandbox.engine import faults
 
 
-def event_emit(*, partner: Partner | str, event_type: str, data: dict[str, Any], now: datetime | None = None) -> PlatformEvent:
+def event_emit(
+    *, partner: Partner | str, event_type: str, data: dict[str, Any], now: datetime | None = None
+) -> PlatformEvent:
     now = now or timezone.now()
     partner_id = partner if isinstance(partner, str) else partner.partner_id
     event = PlatformEvent.objects.create(
@@ -21,9 +23,7 @@ def event_emit(*, partner: Partner | str, event_type: str, data: dict[str, Any],
     subscriptions = WebhookSubscription.objects.filter(partner_id=partner_id, status="active")
     matching = [s for s in subscriptions if event_type in s.events]
     if matching:
-        Delivery.objects.bulk_create(
-            [delivery_for(subscription=s, event=event, now=now) for s in matching]
-        )
+        Delivery.objects.bulk_create([delivery_for(subscription=s, event=event, now=now) for s in matching])
     return event
 
 

@@ -23,7 +23,9 @@ def integration_create(*, partner: Partner, fields: dict[str, Any]) -> Integrati
                 **{name: fields[name] for name in WRITABLE if name in fields},
             )  # fmt: skip
     except IntegrityError:
-        raise Conflict(f"An integration named {fields['name']!r} exists.", details={"name": fields["name"]}) from None
+        raise Conflict(
+            f"An integration named {fields['name']!r} exists.", details={"name": fields["name"]}
+        ) from None
 
 
 def integration_update(*, integration: Integration, fields: dict[str, Any]) -> Integration:
@@ -35,7 +37,9 @@ def integration_update(*, integration: Integration, fields: dict[str, Any]) -> I
         with transaction.atomic():
             integration.save()
     except IntegrityError:
-        raise Conflict(f"An integration named {integration.name!r} exists.", details={"name": integration.name}) from None
+        raise Conflict(
+            f"An integration named {integration.name!r} exists.", details={"name": integration.name}
+        ) from None
     return integration
 
 

@@ -52,7 +52,9 @@ def metrics_query(
         raise ValidationFailed.on("start", "must be before end")
     start_epoch, end_epoch = int(start.timestamp()), int(end.timestamp())
     if bucket_count(start_epoch=start_epoch, end_epoch=end_epoch, interval=interval) > MAX_POINTS:
-        raise ValidationFailed.on("interval", f"the range holds more than {MAX_POINTS} points; use a coarser interval")
+        raise ValidationFailed.on(
+            "interval", f"the range holds more than {MAX_POINTS} points; use a coarser interval"
+        )
     vm = vm_get(partner=partner, vm_id=resource_id)
     names = list(dict.fromkeys(names)) or ["cpu_usage"]
     hot = vm.tags.get(HOT_CPU_TAG[0]) == HOT_CPU_TAG[1]
@@ -66,7 +68,9 @@ def metrics_query(
             points = [(at, value) for at, value in points if at >= born]
             unit = BUILTIN_METRICS[name].unit
         else:
-            points, unit = _custom_points(partner, vm.vm_id, name, start_epoch, end_epoch, interval, aggregate)
+            points, unit = _custom_points(
+                partner, vm.vm_id, name, start_epoch, end_epoch, interval, aggregate
+            )
         series.append({
             "metric": name, "unit": unit,
             "points": [{"timestamp": iso(datetime.fromtimestamp(at, UTC)), "value": value} for at, value in points],

@@ -24,7 +24,11 @@ FINISHED = ("completed", "failed", "cancelled")
 
 
 def _cluster_json(cluster: Cluster) -> dict[str, Any]:
-    return {"link_speed_mbps": cluster.link_speed_mbps, "cloud_provider": cluster.cloud_provider, "region": cluster.region}
+    return {
+        "link_speed_mbps": cluster.link_speed_mbps,
+        "cloud_provider": cluster.cloud_provider,
+        "region": cluster.region,
+    }
 
 
 def migration_create(*, partner: Partner, spec: dict[str, Any], now: datetime | None = None) -> Migration:
@@ -38,7 +42,10 @@ def migration_create(*, partner: Partner, spec: dict[str, Any], now: datetime | 
     if vm.status not in ("running", "stopped"):
         raise Conflict(f"A {vm.status} VM cannot be migrated.", details={"status": vm.status})
     quota_require(partner=partner, name="migration_concurrent")
-    options = {"verify_after_migration": True, **{k: v for k, v in (spec.get("options") or {}).items() if v is not None}}
+    options = {
+        "verify_after_migration": True,
+        **{k: v for k, v in (spec.get("options") or {}).items() if v is not None},
+    }
     migration_id = new_id("mig-", 8)
     plan = build_plan(
         migration_id=migration_id,
@@ -50,7 +57,9 @@ def migration_create(*, partner: Partner, spec: dict[str, Any], now: datetime | 
     )
     with transaction.atomic():
         # The status guard in the update makes two concurrent starts for one VM yield one migration.
-        if not VM.objects.filter(pk=vm.pk, status__in=("running", "stopped")).update(status="migrating", updated_at=now):
+        if not VM.objects.filter(pk=vm.pk, status__in=("running", "stopped")).update(
+            status="migrating", updated_at=now
+        ):
             raise Conflict("The VM is already migrating.")
         migration = Migration.objects.create(
             migration_id=migration_id, partner=partner, vm=vm, source_cluster_id=vm.cluster_id,
@@ -147,7 +156,9 @@ def migration_cancel(*, migration: Migration, now: datetime | None = None) -> Mi
         raise Conflict(f"The migration is already {migration.status}.", details={"status": migration.status})
     order = [p[0] for p in migration.plan["phases"]]
     if order.index(migration.phase) >= order.index(POINT_OF_NO_RETURN[migration.migration_type]):
-        raise Conflict(f"Too late to cancel: the migration is in {migration.phase}.", details={"phase": migration.phase})
+        raise Conflict(
+            f"Too late to cancel: the migration is in {migration.phase}.", details={"phase": migration.phase}
+        )
     migration.status = "cancelled"
     migration.finished_at = now
     migration.estimated_completion = None
@@ -168,7 +179,9 @@ def _emit_data(migration: Migration, event_type: str, data: dict[str, Any], at: 
 
 
 def _restore_vm(migration: Migration, now: datetime) -> None:
-    VM.objects.filter(pk=migration.vm_id, status="migrating").update(status=migration.vm_prior_status, updated_at=now)
+    VM.objects.filter(pk=migration.vm_id, status="migrating").update(
+        status=migration.vm_prior_status, updated_at=now
+    )
 
 
 def _land_vm(migration: Migration, now: datetime) -> None:

@@ -16,7 +16,11 @@ from sandbox.core.tiers import TIERS, default_quota_limits
 from sandbox.engine.ratelimit import limiter
 
 QUOTA_NAMES = ("api_calls_per_minute", "vm_create_per_day", "migration_concurrent")
-ALIASES = {"vm-create": "vm_create_per_day", "migration": "migration_concurrent", "api-call": "api_calls_per_minute"}
+ALIASES = {
+    "vm-create": "vm_create_per_day",
+    "migration": "migration_concurrent",
+    "api-call": "api_calls_per_minute",
+}
 ACTIVE_MIGRATION_STATUSES = ("pending", "in_progress")
 
 
@@ -95,7 +99,13 @@ def quota_require(*, partner: Partner, name: str, amount: int = 1) -> None:
     event_emit(
         partner=partner,
         event_type="quota.exceeded",
-        data={"quota": name, "limit": state.limit, "used": state.used, "requested": amount, "message": message},
+        data={
+            "quota": name,
+            "limit": state.limit,
+            "used": state.used,
+            "requested": amount,
+            "message": message,
+        },
     )
     raise QuotaExceeded(
         message,

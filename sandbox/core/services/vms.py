@@ -114,7 +114,9 @@ def vms_finish_provisioning(*, now: datetime | None = None) -> int:
     ready = list(VM.objects.filter(status="provisioning", ready_at__lte=now)[:500])
     for vm in ready:
         with transaction.atomic():
-            updated = VM.objects.filter(pk=vm.pk, status="provisioning").update(status="running", updated_at=now)
+            updated = VM.objects.filter(pk=vm.pk, status="provisioning").update(
+                status="running", updated_at=now
+            )
             if updated:
                 vm.status, vm.updated_at = "running", now
                 event_emit(partner=vm.partner_id, event_type="vm.started", data=vm_json(vm), now=now)

@@ -30,17 +30,33 @@ class Sandbox:
 
     def run(self, *args: str) -> str:
         """A `python -m sandbox` command against this sandbox's database."""
-        return subprocess.run([sys.executable, "-m", "sandbox", *args], cwd=REPO_ROOT, env=self.env,
-                              capture_output=True, text=True, check=True, timeout=120).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "sandbox", *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
 
     def client(self, partner_id: str = "partner-acme", **settings: object) -> Client:
         credential = self.credentials[partner_id]
-        return Client(SDKConfig(base_url=self.base_url, partner_id=partner_id, api_key=credential["api_key"],
-                                api_secret=credential["api_secret"], **settings))  # type: ignore[arg-type]
+        return Client(
+            SDKConfig(
+                base_url=self.base_url,
+                partner_id=partner_id,
+                api_key=credential["api_key"],
+                api_secret=credential["api_secret"],
+                **settings,
+            )
+        )  # type: ignore[arg-type]
 
     def set_faults(self, faults: dict[str, object] | None) -> None:
         url = f"{self.base_url}/sandbox/faults"
-        response = requests.delete(url, timeout=10) if faults is None else requests.put(url, json=faults, timeout=10)
+        response = (
+            requests.delete(url, timeout=10) if faults is None else requests.put(url, json=faults, timeout=10)
+        )
         response.raise_for_status()
 
 
@@ -62,8 +78,6 @@ def wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) ->
             pass
         time.sleep(0.25)
     pytest.fail(f"the sandbox did not answer within {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
-
-
 
 
 @contextmanager
@@ -92,8 +106,13 @@ def running_sandbox(workdir: Path) -> Iterator[Sandbox]:
     credentials = {row["partner_id"]: row for row in json.loads(seeding.run("partner-credentials", "--json"))}
     log = workdir / "serve.log"
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--port", str(port)],
-                                   cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_healthy(process, base_url, log)
         yield Sandbox(base_url, env, credentials)

@@ -11,10 +11,21 @@ pytestmark = pytest.mark.integration
 def test_an_integration_is_created_listed_updated_and_deleted(acme: Client) -> None:
     name = f"VM Backup Integration {uuid.uuid4().hex[:8]}"
 
-    created = acme.create_integration(Integration(
-        name=name, type="api", config={"backup_schedule": "0 2 * * *", "retention_days": 30},
-        endpoints=[Endpoint(name="backup-webhook", url="https://backup.acme.com/webhook", method="POST",
-                            auth_type="bearer")]))
+    created = acme.create_integration(
+        Integration(
+            name=name,
+            type="api",
+            config={"backup_schedule": "0 2 * * *", "retention_days": 30},
+            endpoints=[
+                Endpoint(
+                    name="backup-webhook",
+                    url="https://backup.acme.com/webhook",
+                    method="POST",
+                    auth_type="bearer",
+                )
+            ],
+        )
+    )
 
     assert created.integration_id and created.partner_id == "partner-acme"
     assert created.endpoints[0].timeout_seconds == 30
@@ -33,5 +44,10 @@ def test_an_integration_is_created_listed_updated_and_deleted(acme: Client) -> N
 
 def test_an_endpoint_url_must_be_http(acme: Client) -> None:
     with pytest.raises(ValidationError):
-        acme.create_integration(Integration(name=f"bad {uuid.uuid4().hex[:6]}", type="webhook", endpoints=[
-            Endpoint(name="ftp", url="ftp://files.acme.com/drop")]))
+        acme.create_integration(
+            Integration(
+                name=f"bad {uuid.uuid4().hex[:6]}",
+                type="webhook",
+                endpoints=[Endpoint(name="ftp", url="ftp://files.acme.com/drop")],
+            )
+        )

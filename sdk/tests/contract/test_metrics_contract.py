@@ -12,9 +12,16 @@ def test_built_in_series_come_back_for_the_window(acme: Client) -> None:
     vm = acme.list_vms(status="running", limit=1).data[0]
     end = datetime.now(UTC).replace(second=0, microsecond=0)
 
-    result = acme.get_metrics(MetricsQuery(resource_id=vm.vm_id, metrics=["cpu_usage", "memory_usage"],
-                                           start_time=end - timedelta(hours=1), end_time=end, interval="5m",
-                                           aggregate="avg"))
+    result = acme.get_metrics(
+        MetricsQuery(
+            resource_id=vm.vm_id,
+            metrics=["cpu_usage", "memory_usage"],
+            start_time=end - timedelta(hours=1),
+            end_time=end,
+            interval="5m",
+            aggregate="avg",
+        )
+    )
 
     cpu = result.get("cpu_usage")
     assert cpu is not None and cpu.unit == "percent"
@@ -27,11 +34,25 @@ def test_a_custom_metric_sent_is_served_back(acme: Client) -> None:
     vm = acme.list_vms(status="running", limit=1).data[0]
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
 
-    stored = acme.send_metric(Metric(name="custom.backup.duration", value=125.5, unit="seconds", timestamp=at,
-                                     tags={"backup_type": "incremental", "vm_id": vm.vm_id}))
-    result = acme.get_metrics(MetricsQuery(resource_id=vm.vm_id, metrics=["custom.backup.duration"],
-                                           start_time=at - timedelta(minutes=5), end_time=at + timedelta(minutes=5),
-                                           interval="1m", aggregate="max"))
+    stored = acme.send_metric(
+        Metric(
+            name="custom.backup.duration",
+            value=125.5,
+            unit="seconds",
+            timestamp=at,
+            tags={"backup_type": "incremental", "vm_id": vm.vm_id},
+        )
+    )
+    result = acme.get_metrics(
+        MetricsQuery(
+            resource_id=vm.vm_id,
+            metrics=["custom.backup.duration"],
+            start_time=at - timedelta(minutes=5),
+            end_time=at + timedelta(minutes=5),
+            interval="1m",
+            aggregate="max",
+        )
+    )
 
     assert stored.name == "custom.backup.duration"
     series = result.get("custom.backup.duration")

@@ -15,8 +15,11 @@ def movable_vm(client: Client, clusters: list[Cluster], *, biggest: bool = False
     candidates = [vm for vm in client.list_vms(status="running", limit=500).data if vm.vm_id not in busy]
     candidates.sort(key=lambda vm: vm.memory_gb + vm.disk_size_gb, reverse=biggest)
     for vm in candidates:
-        targets = [c for c in clusters if c.cluster_id != vm.cluster and c.cloud_provider == vm.cloud_provider
-                   and c.region == vm.region]
+        targets = [
+            c
+            for c in clusters
+            if c.cluster_id != vm.cluster and c.cloud_provider == vm.cloud_provider and c.region == vm.region
+        ]
         if targets:
             return vm, targets[0]
     pytest.fail("no running VM has a second cluster in its region")
@@ -25,9 +28,14 @@ def movable_vm(client: Client, clusters: list[Cluster], *, biggest: bool = False
 def test_a_live_migration_is_followed_to_completion(acme: Client) -> None:
     vm, target = movable_vm(acme, acme.list_clusters())
 
-    result = acme.start_migration(MigrationSpec(source_vm_id=vm.vm_id, target_cluster=target.cluster_id,
-                                                migration_type="live",
-                                                options={"verify_after_migration": True}))
+    result = acme.start_migration(
+        MigrationSpec(
+            source_vm_id=vm.vm_id,
+            target_cluster=target.cluster_id,
+            migration_type="live",
+            options={"verify_after_migration": True},
+        )
+    )
     seen_phases = [result.phase]
     deadline = time.monotonic() + 120
     status = result
@@ -50,8 +58,9 @@ def test_a_live_migration_is_followed_to_completion(acme: Client) -> None:
 
 def test_a_migration_is_cancelled_before_switchover(acme: Client) -> None:
     vm, target = movable_vm(acme, acme.list_clusters(), biggest=True)
-    started = acme.start_migration(MigrationSpec(source_vm_id=vm.vm_id, target_cluster=target.cluster_id,
-                                                 migration_type="cold"))
+    started = acme.start_migration(
+        MigrationSpec(source_vm_id=vm.vm_id, target_cluster=target.cluster_id, migration_type="cold")
+    )
 
     cancelled = acme.cancel_migration(started.migration_id)
 
@@ -65,4 +74,6 @@ def test_migrating_to_the_current_cluster_is_refused(acme: Client) -> None:
     vm, _ = movable_vm(acme, acme.list_clusters())
 
     with pytest.raises(ValidationError):
-        acme.start_migration({"source_vm_id": vm.vm_id, "target_cluster": vm.cluster, "migration_type": "live"})
+        acme.start_migration(
+            {"source_vm_id": vm.vm_id, "target_cluster": vm.cluster, "migration_type": "live"}
+        )

@@ -49,8 +49,13 @@ def submit(browser: requests.Session, page: requests.Response, extra: dict[str, 
     form.feed(page.text)
     assert form.action is not None, f"no form on {page.url}"
     target = urljoin(page.url, form.action) if form.action else page.url
-    return browser.post(target, data={**form.fields, **extra}, allow_redirects=False, timeout=10,
-                        headers={"Referer": page.url})
+    return browser.post(
+        target,
+        data={**form.fields, **extra},
+        allow_redirects=False,
+        timeout=10,
+        headers={"Referer": page.url},
+    )
 
 
 def authorize(url: str, email: str) -> str:
@@ -74,10 +79,14 @@ def authorize(url: str, email: str) -> str:
 
 @pytest.fixture(scope="module")
 def provider(sandbox: Sandbox) -> OAuthProvider:
-    registered = json.loads(sandbox.run("register-client", "--redirect-uri", REDIRECT_URL, "--name",
-                                        "SDK contract tests", "--json"))
-    config = OAuthConfig.from_issuer(registered["issuer"], registered["client_id"], registered["client_secret"],
-                                     REDIRECT_URL, ALL_SCOPES)
+    registered = json.loads(
+        sandbox.run(
+            "register-client", "--redirect-uri", REDIRECT_URL, "--name", "SDK contract tests", "--json"
+        )
+    )
+    config = OAuthConfig.from_issuer(
+        registered["issuer"], registered["client_id"], registered["client_secret"], REDIRECT_URL, ALL_SCOPES
+    )
     return OAuthProvider(config)
 
 
@@ -111,15 +120,18 @@ def test_a_bearer_client_acts_as_the_user(as_admin: Client) -> None:
     assert isinstance(as_admin.list_webhooks().data, list)
 
 
-def test_an_expired_token_is_replaced_through_the_token_provider(sandbox: Sandbox, admin_token: Token) -> None:
+def test_an_expired_token_is_replaced_through_the_token_provider(
+    sandbox: Sandbox, admin_token: Token
+) -> None:
     renewals: list[str] = []
 
     def fresh_token() -> str:
         renewals.append("renewed")
         return admin_token.access_token
 
-    with Client.with_token(sandbox.base_url, "expired-or-revoked-token", token_provider=fresh_token,
-                           partner_id="partner-acme") as client:
+    with Client.with_token(
+        sandbox.base_url, "expired-or-revoked-token", token_provider=fresh_token, partner_id="partner-acme"
+    ) as client:
         partner = client.get_partner()
 
     assert partner.partner_id == "partner-acme"
@@ -133,9 +145,19 @@ def test_a_token_without_the_scope_gets_insufficient_scope(sandbox: Sandbox, pro
     with Client.with_token(sandbox.base_url, token.access_token, partner_id="partner-acme") as client:
         assert client.list_clusters()
         with pytest.raises(InsufficientScopeError) as caught:
-            client.create_vm({"name": "never", "template": "debian-12", "cpu_cores": 1, "memory_gb": 1,
-                              "disk_size_gb": 10, "network_id": "n", "cloud_provider": "aws",
-                              "region": "us-east-1", "tags": {}})
+            client.create_vm(
+                {
+                    "name": "never",
+                    "template": "debian-12",
+                    "cpu_cores": 1,
+                    "memory_gb": 1,
+                    "disk_size_gb": 10,
+                    "network_id": "n",
+                    "cloud_provider": "aws",
+                    "region": "us-east-1",
+                    "tags": {},
+                }
+            )
 
     assert caught.value.scope == "vm:write"
 
@@ -152,6 +174,8 @@ def test_refresh_rotates_and_revoke_ends_the_session(sandbox: Sandbox, provider:
     with pytest.raises(OAuthError):
         provider.refresh(second.refresh_token or "")
     provider.revoke(second.access_token, token_type_hint="access_token")
-    with Client.with_token(sandbox.base_url, second.access_token, partner_id="partner-acme") as client, \
-            pytest.raises(UnauthorizedError):
+    with (
+        Client.with_token(sandbox.base_url, second.access_token, partner_id="partner-acme") as client,
+        pytest.raises(UnauthorizedError),
+    ):
         client.get_partner()

@@ -51,10 +51,16 @@ def test_another_partners_vm_is_not_found(acme: Client, globex: Client) -> None:
 
 
 def test_a_key_used_under_another_partner_id_is_unauthorized(globex: Client) -> None:
-    with Client(replace(globex.config, partner_id="partner-acme")) as mismatched, pytest.raises(UnauthorizedError):
+    with (
+        Client(replace(globex.config, partner_id="partner-acme")) as mismatched,
+        pytest.raises(UnauthorizedError),
+    ):
         mismatched.get_partner()
 
 
 def test_a_wrong_secret_is_unauthorized(acme: Client) -> None:
-    with Client(replace(acme.config, api_secret="not-the-secret")) as impostor, pytest.raises(UnauthorizedError):
+    with (
+        Client(replace(acme.config, api_secret="not-the-secret")) as impostor,
+        pytest.raises(UnauthorizedError),
+    ):
         impostor.get_partner()

@@ -28,8 +28,13 @@ def client_that_heals(sandbox: Sandbox, **settings: object) -> tuple[Client, lis
         time.sleep(min(seconds, 0.05))
 
     credential = sandbox.credentials["partner-acme"]
-    config = SDKConfig(base_url=sandbox.base_url, partner_id="partner-acme", api_key=credential["api_key"],
-                       api_secret=credential["api_secret"], **settings)  # type: ignore[arg-type]
+    config = SDKConfig(
+        base_url=sandbox.base_url,
+        partner_id="partner-acme",
+        api_key=credential["api_key"],
+        api_secret=credential["api_secret"],
+        **settings,
+    )  # type: ignore[arg-type]
     return Client(config, sleep=sleep), waits
 
 
@@ -48,9 +53,19 @@ def test_a_post_retried_after_a_503_creates_one_vm(faults: Sandbox) -> None:
     name = f"sdk-contract-retry-{time.time_ns()}"
     faults.set_faults({"error_rates": {"/api/v1/vms": 1.0}})
 
-    created = client.create_vm({"name": name, "template": "debian-12", "cpu_cores": 1, "memory_gb": 1,
-                                "disk_size_gb": 10, "network_id": "net-retry", "cloud_provider": "aws",
-                                "region": "us-east-1", "tags": {}})
+    created = client.create_vm(
+        {
+            "name": name,
+            "template": "debian-12",
+            "cpu_cores": 1,
+            "memory_gb": 1,
+            "disk_size_gb": 10,
+            "network_id": "net-retry",
+            "cloud_provider": "aws",
+            "region": "us-east-1",
+            "tags": {},
+        }
+    )
 
     assert len(waits) == 1
     assert [vm.vm_id for vm in client.list_vms(q=name).data] == [created.vm_id]
@@ -67,8 +82,13 @@ def test_a_429_storm_is_waited_out_using_the_servers_hint(faults: Sandbox) -> No
 
 def test_persistent_failures_surface_as_errors_after_the_retries(faults: Sandbox) -> None:
     credential = faults.credentials["partner-acme"]
-    config = SDKConfig(base_url=faults.base_url, partner_id="partner-acme", api_key=credential["api_key"],
-                       api_secret=credential["api_secret"], max_retries=2)
+    config = SDKConfig(
+        base_url=faults.base_url,
+        partner_id="partner-acme",
+        api_key=credential["api_key"],
+        api_secret=credential["api_secret"],
+        max_retries=2,
+    )
     sleeps: list[float] = []
     client = Client(config, sleep=sleeps.append)
 

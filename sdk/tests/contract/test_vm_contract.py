@@ -19,9 +19,17 @@ def wait_for(check: Callable[[], bool], seconds: float = 30.0) -> None:
 
 
 def new_spec(name: str, **changes: object) -> VMSpec:
-    fields = {"name": name, "template": "ubuntu-22.04", "cpu_cores": 2, "memory_gb": 4, "disk_size_gb": 20,
-              "network_id": "net-contract", "cloud_provider": "aws", "region": "us-east-1",
-              "tags": {"suite": "sdk-contract", "env": "test"}}
+    fields = {
+        "name": name,
+        "template": "ubuntu-22.04",
+        "cpu_cores": 2,
+        "memory_gb": 4,
+        "disk_size_gb": 20,
+        "network_id": "net-contract",
+        "cloud_provider": "aws",
+        "region": "us-east-1",
+        "tags": {"suite": "sdk-contract", "env": "test"},
+    }
     return VMSpec(**{**fields, **changes})  # type: ignore[arg-type]
 
 
@@ -47,8 +55,10 @@ def test_filters_narrow_the_list(acme: Client) -> None:
     running_prod = acme.list_vms(status="running", tags={"env": "prod"}, cloud_provider="aws", limit=100)
 
     assert running_prod.data
-    assert all(vm.status == "running" and vm.tags.get("env") == "prod" and vm.cloud_provider == "aws"
-               for vm in running_prod.data)
+    assert all(
+        vm.status == "running" and vm.tags.get("env") == "prod" and vm.cloud_provider == "aws"
+        for vm in running_prod.data
+    )
     assert running_prod.total < acme.list_vms(limit=1).total
 
 
