@@ -20,6 +20,7 @@ from novacron.models import MigrationSpec
 from partners.models import Partner
 from vms.cache import store_migration
 from vms.models import VM, Migration
+from vms.quota_gauges import quota_refresh_soon
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,14 @@ def migration_start(
         )
     )
     migration, _, _ = store_migration(partner=partner, migration=answer)  # publishes what changed
+    quota_refresh_soon(partner_pk=partner.pk)  # a concurrent-migration slot is taken
     return migration
 
 
 def migration_cancel(*, client: novacron.Client, migration: Migration) -> Migration:
     answer = client.cancel_migration(migration.migration_id)
     migration, _, _ = store_migration(partner=migration.partner, migration=answer)  # publishes what changed
+    quota_refresh_soon(partner_pk=migration.partner_id)  # the slot is free again
     return migration
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import current_app
 from django.template.loader import render_to_string
 
+from lib.debounce import run_soon
 from live.services import publish
 from partners.models import Partner
 from vms import selectors
@@ -67,3 +69,23 @@ def quota_gauges_publish(*, partner: Partner) -> None:
     """Send the partner's current quota cards to their open overview pages (replacing `#quota-gauges`)."""
     html = render_to_string("vms/overview.html#quota_gauges", quota_gauges_context(partner=partner))
     publish(partner=partner, topic=QUOTAS_TOPIC, html=html)
+
+
+# A change of quota usage (a VM created or deleted, a migration slot taken or freed, by webhook or by
+# the portal's own write) re-reads the quotas (two API calls) at most once per partner per window,
+# after the window closed, instead of waiting for the 60 s beat sync.
+QUOTA_REFRESH_WINDOW_SECONDS = 2
+QUOTA_REFRESH_DELAY_SECONDS = 2.5
+# vms.tasks imports this module, so the task is looked up by name (VmsConfig.ready registers it).
+REFRESH_QUOTAS_TASK = "vms.refresh_quotas"
+
+
+def quota_refresh_soon(*, partner_pk: int) -> None:
+    """Have the partner's quotas re-read and their open overview cards refreshed in ~2.5 s (call after commit)."""
+    run_soon(
+        current_app.tasks[REFRESH_QUOTAS_TASK],
+        name="quota-refresh",
+        key=partner_pk,
+        window=QUOTA_REFRESH_WINDOW_SECONDS,
+        delay=QUOTA_REFRESH_DELAY_SECONDS,
+    )

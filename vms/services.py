@@ -18,6 +18,7 @@ from partners.models import Partner
 from vms import selectors
 from vms.cache import forget_vm, store_vm
 from vms.models import VM
+from vms.quota_gauges import quota_refresh_soon
 
 if TYPE_CHECKING:
     import novacron
@@ -59,11 +60,14 @@ def vm_stop(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM | No
 def vm_delete(*, partner: Partner, client: novacron.Client, vm_id: str) -> None:
     client.delete_vm(vm_id)  # NovaCron keeps a tombstone; the cache just drops the row
     forget_vm(partner=partner, vm_id=vm_id)
+    quota_refresh_soon(partner_pk=partner.pk)
 
 
 def vm_create(*, partner: Partner, client: novacron.Client, spec: Mapping[str, Any]) -> VM | None:
     created = client.create_vm(dict(spec))
-    return vm_cache_store(partner=partner, vm=created)
+    stored = vm_cache_store(partner=partner, vm=created)
+    quota_refresh_soon(partner_pk=partner.pk)  # the open overviews' "VMs created today" card
+    return stored
 
 
 def vm_stored_age_seconds(vm: VM) -> float:

@@ -43,7 +43,7 @@ def sync_partner(partner_pk: int) -> int | None:
 def refresh_quotas(partner_pk: int) -> int | None:
     """Re-read the partner's quotas now and push the overview's quota cards to their open pages.
 
-    Queued by `webhooks.services.quota_refresh_soon` when an event changed quota usage. If a sync of
+    Queued by `vms.quota_gauges.quota_refresh_soon` when a webhook or the portal changed quota usage. If a sync of
     the partner is already running it is skipped, and the cards show what is cached.
     """
     partner = Partner.objects.filter(pk=partner_pk).first()

@@ -17,17 +17,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from novacron import webhooks as novacron_webhooks
 from novacron.errors import SignatureVerificationError
 
+from lib.debounce import run_soon
 from live.services import publish
 from partners.models import Partner
 from vms.cache import store_migration, store_vm
 from vms.models import VM
+from vms.quota_gauges import quota_refresh_soon
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
 from webhooks.topics import NOTIFICATION_TOPIC
 
@@ -77,28 +78,12 @@ PROCESS_EVENT_TASK = "webhooks.process_webhook_event"
 PUBLISH_LOG_TASK = "webhooks.publish_webhook_log"
 
 
-def _refresh_soon(task: Any, *, name: str, partner_pk: int, window: float, delay: float) -> None:
-    """Queue `task(partner_pk)` to run `delay` seconds from now, at most once per partner per `window`.
-
-    The delay is longer than the window, so the one run sees every change made during it. A refresh
-    is a nicety (beat and the pages' polling catch up anyway): failing to queue it only logs.
-    """
-    key = f"webhooks:{name}:{partner_pk}"
-    if not cache.add(key, 1, timeout=window):
-        return  # a run is already queued and will include this change
-    try:
-        task.apply_async((partner_pk,), countdown=delay)
-    except Exception:
-        cache.delete(key)
-        logger.warning("could not queue the %s of partner %s", name, partner_pk, exc_info=True)
-
-
 def webhook_log_refresh_soon(*, partner_pk: int) -> None:
     """Have the partner's open delivery-log pages refreshed within ~1.5 s (call after commit)."""
-    _refresh_soon(
+    run_soon(
         current_app.tasks[PUBLISH_LOG_TASK],
-        name="log-refresh",
-        partner_pk=partner_pk,
+        name="webhook-log-refresh",
+        key=partner_pk,
         window=WEBHOOK_LOG_WINDOW_SECONDS,
         delay=WEBHOOK_LOG_PUBLISH_DELAY_SECONDS,
     )
@@ -119,27 +104,12 @@ QUOTA_EVENTS = frozenset(
         "quota.exceeded",
     }
 )
-QUOTA_REFRESH_WINDOW_SECONDS = 2
-QUOTA_REFRESH_DELAY_SECONDS = 2.5  # longer than the window: it reads the quotas after the window closed
 
 
 def event_changes_quota_usage(*, event_type: str, data: Mapping[str, Any]) -> bool:
     # A cancellation arrives as migration.progress with status cancelled; it frees a migration slot.
     return event_type in QUOTA_EVENTS or (
         event_type == "migration.progress" and data.get("status") == "cancelled"
-    )
-
-
-def quota_refresh_soon(*, partner_pk: int) -> None:
-    """Have the partner's quotas re-read and their open overview cards refreshed in ~2.5 s (call after commit)."""
-    from vms.tasks import refresh_quotas
-
-    _refresh_soon(
-        refresh_quotas,
-        name="quota-refresh",
-        partner_pk=partner_pk,
-        window=QUOTA_REFRESH_WINDOW_SECONDS,
-        delay=QUOTA_REFRESH_DELAY_SECONDS,
     )
 
 

@@ -240,3 +240,23 @@ def test_an_outsider_is_offered_only_their_own_clusters(
 
     assert response.status_code == 200
     assert "cl-aws-use1-a" not in response.content.decode()
+
+
+def test_a_created_vm_has_the_open_overviews_quota_cards_refreshed_soon(
+    clusters, writer, client_of, quota_left, mocked_api, monkeypatch
+):
+    from django.core.cache import cache
+
+    from vms import tasks
+    from vms.quota_gauges import QUOTA_REFRESH_DELAY_SECONDS
+
+    cache.clear()
+    queued: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        tasks.refresh_quotas, "apply_async", lambda args, countdown: queued.append((args[0], countdown))
+    )
+    mocked_api.post(f"{ROOT}/vms", status=201, json=vm_payload(78, name="api-02", status="provisioning"))
+
+    client_of(writer).post(URL, valid_form(cluster="cl-aws-use1-a"))
+
+    assert queued == [(writer.partner.pk, QUOTA_REFRESH_DELAY_SECONDS)]

@@ -8,13 +8,9 @@ import pytest
 from django.core.cache import cache
 
 from tests.webhook_payloads import event, migration_data, vm_data
+from vms.quota_gauges import QUOTA_REFRESH_DELAY_SECONDS, QUOTA_REFRESH_WINDOW_SECONDS, quota_refresh_soon
 from webhooks import services
-from webhooks.services import (
-    QUOTA_REFRESH_DELAY_SECONDS,
-    QUOTA_REFRESH_WINDOW_SECONDS,
-    webhook_event_process,
-    webhook_event_store,
-)
+from webhooks.services import webhook_event_process, webhook_event_store
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +49,7 @@ def test_a_completed_migration_schedules_one_refresh_for_that_partner_within_the
 
 def test_a_completed_migration_after_the_window_schedules_another_refresh(process, partner, quota_refreshes):
     process(event("migration.started", migration_data(updated=1)))
-    cache.delete(f"webhooks:quota-refresh:{partner.pk}")  # the window has closed
+    cache.delete(f"debounce:quota-refresh:{partner.pk}")  # the window has closed
 
     process(
         event(
@@ -66,7 +62,7 @@ def test_a_completed_migration_after_the_window_schedules_another_refresh(proces
 
 
 def test_each_partner_has_its_own_quota_window(process, partner, other_partner, quota_refreshes):
-    services.quota_refresh_soon(partner_pk=other_partner.pk)
+    quota_refresh_soon(partner_pk=other_partner.pk)
 
     process(event("migration.completed", migration_data(status="completed", phase="completed", progress=100)))
 
