@@ -39,6 +39,9 @@ ETA_STEP_ABOVE = 300
 NOT_CONVERGING_RATIO = 0.9
 NOT_CONVERGING_SAMPLES = 3
 SPARKLINE_WIDTH, SPARKLINE_HEIGHT = 160, 32
+# Past this many active migrations a page lists them as compact rows (`_row.html`) instead of panels:
+# four panels already fill a screen, and the rows keep each one's figures in one line.
+COMPACT_MIGRATIONS_ABOVE = 3
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,16 @@ class MigrationPanel:
     @property
     def eta_label(self) -> str:
         return eta_label(self.eta_seconds)
+
+    @property
+    def phase_label(self) -> str:
+        phase = "completed" if self.migration.status == Migration.Status.COMPLETED else self.migration.phase
+        return PHASE_LABELS.get(phase, phase)
+
+
+def shows_compact_rows(active_count: int) -> bool:
+    """Whether a page lists this many active migrations as rows rather than panels."""
+    return active_count > COMPACT_MIGRATIONS_ABOVE
 
 
 def _phase_names(migration: Migration) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from accounts.roles import MIGRATION_EXECUTE, role_required
 from lib.http_errors import organisation_object_or_404
 from vms.actions import migration_start_refusal
 from vms.migration_forms import MigrationStartForm
-from vms.migration_panel import build_panel
+from vms.migration_panel import build_panel, shows_compact_rows
 from vms.migration_selectors import (
     migration_active_list,
     migration_concurrency_quota,
@@ -31,6 +31,13 @@ from vms.migration_services import migration_start as start_service
 from vms.models import VM, Migration
 
 HISTORY_PAGE_SIZE = 20
+PANEL_TEMPLATE = "vms/migrations/_panel.html"
+ROW_TEMPLATE = "vms/migrations/_row.html"
+
+
+def _fragment_template(display: str) -> str:
+    """The panel, or the compact row (`display=row`) a page with many active migrations shows."""
+    return ROW_TEMPLATE if display == "row" else PANEL_TEMPLATE
 
 
 def _start_context(request: PortalRequest, vm: VM, form: MigrationStartForm) -> dict[str, Any]:
@@ -86,11 +93,11 @@ def migration_detail(request: PortalRequest, migration_id: str) -> HttpResponse:
 
 @partner_required
 def migration_panel(request: PortalRequest, migration_id: str) -> HttpResponse:
-    """The panel alone: what the page polls while its live stream is down."""
+    """The panel (or `?display=row` its compact row) alone: what the page polls while its stream is down."""
     migration = organisation_object_or_404(
         Migration, "migration", partner=request.partner, migration_id=migration_id
     )
-    return render(request, "vms/migrations/_panel.html", {"migration": migration})
+    return render(request, _fragment_template(request.GET.get("display", "")), {"migration": migration})
 
 
 @require_POST
@@ -110,7 +117,7 @@ def migration_cancel(request: PortalRequest, migration_id: str) -> HttpResponse:
                 request, "Too late: the migration reached switchover and can no longer be cancelled."
             )
     if request.htmx:
-        return render(request, "vms/migrations/_panel.html", {"migration": migration})
+        return render(request, _fragment_template(request.POST.get("display", "")), {"migration": migration})
     return redirect("vms:migration_detail", migration_id=migration.migration_id)
 
 
@@ -122,11 +129,13 @@ def migration_list(request: PortalRequest) -> HttpResponse:
         "vm": request.GET.get("vm", "").strip(),
     }
     history = Paginator(migration_history(partner=request.partner, filters=filters), HISTORY_PAGE_SIZE)
-    context = {
-        "active": migration_active_list(partner=request.partner),
+    context: dict[str, Any] = {
         "page": history.get_page(request.GET.get("page")),
         "filters": filters,
         "statuses": Migration.Status.choices,
     }
-    template = "vms/migrations/list.html#history" if request.htmx else "vms/migrations/list.html"
-    return render(request, template, context)
+    if request.htmx:  # the filtered history alone: the active migrations are not read
+        return render(request, "vms/migrations/list.html#history", context)
+    active = list(migration_active_list(partner=request.partner))
+    context.update(active=active, compact_migrations=shows_compact_rows(len(active)))
+    return render(request, "vms/migrations/list.html", context)

@@ -12,7 +12,9 @@ Each fragment replaces the element with its id on any page that has it (`static/
 - `vm-actions-<vm_id>`: the VM page's Actions card; `vm-spec-<vm_id>`: its specification;
 - `vm-row-<vm_id>`: the VM's row on the list pages (sent last: see `_vm_fragments`);
 - `fleet-breakdown`, `fleet-total`: the overview's counts (topic `FLEET_TOPIC`);
-- `migration-<migration_id>`: a migration's panel (the overview, the migrations page, the VM page).
+- `migration-<migration_id>`: a migration's panel (the overview, the migrations page, the VM page);
+- `migration-row-<migration_id>`: its compact row (the same two lists with many active migrations),
+  in the same event inside a `<template>`: a `<tr>` after the panel would be dropped by the parser.
 
 A published fragment is shared by the whole partner, so the Actions card shows what the VM's state
 allows; what the person may do is said by the page itself (`<body data-can-write-vms>`,
@@ -133,9 +135,21 @@ def migrations_changed(*, partner: Partner, migration_ids: Iterable[str]) -> Non
 
 
 def _publish_migrations(partner: Partner, migration_ids: Sequence[str]) -> None:
-    # One event per panel: a panel is the unit a page adds to its lists (data-live-containers).
+    # One event per migration: its panel and its row are the units a page adds to its lists
+    # (data-live-containers); a page shows one or the other, and ignores the id it does not have.
     for migration in Migration.objects.filter(partner=partner, migration_id__in=migration_ids).order_by(
         "migration_id"
     ):
-        html = render_to_string("vms/migrations/_panel.html", {"migration": migration, "oob": True})
-        publish(partner=partner, topic=MIGRATION_TOPIC, html=html)
+        publish(partner=partner, topic=MIGRATION_TOPIC, html=migration_fragments(migration))
+
+
+def migration_fragments(migration: Migration) -> str:
+    """A migration's panel, then its compact row wrapped in a `<template>`.
+
+    In the parser's body mode (after the panel's `<div>`) a bare `<tr>` is dropped; a `<template>`'s
+    content is parsed on its own, so the row survives, and `live-stream.js` applies its children.
+    """
+    context = {"migration": migration, "oob": True}
+    panel = render_to_string("vms/migrations/_panel.html", context)
+    row = render_to_string("vms/migrations/_row.html", context)
+    return f"{panel}\n<template>{row.strip()}</template>"

@@ -29,6 +29,7 @@ from lib.http_errors import organisation_object_or_404
 from vms import metrics, selectors, services
 from vms.actions import create_refusal, migration_needs_grant, vm_action, vm_change_refusal
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm
+from vms.migration_panel import shows_compact_rows
 from vms.models import VM
 from vms.publishing import fleet_context, vm_card_context
 from vms.quota_gauges import quota_gauges_context
@@ -46,11 +47,12 @@ _PASS_THROUGH = (UnauthorizedError, InsufficientScopeError)
 @partner_required
 def overview(request: PortalRequest) -> HttpResponse:
     partner = request.partner
+    active_migrations = selectors.active_migrations(partner=partner)
     context = {
         **quota_gauges_context(partner=partner),
         **fleet_context(partner=partner),  # the counts pushed when a VM changes
-        "active_migrations": selectors.active_migrations(partner=partner),
-        "migration_panel": MIGRATION_PANEL,
+        "active_migrations": active_migrations,
+        "compact_migrations": shows_compact_rows(len(active_migrations)),
         "age": selectors.data_age(partner=partner),
     }
     return render(request, "vms/overview.html", context)

@@ -81,7 +81,17 @@
   function apply(html) {
     var template = document.createElement("template");
     template.innerHTML = html.trim();
-    Array.prototype.slice.call(template.content.children).forEach(function (fragment) {
+    // A top-level <template> carries fragments that must be parsed on their own (a table row after
+    // a <div> would be dropped): its children are applied like the others.
+    var fragments = [];
+    Array.prototype.forEach.call(template.content.children, function (child) {
+      if (child.tagName === "TEMPLATE") {
+        Array.prototype.push.apply(fragments, child.content.children);
+      } else {
+        fragments.push(child);
+      }
+    });
+    fragments.forEach(function (fragment) {
       fragment.removeAttribute("hx-swap-oob");
       if (!fragment.id) {
         return;

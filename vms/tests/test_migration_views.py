@@ -387,3 +387,98 @@ def test_a_migration_finishing_while_the_page_is_open_publishes_its_finished_pan
     assert "switchover timed out" in html
     assert "moves to the history when the page is reloaded" in html
     assert "data-poll-url" not in html and "Cancel migration" not in html and "ETA" not in html
+
+
+# --- many migrations at once: compact rows ---------------------------------------------------------
+
+
+def _running(partner: Any, count: int) -> None:
+    for n in range(count):
+        _migration(
+            partner,
+            f"mig-{n:04d}",
+            source_vm_id=f"vm-{n:04d}",
+            vm_name=f"web-{n:04d}",
+            metrics={"transfer_rate_mbps": 812.4},
+        )
+
+
+@pytest.mark.parametrize("path", ["/", "/migrations/"])
+def test_four_active_migrations_show_as_compact_rows_linking_to_their_panels(
+    client_of, viewer, partner, path
+):
+    _running(partner, 4)
+    _migration(partner, "mig-late", source_vm_id="vm-late", phase="switchover", progress_percentage=80)
+    page = client_of(viewer).get(path).content.decode()
+    assert 'id="active-migration-rows"' in page and 'id="active-migrations"' not in page
+    assert 'class="card mb-3 migration-panel"' not in page
+    for n in range(4):
+        row = page[page.index(f'id="migration-row-mig-{n:04d}"') :]
+        row = row[: row.index("</tr>")]
+        assert f'href="/migrations/mig-{n:04d}/"' in row and f"web-{n:04d}" in row
+        assert "cl-aws-use1-a → cl-aws-usw2-a" in row and "Disk sync" in row
+        assert 'role="progressbar"' in row and 'aria-valuenow="30"' in row and 'width="30"' in row
+        assert "30.0%" in row and "812 Mbit/s" in row
+        assert f'data-poll-url="/migrations/mig-{n:04d}/panel/?display=row"' in row
+        cancel_form = row[row.index("<form") :]
+        assert "needs-can-migrate" in cancel_form and 'name="display" value="row"' in cancel_form
+        assert f'hx-target="#migration-row-mig-{n:04d}"' in cancel_form
+        assert "style=" not in row  # the CSP allows no inline style
+    late = page[page.index('id="migration-row-mig-late"') :]
+    late = late[: late.index("</tr>")]
+    assert "Switchover" in late and "<form" not in late  # past the point NovaCron accepts a cancel
+
+
+@pytest.mark.parametrize("path", ["/", "/migrations/"])
+def test_three_active_migrations_show_as_full_panels(client_of, viewer, partner, path):
+    _running(partner, 3)
+    page = client_of(viewer).get(path).content.decode()
+    assert 'id="active-migrations"' in page and 'id="active-migration-rows"' not in page
+    assert "migration-row-" not in page
+    for n in range(3):
+        assert f'id="migration-mig-{n:04d}"' in page
+
+
+def test_the_row_alone_is_what_a_compact_page_polls(client_of, viewer, partner):
+    _migration(partner)
+    html = client_of(viewer).get("/migrations/mig-0001/panel/", {"display": "row"}).content.decode()
+    assert html.strip().startswith('<tr id="migration-row-mig-0001"') and "migration-panel" not in html
+
+
+def test_cancelling_from_a_row_answers_with_the_row(client_of, operator, grant, partner, mocked_api):
+    grant(operator, "openid vm:read migration:execute")
+    _migration(partner)
+    mocked_api.add(
+        responses.POST,
+        f"{API}/migrations/mig-0001/cancel",
+        json=migration_data(status="cancelled", phase="disk_sync", progress=30, updated=50),
+    )
+    response = client_of(operator).post(
+        "/migrations/mig-0001/cancel/", {"display": "row"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="migration-row-mig-0001"' in html and 'data-status="cancelled"' in html
+    assert ">Cancelled</span>" in html and "<form" not in html
+
+
+def test_a_published_migration_event_carries_its_panel_and_its_row(
+    partner, django_capture_on_commit_callbacks
+):
+    from vms.cache import store_migration
+
+    with django_capture_on_commit_callbacks(execute=True):
+        store_migration(
+            partner=partner,
+            migration=migration_data(status="in_progress", phase="disk_sync", progress=40),
+            from_event=True,
+        )
+    events = Event.objects.filter(partner=partner, topic="migration")
+    assert events.count() == 1
+    html = events.get().html
+    panel, row = html.index('id="migration-mig-0001"'), html.index('id="migration-row-mig-0001"')
+    assert panel < html.index("<template>") < row < html.index("</template>")
+    assert html.count('hx-swap-oob="true"') == 2
+    assert 'data-live-containers="active-migrations vm-migrations-' in html
+    assert 'data-live-containers="active-migration-rows"' in html
+    assert 'aria-valuenow="40"' in html[row:]
