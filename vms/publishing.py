@@ -10,7 +10,7 @@ Each fragment replaces the element with its id on any page that has it (`static/
 
 - `vm-status-<vm_id>`: the status badge (VM list rows, the VM page's header);
 - `vm-actions-<vm_id>`: the VM page's Actions card; `vm-spec-<vm_id>`: its specification;
-- `vm-row-<vm_id>`: the VM's row on the list pages (sent last: see `_vm_fragments`);
+- `vm-row-<vm_id>`: the VM's row on the list pages (inside a `<template>`: see `_vm_fragments`);
 - `fleet-breakdown`, `fleet-total`: the overview's counts (topic `FLEET_TOPIC`);
 - `migration-<migration_id>`: a migration's panel (the overview, the migrations page, the VM page);
 - `migration-row-<migration_id>`: its compact row (the same two lists with many active migrations),
@@ -118,10 +118,10 @@ def _vm_fragments(vms: Sequence[VM], *, clusters: dict[str, Cluster], list_url: 
         cards.append(render_to_string("vms/_vm_status.html", context))
         cards.append(render_to_string("vms/_actions.html", context))
         cards.append(render_to_string("vms/_vm_spec.html", context))
-    # Table rows last: once the HTML parser meets a <tr> outside a table it is in table mode, and
-    # anything but another row after it would be moved around.
-    rows = [vm_row(vm, list_url, oob=True) for vm in vms]
-    return "\n".join([*cards, *rows])
+    # The list rows go inside a <template>: after the cards' <div>s the HTML parser is in body mode,
+    # where a bare <tr> is dropped; a template's content is parsed on its own (live-stream.js unpacks it).
+    rows = "".join(vm_row(vm, list_url, oob=True) for vm in vms)
+    return "\n".join([*cards, f"<template>{rows}</template>"])
 
 
 # --- migrations ---------------------------------------------------------------------------------

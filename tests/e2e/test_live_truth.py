@@ -109,6 +109,8 @@ def test_a_change_made_in_one_tab_reaches_another_persons_vm_page_and_list(
     assert admin.evaluate(STATUS, badge) == "running"
     assert admin.evaluate(BUTTON_ENABLED, stop) and admin.evaluate(VISIBLE, migrate)
     assert admin_list.evaluate(STATUS, f"#vm-row-{vm_id} [data-vm-status]") == "running"
+    # The list row itself is replaced too (not only the badge inside it, which has its own fragment).
+    admin_list.evaluate(f"document.getElementById('vm-row-{vm_id}').dataset.before = 'stop'")
 
     # The operator stops it: the admin's VM page and list follow, without a reload.
     operator.goto(f"{url}/vms/{vm_id}/")
@@ -120,6 +122,7 @@ def test_a_change_made_in_one_tab_reaches_another_persons_vm_page_and_list(
     assert admin.evaluate(BUTTON_DISABLED, stop)
     assert "A stopped VM can't be stopped." in admin.locator(f"{actions} #vm-action-reasons").inner_text()
     _wait_until(admin_list, f"(s) => ({STATUS})(s) === 'stopped'", f"#vm-row-{vm_id} [data-vm-status]")
+    _wait_until(admin_list, f"() => !document.getElementById('vm-row-{vm_id}').dataset.before")
     assert admin.evaluate("window.__sameDocument") and admin_list.evaluate("window.__sameDocument")
 
     # The operator starts it: provisioning, then running once NovaCron is done, and the admin's Actions card
