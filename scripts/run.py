@@ -11,6 +11,7 @@ import argparse
 import collections
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -128,6 +129,9 @@ def main() -> int:
         text=True,
         bufsize=1,
     )
+    # Stopped by a signal rather than Ctrl-C (which reaches honcho too): honcho stops its processes
+    # instead of leaving them orphaned.
+    signal.signal(signal.SIGTERM, lambda signum, frame: honcho.send_signal(signal.SIGTERM))
     threading.Thread(target=supervisor.announce_when_up, daemon=True).start()
     assert honcho.stdout is not None
     try:
