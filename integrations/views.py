@@ -66,12 +66,13 @@ def integration_create(request: PortalRequest) -> HttpResponse:
             messages.success(request, f"Integration “{form.cleaned_data['name']}” created.")
             return redirect("integrations:integration_list")
     context = {"form": form, "endpoints": endpoints, "creating": True}
-    return render(
-        request,
-        "integrations/integration_form.html",
-        context,
-        status=400 if request.method == "POST" else 200,
-    )
+    return _form_page(request, context)
+
+
+def _form_page(request: PortalRequest, context: dict[str, Any]) -> HttpResponse:
+    """The create or edit form; shown again after a POST, it is a 400 (what was sent was refused)."""
+    status = 400 if request.method == "POST" else 200
+    return render(request, "integrations/integration_form.html", context, status=status)
 
 
 @partner_admin_page
@@ -95,12 +96,7 @@ def integration_edit(request: PortalRequest, integration_id: str) -> HttpRespons
         form = IntegrationForm(initial=initial)
         endpoints = EndpointFormSet(prefix="endpoints", initial=rows)
     context = {"form": form, "endpoints": endpoints, "integration": integration, "creating": False}
-    return render(
-        request,
-        "integrations/integration_form.html",
-        context,
-        status=400 if request.method == "POST" else 200,
-    )
+    return _form_page(request, context)
 
 
 @partner_admin_page
