@@ -69,12 +69,18 @@ def vm_list(request: PortalRequest) -> HttpResponse:
     form = VMFilterForm(request.GET, choices=choices)
     filters = form.filters()
     counts = selectors.vm_status_counts(partner=partner, filters=filters)
+    # The grouped status counts already hold the total: no second COUNT over the same rows.
+    count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    if request.htmx and request.htmx.target == "vm-list-live":
+        # A pushed change re-reads this filter's counts (no rows); the page says how its list differs now.
+        changed = _list_change(request.headers.get("X-Shown-Count"), count)
+        context = {"filters": filters, "counts": counts, "total": sum(counts.values()), "changed": changed}
+        return render(request, "vms/list.html#live_counts", {**context, "oob": True})
     rows = selectors.DeferredRows(selectors.vm_list(partner=partner, filters=filters))
     # DeferredRows is only ever sliced, which is all the paginator does with it here; the stubs ask
     # for a whole sequence (indexing, iteration).
     paginator: Paginator[VM] = Paginator(rows, form.page_size())  # type: ignore[arg-type]
-    # The grouped status counts already hold the total: no second COUNT over the same rows.
-    paginator.count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    paginator.count = count
     page = paginator.get_page(request.GET.get("page"))
     context = {
         "form": form,
@@ -92,6 +98,19 @@ def vm_list(request: PortalRequest) -> HttpResponse:
         response["HX-Push-Url"] = _bookmark(request)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _list_change(shown: str | None, now: int) -> str:
+    """ "3 more VMs match these filters …", or "" when the count a page shows is still right."""
+    try:
+        delta = now - int(shown or "")
+    except ValueError:
+        return ""
+    if not delta:
+        return ""
+    count = abs(delta)
+    vms, match = ("VM", "matches") if count == 1 else ("VMs", "match")
+    return f"{count} {'more' if delta > 0 else 'fewer'} {vms} {match} these filters than when this list was loaded."
 
 
 _DEFAULTS = {"sort": "name", "per_page": "25", "page": "1"}

@@ -78,6 +78,37 @@
     });
   }
 
+  // A container that shows a different layout above some number of children (the active migrations:
+  // panels, then compact rows) has the page's section reloaded once a pushed child takes it over.
+  function reloadWhenFull(container) {
+    var limit = parseInt(container.dataset.liveLimit || "", 10);
+    var section = container.dataset.liveReload;
+    if (!limit || !section || container.children.length <= limit || container.dataset.liveReloading) {
+      return;
+    }
+    container.dataset.liveReloading = "true";
+    // The whole page as a plain GET (an htmx request gets a page's partial instead), then its section.
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.text() : "";
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(section);
+        var current = document.getElementById(section);
+        if (fresh && current) {
+          current.replaceWith(fresh);
+          addCsrfToken(fresh);
+          if (window.htmx) {
+            window.htmx.process(fresh);
+          }
+        }
+      })
+      .catch(function () {})
+      .finally(function () {
+        delete container.dataset.liveReloading;
+      });
+  }
+
   function apply(html) {
     var template = document.createElement("template");
     template.innerHTML = html.trim();
@@ -114,6 +145,7 @@
         if (empty) {
           empty.remove();
         }
+        reloadWhenFull(container);
       }
       if (window.htmx) {
         window.htmx.process(fragment);
@@ -191,6 +223,8 @@
           lastId = event.lastEventId;
         }
         apply(event.data);
+        // Pages that derive something from a topic listen for it (the VM list's counts: live-fleet).
+        document.dispatchEvent(new CustomEvent("live-" + topic.trim()));
       });
     });
   }

@@ -111,6 +111,13 @@ def test_a_change_made_in_one_tab_reaches_another_persons_vm_page_and_list(
     assert admin_list.evaluate(STATUS, f"#vm-row-{vm_id} [data-vm-status]") == "running"
     # The list row itself is replaced too (not only the badge inside it, which has its own fragment).
     admin_list.evaluate(f"document.getElementById('vm-row-{vm_id}').dataset.before = 'stop'")
+    stopped_count = (
+        "() => Number(document.querySelector('#vm-status-counts [data-status=stopped]').dataset.count)"
+    )
+    stopped_before = admin_list.evaluate(stopped_count)
+    # A list filtered on running VMs: the VM leaves the filter, and the page says so.
+    admin_running = admin.context.new_page()
+    _open_live(admin_running, f"{url}/vms/?q={name}&status=running")
 
     # The operator stops it: the admin's VM page and list follow, without a reload.
     operator.goto(f"{url}/vms/{vm_id}/")
@@ -123,7 +130,16 @@ def test_a_change_made_in_one_tab_reaches_another_persons_vm_page_and_list(
     assert "A stopped VM can't be stopped." in admin.locator(f"{actions} #vm-action-reasons").inner_text()
     _wait_until(admin_list, f"(s) => ({STATUS})(s) === 'stopped'", f"#vm-row-{vm_id} [data-vm-status]")
     _wait_until(admin_list, f"() => !document.getElementById('vm-row-{vm_id}').dataset.before")
+    # The counts of each open list's own filter follow too.
+    _wait_until(admin_list, f"() => ({stopped_count})() === {stopped_before + 1}")
+    _wait_until(
+        admin_running, "() => /1 fewer VM matches/.test(document.getElementById('vm-list-changed').innerText)"
+    )
     assert admin.evaluate("window.__sameDocument") and admin_list.evaluate("window.__sameDocument")
+    assert admin_running.evaluate("window.__sameDocument")
+    admin_running.click("#vm-list-changed a")
+    _wait_until(admin_running, f"() => !document.getElementById('vm-row-{vm_id}')")
+    admin_running.close()
 
     # The operator starts it: provisioning, then running once NovaCron is done, and the admin's Actions card
     # offers Stop and Migrate… again (not "still provisioning").

@@ -3,6 +3,7 @@ cancel mid-way. Runs the real stack: sandbox, portal under uvicorn, Celery worke
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from typing import Any
@@ -143,3 +144,57 @@ def test_with_the_stream_blocked_the_panel_falls_back_to_polling(
     assert page.evaluate("window.__panelMarker") == "still-the-same-page"
     assert page.evaluate("document.documentElement.dataset.liveStream") == "polling"
     assert re.fullmatch(r"Polling · updated \d\d:\d\d:\d\d UTC", page.inner_text("#live-indicator"))
+
+
+def test_a_fourth_migration_turns_the_panels_into_compact_rows_that_stay_live(
+    signed_in_page: Any, portal_url: str, acme_ready: novacron.Client
+):
+    # Four of the largest VMs, each to the slowest other cluster: long enough to watch, cancelled at the end.
+    clusters = sorted(acme_ready.list_clusters(), key=lambda c: c.link_speed_mbps)
+    vms = sorted(acme_ready.iter_vms(status="running"), key=lambda v: (v.disk_size_gb + v.memory_gb, v.vm_id))
+    picks = [
+        (vm.vm_id, next(c.cluster_id for c in clusters if c.cluster_id != vm.cluster)) for vm in vms[-6:-2]
+    ]
+
+    def start(vm_id: str, cluster_id: str) -> str:
+        spec = novacron.MigrationSpec(source_vm_id=vm_id, target_cluster=cluster_id, migration_type="live")
+        return acme_ready.start_migration(spec).migration_id
+
+    page = signed_in_page("operator@acme.example", scopes=["migration:execute"])
+    started = [start(*pick) for pick in picks[:3]]
+    try:
+        page.goto(f"{portal_url}/migrations/")
+        _wait_until(page, "() => document.documentElement.dataset.liveStream === 'up'")
+        for migration_id in started:
+            _wait_until(
+                page, "(s) => !!document.querySelector(s)", f"#active-migrations #migration-{migration_id}"
+            )
+        assert page.locator("#active-migration-rows").count() == 0
+
+        # The fourth: the section turns to rows, without a reload of the page.
+        page.evaluate("window.__sameDocument = true")
+        started.append(start(*picks[3]))
+        _wait_until(
+            page, "() => document.querySelectorAll('#active-migration-rows tr.migration-row').length >= 4"
+        )
+        assert page.locator("#active-migrations").count() == 0
+        assert page.evaluate("window.__sameDocument")
+
+        # The rows stay live: one advances, and its link leads to the full panel.
+        row = f"#migration-row-{started[0]}"
+        before = float(page.get_attribute(row, "data-progress") or 0)
+        _wait_until(
+            page,
+            f"(s) => Number(document.querySelector(s)?.dataset.progress) > {before}",
+            row,
+            COMPLETION_TIMEOUT_MS,
+        )
+        assert page.locator(f"{row} .migration-cancel").count() == 1
+        page.click(f"{row} a[href$='/migrations/{started[0]}/']")
+        page.wait_for_url(f"{portal_url}/migrations/{started[0]}/")
+        assert page.locator(f"#migration-{started[0]}").count() == 1
+    finally:
+        for migration_id in started:
+            # One already past the point of no return, or finished, refuses: nothing to undo then.
+            with contextlib.suppress(novacron.errors.NovaCronError):
+                acme_ready.cancel_migration(migration_id)

@@ -245,3 +245,52 @@ def test_each_rows_status_is_the_live_status_badge_so_a_webhook_can_replace_it(f
         badge = render_to_string("vms/_vm_status.html", {"vm": vm})  # what processing publishes, minus oob
         assert body.count(f'id="vm-status-{vm.vm_id}"') == 1
         assert badge.strip() in body
+
+
+LIVE = {"HX-Request": "true", "HX-Target": "vm-list-live"}
+
+
+def test_a_pushed_change_re_reads_only_the_counts_of_the_open_filter(fleet, owner, client_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client_of(owner).get(
+            f"{URL}?cloud_provider=aws&status=running", headers={**LIVE, "X-Shown-Count": "1"}
+        )
+
+    body = response.content.decode()
+    assert '<ul class="nav nav-pills small mb-2" id="vm-status-counts"' in body
+    assert body.count('hx-swap-oob="true"') == 2  # the counts and the change notice, nothing else
+    assert 'data-status="stopped" data-count="1"' in body
+    assert "vm-table" not in body and "alpha" not in body and "these filters" not in body
+    # No page of rows is read: the grouped counts and what the page's chrome needs.
+    assert not any('"vms_vm"."name"' in query["sql"] and "LIMIT" in query["sql"] for query in queries)
+    assert "HX-Push-Url" not in response
+
+
+@pytest.mark.parametrize(
+    ("shown", "notice"),
+    [
+        ("0", "2 more VMs match these filters than when this list was loaded."),
+        ("1", "1 more VM matches these filters than when this list was loaded."),
+        ("3", "1 fewer VM matches these filters than when this list was loaded."),
+        ("2", None),
+        ("junk", None),
+    ],
+)
+def test_the_open_list_says_when_vms_joined_or_left_its_filter(fleet, owner, client_of, shown, notice):
+    response = client_of(owner).get(f"{URL}?status=running", headers={**LIVE, "X-Shown-Count": shown})
+
+    body = response.content.decode()
+    if notice:
+        assert notice in body and "Show the current list" in body
+    else:
+        assert "these filters" not in body
+
+
+def test_the_full_list_carries_the_count_it_shows_for_the_live_refresh(fleet, owner, client_of):
+    body = client_of(owner).get(f"{URL}?status=running").content.decode()
+
+    assert 'id="vm-list-live"' in body and '"X-Shown-Count": "2"' in body
+    assert 'hx-trigger="live-fleet from:document throttle:2s, live-fleet from:document delay:2s"' in body
