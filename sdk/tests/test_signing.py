@@ -81,7 +81,9 @@ def test_an_id_with_reserved_characters_is_sent_encoded_and_signed_decoded(
 
     request = api.calls[0].request
     assert urlsplit(request.url).path == f"/api/v1/vms/{on_the_wire}"
-    assert request.headers["X-Signature"] == independent_hmac(f"GET:/api/v1/vms/{vm_id}:{int(START)}", API_SECRET)
+    assert request.headers["X-Signature"] == independent_hmac(
+        f"GET:/api/v1/vms/{vm_id}:{int(START)}", API_SECRET
+    )
 
 
 def test_the_signed_path_is_the_percent_decoded_path() -> None:
