@@ -123,6 +123,11 @@ SANDBOX_WEBHOOK_RETRY_SCHEDULE = json.loads(
 )
 SANDBOX_WEBHOOK_MAX_ATTEMPTS = 8
 SANDBOX_WEBHOOK_TIMEOUT_SECONDS = _env_float("SANDBOX_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Webhooks go only to public addresses, except to these hosts (`host` or `host:port`, comma-separated):
+# the local portal's receiver under `make run` and in tests.
+SANDBOX_WEBHOOK_ALLOWED_HOSTS = [
+    entry.strip() for entry in os.environ.get("SANDBOX_WEBHOOK_ALLOWED_HOSTS", "").split(",") if entry.strip()
+]
 # Real seconds between two steps of the background engine.
 SANDBOX_ENGINE_INTERVAL = _env_float("SANDBOX_ENGINE_INTERVAL", 1.0)
 # Generated CPU above this for a sustained window raises alert.critical.

@@ -120,6 +120,9 @@ def main() -> int:
     args = parser.parse_args()
     supervisor = Supervisor(f"http://127.0.0.1:{args.portal_port}", f"http://127.0.0.1:{args.sandbox_port}")
     env = {**os.environ, "PORTAL_PORT": str(args.portal_port), "SANDBOX_PORT": str(args.sandbox_port)}
+    # The sandbox delivers webhooks only to public addresses and to the hosts named here: the local
+    # portal's receiver (SITE_URL, which bootstrap writes as 127.0.0.1:PORTAL_PORT).
+    env.setdefault("SANDBOX_WEBHOOK_ALLOWED_HOSTS", f"127.0.0.1:{args.portal_port}")
     honcho = subprocess.Popen(  # noqa: S603 - our own honcho
         [str(HONCHO), "start"],
         cwd=ROOT,

@@ -66,6 +66,7 @@ def authenticate_hmac(request: HttpRequest) -> Principal:
     )
     if credential is None or credential.partner_id != values["X-Partner-ID"]:
         raise Unauthorized("Unknown API key for this partner.")
+    # request.path is percent-decoded (UTF-8), under ASGI and WSGI alike: the contract signs that form.
     expected = sign(credential.api_secret, request.method or "GET", request.path, values["X-Timestamp"] or "")
     if not hmac.compare_digest(expected, (values["X-Signature"] or "").lower()):
         raise Unauthorized("Bad signature.")

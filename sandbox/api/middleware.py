@@ -60,11 +60,14 @@ def _with_envelope(request: HttpRequest, response: HttpResponse) -> HttpResponse
 
 def _store_idempotent_response(request: HttpRequest, response: HttpResponse) -> None:
     pending = getattr(request, "sandbox_idempotency", None)
-    if pending is None or response.status_code >= 500 or response.status_code == 429:
+    if pending is None:
         return
-    from sandbox.core.services.idempotency import idempotency_store
+    from sandbox.core.services.idempotency import idempotency_release, idempotency_store
 
-    idempotency_store(pending=pending, status_code=response.status_code, body=response.content.decode())
+    if response.status_code >= 500 or response.status_code == 429:
+        idempotency_release(pending=pending)
+    else:
+        idempotency_store(pending=pending, status_code=response.status_code, body=response.content.decode())
 
 
 class FaultInjectionMiddleware:

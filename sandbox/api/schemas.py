@@ -12,6 +12,8 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from sandbox.core.egress import check_url
+
 Template = Literal["ubuntu-22.04", "ubuntu-24.04", "debian-12", "rhel-9", "windows-2022", "rocky-9"]
 CloudProvider = Literal["aws", "gcp", "azure", "onprem"]
 VMStatus = Literal["provisioning", "running", "stopped", "migrating", "error", "deleted"]
@@ -26,7 +28,7 @@ Timestamp = str
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")) or len(value) < 10 or " " in value:
         raise ValueError("must be an http(s) URL")
-    return value
+    return check_url(value)  # ForbiddenTarget is a ValueError: a 400 on this field
 
 
 class Page(Schema):

@@ -258,8 +258,9 @@ class IdempotencyRecord(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveIntegerField()
-    response_body = models.TextField()
+    # Null while the first request with this key is still running (the key is reserved).
+    status_code = models.PositiveIntegerField(null=True)
+    response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

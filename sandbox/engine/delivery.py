@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sandbox.core.egress import ForbiddenTarget, Target, resolve_target
 from sandbox.core.models import Delivery, DeliveryAttempt
 from sandbox.core.services.events import webhook_payload
 from sandbox.engine import faults
@@ -68,14 +69,49 @@ def send(url: str, body: bytes, headers: dict[str, str], *, copies: int = 1) -> 
     for _ in range(copies):
         started = time.monotonic()
         try:
-            response = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        except requests.Timeout:
+            # Resolved and checked on every attempt; the connection goes to the checked address.
+            target = resolve_target(url)
+        except ForbiddenTarget as exc:
+            return Outcome(None, 0, "", f"refused: {exc}")
+        try:
+            status, excerpt = _post(target, body, headers, timeout)
+        except urllib3.exceptions.TimeoutError:
             outcome = Outcome(None, _ms_since(started), "", f"timeout after {timeout:g} s")
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             outcome = Outcome(None, _ms_since(started), "", f"connection error: {type(exc).__name__}")
         else:
-            outcome = Outcome(response.status_code, _ms_since(started), response.text[:EXCERPT_CHARS], None)
+            outcome = Outcome(status, _ms_since(started), excerpt, None)
     return outcome
+
+
+def _post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
+    """POST to the checked address, naming the URL's host (Host header, TLS name); no redirects."""
+    limits = urllib3.Timeout(connect=timeout, read=timeout)
+    pool: urllib3.HTTPConnectionPool
+    if target.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            target.address, target.port, timeout=limits, retries=False, maxsize=1,
+            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+        )  # fmt: skip
+    else:
+        pool = urllib3.HTTPConnectionPool(
+            target.address, target.port, timeout=limits, retries=False, maxsize=1
+        )
+    default_port = 443 if target.scheme == "https" else 80
+    host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
+    if ":" in target.host:  # an IPv6 literal
+        host_header = f"[{target.host}]" if target.port == default_port else f"[{target.host}]:{target.port}"
+    with pool:
+        response = pool.urlopen(
+            "POST", target.path, body=body, headers={**headers, "Host": host_header},
+            redirect=False, preload_content=False,
+        )  # fmt: skip
+        try:
+            # Only the excerpt is kept: read no more than it can hold (4 bytes per character at most).
+            head = response.read(EXCERPT_CHARS * 4)
+        finally:
+            response.release_conn()
+    return response.status, head.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
 
 
 def _ms_since(started: float) -> int:

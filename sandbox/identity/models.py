@@ -88,3 +88,21 @@ class ScopeConsent(models.Model):
     @property
     def scopes(self) -> set[str]:
         return set(self.scope.split())
+
+
+class SpentAuthorizationCode(models.Model):
+    """An authorization code already exchanged, and the tokens it gave (RFC 6749 §4.1.2).
+
+    Presenting it again revokes them. Only the code's SHA-256 is kept: a spent code is still a
+    credential while its tokens live.
+    """
+
+    code_checksum = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The refresh-token family the exchange started: every later refresh token and its access token.
+    token_family = models.UUIDField(null=True, blank=True)
+    access_token_checksum = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"spent code #{self.pk}"

@@ -1,4 +1,5 @@
-"""The sandbox's OAuth2 validator: NovaCron's OIDC claims, and consent withdrawn on disconnect."""
+"""The sandbox's OAuth2 validator: NovaCron's OIDC claims, consent withdrawn on disconnect, exact
+redirect URIs for confidential clients, and a replayed authorization code revoking its tokens."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import hashlib
 from typing import Any
 
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import AbstractApplication, get_access_token_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
 
+from sandbox.identity.codes import code_replayed, code_spent
 from sandbox.identity.consent import consent_withdraw
 
 AccessToken = get_access_token_model()
@@ -47,6 +50,43 @@ class SandboxOAuth2Validator(OAuth2Validator):
 
     def validate_silent_authorization(self, request: Any) -> bool:
         return True
+
+    def validate_redirect_uri(
+        self, client_id: str, redirect_uri: str, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        # DOT lets a loopback redirect URI use any port (RFC 8252 §7.3), which is meant for native
+        # apps, i.e. public clients. A confidential client (a web server) gets exact matching.
+        client = request.client
+        if client.client_type == AbstractApplication.CLIENT_CONFIDENTIAL:
+            return redirect_uri in client.redirect_uris.split()
+        return bool(super().validate_redirect_uri(client_id, redirect_uri, request, *args, **kwargs))
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        code_replayed(code=code, application=client)
+        return False
+
+    def _save_bearer_token(self, token: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        saved = super()._save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type == "authorization_code":
+            request.sandbox_issued_token = dict(token)  # for invalidate_authorization_code, next
+        return saved
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        issued = getattr(request, "sandbox_issued_token", None)
+        try:
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        except errors.InvalidGrantError:
+            # Another exchange of this code got there first: both are treated as a replay.
+            code_replayed(code=code, application=request.client, token=issued)
+            raise
+        if issued is not None:
+            code_spent(code=code, application=request.client, token=issued)
 
     def revoke_token(
         self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any

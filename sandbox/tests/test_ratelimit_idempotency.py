@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import hashlib
+import json
+from datetime import timedelta
 
-from sandbox.core.models import VM, Cluster, Partner
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from sandbox.core.models import VM, Cluster, IdempotencyRecord, Partner
+from sandbox.core.services.idempotency import RESERVATION_TIMEOUT
 from sandbox.engine.ratelimit import RateLimiter
 from sandbox.tests.conftest import VM_SPEC, PartnerClient
 
@@ -74,3 +81,56 @@ def test_keys_are_per_partner(
     assert acme_api.post("/api/v1/vms", VM_SPEC, headers=headers).status_code == 201
     theirs = globex_api.post("/api/v1/vms", VM_SPEC, headers=headers)
     assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs
+
+
+def test_a_key_whose_first_request_is_still_running_is_a_409(
+    acme_api: PartnerClient, clusters: list[Cluster], acme: Partner
+) -> None:
+    # The row a first request inserts before it starts the work, as seen by a second one.
+    IdempotencyRecord.objects.create(
+        partner=acme, key="racing", request_fingerprint=_fingerprint("/api/v1/vms", VM_SPEC), status_code=None
+    )
+    second = acme_api.post("/api/v1/vms", VM_SPEC, headers={"Idempotency-Key": "racing"})
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "conflict"
+    assert second.json()["error"]["details"]["in_progress"] is True
+    assert VM.objects.filter(partner=acme).count() == 0
+
+
+def test_an_abandoned_reservation_is_taken_over(
+    acme_api: PartnerClient, clusters: list[Cluster], acme: Partner
+) -> None:
+    IdempotencyRecord.objects.create(
+        partner=acme, key="orphan", request_fingerprint=_fingerprint("/api/v1/vms", VM_SPEC), status_code=None,
+        created_at=timezone.now() - RESERVATION_TIMEOUT - timedelta(seconds=1),
+    )  # fmt: skip
+    response = acme_api.post("/api/v1/vms", VM_SPEC, headers={"Idempotency-Key": "orphan"})
+    assert response.status_code == 201
+    assert IdempotencyRecord.objects.get(partner=acme, key="orphan").status_code == 201
+
+
+def test_a_server_error_releases_the_key_for_a_retry(
+    acme_api: PartnerClient, clusters: list[Cluster], acme: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox.api import vms
+
+    real_create = vms.vm_create
+    monkeypatch.setattr(vms, "vm_create", lambda **kwargs: 1 / 0)
+    headers = {"Idempotency-Key": "retry-me"}
+    failed = Client(raise_request_exception=False)
+    failed_response = failed.post(
+        "/api/v1/vms", VM_SPEC, content_type="application/json",
+        headers={**acme_api.headers("POST", "/api/v1/vms"), **headers},
+    )  # fmt: skip
+    assert failed_response.status_code == 500
+    assert not IdempotencyRecord.objects.filter(partner=acme, key="retry-me").exists()
+
+    monkeypatch.setattr(vms, "vm_create", real_create)
+    retried = acme_api.post("/api/v1/vms", VM_SPEC, headers=headers)
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+
+
+def _fingerprint(path: str, body: object) -> str:
+    digest = hashlib.sha256(f"POST:{path}:".encode())
+    digest.update(json.dumps(body).encode())
+    return digest.hexdigest()

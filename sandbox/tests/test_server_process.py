@@ -30,8 +30,8 @@ def _free_port() -> int:
 
 
 class Sandbox:
-    def __init__(self, base: str, credential: dict[str, str]) -> None:
-        self.base, self.credential = base, credential
+    def __init__(self, base: str, credential: dict[str, str], receiver_port: int) -> None:
+        self.base, self.credential, self.receiver_port = base, credential, receiver_port
 
     def call(self, method: str, path: str, body: Any = None) -> requests.Response:
         timestamp = str(int(time.time()))
@@ -55,8 +55,10 @@ def _wait_for(predicate: Any, seconds: float) -> Any:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     database = tmp_path_factory.mktemp("sandbox") / "db.sqlite3"
+    receiver_port = _free_port()  # the one local address this sandbox may deliver webhooks to
     env = {**os.environ, "SANDBOX_DATABASE_URL": f"sqlite:///{database}", "SANDBOX_TIME_SCALE": "2000",
-           "SANDBOX_ENGINE_INTERVAL": "0.2", "SANDBOX_WEBHOOK_RETRY_SCHEDULE": "[0.2]"}  # fmt: skip
+           "SANDBOX_ENGINE_INTERVAL": "0.2", "SANDBOX_WEBHOOK_RETRY_SCHEDULE": "[0.2]",
+           "SANDBOX_WEBHOOK_ALLOWED_HOSTS": f"127.0.0.1:{receiver_port}"}  # fmt: skip
     env.pop("DJANGO_SETTINGS_MODULE", None)
     run = {"cwd": REPO, "env": env, "check": True, "capture_output": True}
     subprocess.run([sys.executable, "-m", "sandbox", "seed", "--vms", "60"], **run)  # type: ignore[call-overload]
@@ -68,7 +70,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: _up(base), 60)
-        yield Sandbox(base, next(c for c in credentials if c["partner_id"] == "partner-acme"))
+        yield Sandbox(base, next(c for c in credentials if c["partner_id"] == "partner-acme"), receiver_port)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -82,7 +84,7 @@ def _up(base: str) -> bool:
 
 
 def test_a_migration_runs_to_completion_and_its_events_arrive(sandbox: Sandbox) -> None:
-    with Receiver(statuses=[500]) as receiver:
+    with Receiver(statuses=[500], port=sandbox.receiver_port) as receiver:
         subscribed = sandbox.call("POST", "/api/v1/partners/partner-acme/webhooks", {
             "url": receiver.url, "events": ["migration.started", "migration.completed"],
             "secret": "whsec-integration-0123",

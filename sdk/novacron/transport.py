@@ -56,7 +56,7 @@ class Auth(Protocol):
 
 
 class HMACAuth:
-    """Partner HMAC: four headers, the signature over ``METHOD:PATH:TIMESTAMP``."""
+    """Partner HMAC: four headers, the signature over ``METHOD:PATH:TIMESTAMP`` (PATH decoded)."""
 
     def __init__(self, partner_id: str, api_key: str, api_secret: str) -> None:
         self.partner_id, self._api_key, self._api_secret = partner_id, api_key, api_secret

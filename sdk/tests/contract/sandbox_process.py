@@ -27,6 +27,8 @@ class Sandbox:
     base_url: str
     env: dict[str, str]
     credentials: dict[str, dict[str, str]]
+    # The one local port this sandbox may deliver webhooks to (SANDBOX_WEBHOOK_ALLOWED_HOSTS).
+    receiver_port: int = 0
 
     def run(self, *args: str) -> str:
         """A `python -m sandbox` command against this sandbox's database."""
@@ -87,7 +89,7 @@ def running_sandbox(workdir: Path) -> Iterator[Sandbox]:
     Time in the sandbox runs fast (migrations finish in seconds) and webhook retries are
     compressed; everything else is the sandbox as `python -m sandbox serve` runs it.
     """
-    port = free_port()
+    port, receiver_port = free_port(), free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -100,6 +102,7 @@ def running_sandbox(workdir: Path) -> Iterator[Sandbox]:
         "SANDBOX_WEBHOOK_RETRY_SCHEDULE": "[0.5, 1, 1, 1, 1, 1, 1]",
         "SANDBOX_LOG_LEVEL": "WARNING",
         "SANDBOX_FAULTS": "{}",
+        "SANDBOX_WEBHOOK_ALLOWED_HOSTS": f"127.0.0.1:{receiver_port}",
     }
     seeding = Sandbox(base_url, env, {})
     seeding.run("seed", "--vms", str(SEEDED_VMS), "--partner", "partner-acme")
@@ -115,7 +118,7 @@ def running_sandbox(workdir: Path) -> Iterator[Sandbox]:
         )
     try:
         wait_until_healthy(process, base_url, log)
-        yield Sandbox(base_url, env, credentials)
+        yield Sandbox(base_url, env, credentials, receiver_port)
     finally:
         process.terminate()
         try:

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from novacron import Client, SignatureVerificationError, ValidationError
 from novacron.webhooks import construct_event
+from sandbox_process import Sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +19,7 @@ SECRET = "contract-webhook-secret-0001"
 class Receiver:
     """A local partner endpoint: records each delivery's headers and raw body."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int) -> None:
         self.deliveries: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
         received = self.deliveries
 
@@ -34,7 +35,7 @@ class Receiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/novacron"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -43,8 +44,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
+def receiver(sandbox: Sandbox) -> Iterator[Receiver]:
+    endpoint = Receiver(sandbox.receiver_port)
     yield endpoint
     endpoint.server.shutdown()
     endpoint.server.server_close()
