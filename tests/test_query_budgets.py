@@ -54,7 +54,8 @@ PAGES: dict[str, int] = {
     "/vms/vm-00001/migrate/": 13,
     "/migrations/": 10,
     "/migrations/mig-00001/": 8,
-    "/migrations/mig-00001/panel/": 4,
+    # Outside the layout: the token's scopes are read here, for the panel's Cancel control.
+    "/migrations/mig-00001/panel/": 5,
     "/webhooks/notifications/": 9,
     "/partner/integrations/": 9,
     "/partner/integrations/new/": 7,
