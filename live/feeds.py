@@ -72,7 +72,7 @@ class Subscription:
         fresh = [event for event in events if event.pk > self.position]
         if fresh:
             self.position = fresh[-1].pk
-        return [event for event in fresh if event.audience in self.audiences]
+        return [event for event in fresh if event.reaches(self.audiences)]
 
     async def wait(self, timeout: float) -> None:
         """Until the feed hands over something, or `timeout` seconds."""

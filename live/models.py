@@ -7,7 +7,8 @@ from django.db import models
 from partners.models import Partner
 
 # Who of the partner may receive an event: everyone, or only users whose role allows an action
-# (an action name of `accounts.roles`, e.g. "partner:admin" for the admins' pages).
+# (an action name of `accounts.roles`, e.g. "partner:admin" for the admins' pages), or a variant of
+# the controls a person may use (live/audiences.py).
 EVERYONE = "partner"
 
 
@@ -17,8 +18,9 @@ class Event(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="live_events")
     topic = models.CharField(max_length=64)
     # The same rule as the page the fragment belongs to: a fragment of an admins-only page is
-    # streamed only to viewers whose role may open that page.
-    audience = models.CharField(max_length=32, default=EVERYONE)
+    # streamed only to viewers whose role may open that page. Space-separated when a variant of a
+    # fragment with controls goes to several audiences (live/audiences.py).
+    audience = models.CharField(max_length=255, default=EVERYONE)
     html = models.TextField()
     created_at = models.DateTimeField(db_index=True)
 
@@ -28,3 +30,7 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+    def reaches(self, audiences: frozenset[str]) -> bool:
+        """True when a viewer holding `audiences` may receive this event."""
+        return not audiences.isdisjoint(self.audience.split())

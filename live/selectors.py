@@ -7,8 +7,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.db.models import Max
 
-from accounts.roles import ACTIONS, can
-from live.models import EVERYONE, Event
+from live.models import Event
 
 # Where open streams read the outbox: a few threads for the whole process, not one per page. Each
 # partner's feed reads once per batch (live/feeds.py), so a handful is plenty whatever the pages.
@@ -18,16 +17,6 @@ READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="live-read")
 def latest_event_id(*, partner_pk: int) -> int:
     """The newest outbox id of the partner (0 when none): a page rendered now has seen up to here."""
     return Event.objects.filter(partner_id=partner_pk).aggregate(latest=Max("id"))["latest"] or 0
-
-
-def viewer_audiences(user: Any) -> frozenset[str]:
-    """The audiences whose events the user may receive: everyone's, and each action its role allows.
-
-    The same rule as the pages (`accounts.roles.role_required`): an admins-only page's fragment goes
-    to those who may open that page. Computed once when the stream opens; a changed role applies
-    from the stream's next connection.
-    """
-    return frozenset({EVERYONE, *(action for action in ACTIONS if can(user, action))})
 
 
 def release_connection() -> None:

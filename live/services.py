@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING
@@ -11,8 +12,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.roles import ACTIONS
 from lib.pruning import delete_in_batches
+from live.audiences import CONTROL_VARIANTS, check_audience, controls_audience
 from live.models import EVERYONE, Event
 from partners.models import Partner
 
@@ -68,18 +69,37 @@ def _announce(*, partner_pk: int, event_id: int) -> None:
 def publish(*, partner: Partner, topic: str, html: str, audience: str = EVERYONE) -> Event:
     """Add a fragment to the partner's outbox; streams are woken once the row is committed.
 
-    `audience` is who of the partner receives it: everyone (the default), or the users whose role
-    allows an action of `accounts.roles` (`PARTNER_ADMIN` for the admins' pages).
+    `audience` is who of the partner receives it: everyone (the default), the users whose role
+    allows an action of `accounts.roles` (`PARTNER_ADMIN` for the admins' pages), or some variants of
+    usable controls (space-separated; `publish_with_controls`). See live/audiences.py.
     """
-    if audience != EVERYONE and audience not in ACTIONS:
-        # A typo would silently hide the fragment from everyone: fail where it is published.
-        raise ValueError(f"unknown audience {audience!r}; expected {EVERYONE!r} or one of {sorted(ACTIONS)}")
+    check_audience(audience)  # a typo would silently hide the fragment: fail where it is published
     event = Event.objects.create(
         partner=partner, topic=topic, html=html, audience=audience, created_at=timezone.now()
     )
     # Waking a stream before commit would make it look for a row it cannot see yet.
     transaction.on_commit(lambda: _announce(partner_pk=partner.pk, event_id=event.pk))
     return event
+
+
+def publish_with_controls(
+    *, partner: Partner, topic: str, render: Callable[[frozenset[str]], str]
+) -> list[Event]:
+    """Publish a fragment that carries controls: `render(usable)` draws it with only the controls of
+    the actions in `usable`, and each person receives the variant of the controls they may use.
+
+    Variants that draw the same are one event for all their audiences, and a fragment drawn the same
+    for everyone (no control applies now) is one event for the whole partner.
+    """
+    audiences_of: dict[str, list[str]] = {}
+    for usable in CONTROL_VARIANTS:
+        audiences_of.setdefault(render(usable), []).append(controls_audience(usable))
+    if len(audiences_of) == 1:
+        return [publish(partner=partner, topic=topic, html=next(iter(audiences_of)))]
+    return [
+        publish(partner=partner, topic=topic, html=html, audience=" ".join(audiences))
+        for html, audiences in audiences_of.items()
+    ]
 
 
 def events_prune(*, older_than: timedelta | None = None) -> int:

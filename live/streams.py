@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
@@ -43,18 +43,26 @@ def keepalive_seconds() -> float:
     return settings.LIVE_KEEPALIVE_SECONDS
 
 
+# How often an open stream reads its viewer's audiences again (`recheck`): a role changed, a scope
+# granted or an account disabled reaches an open page within this long, for one query per stream.
+AUDIENCE_RECHECK_SECONDS = 30.0
+
+
 async def event_stream(
     *,
     partner_pk: int,
     after_id: int,
     audiences: frozenset[str] = frozenset({EVERYONE}),
     backend: str | None = None,
+    recheck: Callable[[], Awaitable[frozenset[str]]] | None = None,
 ) -> AsyncIterator[str]:
     """Every event of the partner after `after_id` that `audiences` may see, then each new one; forever.
 
     The stream joins its partner's feed before it says it is connected, so an event published from
     then on reaches it; it reads the outbox itself only to catch up (live/feeds.py). Comments keep
-    idle connections (and proxies) alive.
+    idle connections (and proxies) alive. `recheck`, every `AUDIENCE_RECHECK_SECONDS`, gives the
+    viewer's audiences as they are now; none left ends the stream (the page reconnects, and is refused
+    or served anew).
     """
     hand_back_request_thread()
     subscription = await subscribe(
@@ -63,8 +71,13 @@ async def event_stream(
     try:
         # Reconnect after 2 s when the connection drops; the browser sends Last-Event-ID.
         yield "retry: 2000\n: connected\n\n"
-        last_sent = time.monotonic()
+        last_sent = checked = time.monotonic()
         while True:
+            if recheck is not None and time.monotonic() - checked >= AUDIENCE_RECHECK_SECONDS:
+                subscription.audiences = await recheck()
+                checked = time.monotonic()
+                if not subscription.audiences:
+                    return
             events = await subscription.next_events()
             for event in events:
                 yield format_event(event)
@@ -76,6 +89,7 @@ async def event_stream(
                 yield ": keep-alive\n\n"
                 last_sent = time.monotonic()
                 idle = 0.0
-            await subscription.wait(keepalive_seconds() - idle)
+            until_recheck = AUDIENCE_RECHECK_SECONDS - (time.monotonic() - checked)
+            await subscription.wait(min(keepalive_seconds() - idle, until_recheck))
     finally:
         await subscription.close()

@@ -6,7 +6,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from live.selectors import in_reader_thread, latest_event_id, release_connection, viewer_audiences
+from live.audiences import viewer_audiences
+from live.selectors import in_reader_thread, latest_event_id, release_connection
 from live.streams import event_stream
 
 
@@ -33,6 +34,21 @@ def _viewer(request: HttpRequest, after_id: int | None) -> tuple[Any, frozenset[
         release_connection()  # the session and user reads are done
 
 
+def _current_audiences(user_pk: int, partner_pk: int) -> frozenset[str]:
+    """The audiences of the stream's viewer as they are now; none once it left the partner or was disabled."""
+    from django.contrib.auth import get_user_model
+
+    try:
+        user = (
+            get_user_model().objects.select_related("oauth_token").filter(pk=user_pk, is_active=True).first()
+        )
+        if user is None or user.partner_id != partner_pk:
+            return frozenset()
+        return viewer_audiences(user)
+    finally:
+        release_connection()
+
+
 @require_GET
 async def stream(request: HttpRequest) -> HttpResponseBase:
     """The viewer's partner's live events as SSE, resuming after Last-Event-ID.
@@ -41,6 +57,8 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
     for it (live/feeds.py). Authorization is checked here (not with the sync decorator) so the whole
     view stays async; another partner's events are never selected because the partner comes from the
     signed-in user only, and of the partner's events only those of the viewer's audiences are sent.
+    The audiences are read again every few seconds (`live.streams.AUDIENCE_RECHECK_SECONDS`), so a
+    changed role, a granted scope or a disabled account reaches an open stream without a reconnect.
     """
     if not isinstance(request, ASGIRequest):
         # Under WSGI (`manage.py runserver`) Django buffers an async stream to its end, so an endless
@@ -59,8 +77,14 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse(
             "Your account is not attached to a partner.", status=403, content_type="text/plain"
         )
+    user_pk, partner_pk = user.pk, user.partner_id
+
+    async def recheck() -> frozenset[str]:
+        audiences: frozenset[str] = await in_reader_thread(_current_audiences, user_pk, partner_pk)
+        return audiences
+
     response = StreamingHttpResponse(
-        event_stream(partner_pk=user.partner_id, after_id=after_id, audiences=audiences),
+        event_stream(partner_pk=partner_pk, after_id=after_id, audiences=audiences, recheck=recheck),
         content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"

@@ -72,9 +72,9 @@ def vm_actions(user: Any, vm: VM) -> list[VMAction]:
 def vm_state_actions(vm: VM) -> list[VMAction]:
     """What the VM's state allows, for anyone who may change VMs: the VM page's Actions card.
 
-    The card is pushed live to the whole partner, so it cannot say what one person may do: the page
-    hides its controls from people who may not use them (`vm_change_refusal`, `<body
-    data-can-write-vms>`), and every action is checked again with `vm_action`.
+    The card draws only the controls its viewer may use (`live_controls.usable_controls`; pushed live
+    once per variant of them, vms.publishing), says why with `vm_change_refusal`, and every action
+    is checked again with `vm_action`.
     """
     actions = []
     for action in ACTION_VERBS:

@@ -16,15 +16,18 @@ Each fragment replaces the element with its id on any page that has it (`static/
 - `migration-row-<migration_id>`: its compact row (the same two lists with many active migrations),
   in the same event inside a `<template>`: a `<tr>` after the panel would be dropped by the parser.
 
-A published fragment is shared by the whole partner, so the Actions card shows what the VM's state
-allows; what the person may do is said by the page itself (`<body data-can-write-vms>`,
-`data-can-migrate`, the permission note) and checked again by the server on every action.
+A fragment with controls (the Actions card's Start/Stop/Delete/Migrate…, a migration's Cancel) is
+published once per variant of the controls a person may use (`live.services.publish_with_controls`):
+each person's stream carries only theirs, so no page receives a control its viewer may not use. The
+rest of a VM's fragments is the same for everyone and goes out once. The server checks every action
+again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from functools import partial
 from itertools import batched
 from typing import Any
 
@@ -32,7 +35,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from live.services import publish
+from live.services import publish, publish_with_controls
 from partners.models import Partner
 from vms import selectors
 from vms.actions import vm_can_migrate, vm_state_actions
@@ -104,6 +107,11 @@ def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM])
         publish(
             partner=partner, topic=VM_TOPIC, html=_vm_fragments(chunk, clusters=clusters, list_url=list_url)
         )
+        publish_with_controls(
+            partner=partner,
+            topic=VM_TOPIC,
+            render=partial(_vm_action_cards, chunk, clusters=clusters),
+        )
     fleet = {**fleet_context(partner=partner), "oob": True}
     html = render_to_string("vms/overview.html#fleet_total", fleet) + render_to_string(
         "vms/overview.html#fleet", fleet
@@ -112,16 +120,27 @@ def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM])
 
 
 def _vm_fragments(vms: Sequence[VM], *, clusters: dict[str, Cluster], list_url: str) -> str:
+    """What everyone sees of these VMs: badges, specifications and list rows (no controls)."""
     cards = []
     for vm in vms:
         context = {**vm_card_context(vm, cluster=clusters.get(vm.cluster)), "oob": True}
         cards.append(render_to_string("vms/_vm_status.html", context))
-        cards.append(render_to_string("vms/_actions.html", context))
         cards.append(render_to_string("vms/_vm_spec.html", context))
     # The list rows go inside a <template>: after the cards' <div>s the HTML parser is in body mode,
     # where a bare <tr> is dropped; a template's content is parsed on its own (live-stream.js unpacks it).
     rows = "".join(vm_row(vm, list_url, oob=True) for vm in vms)
     return "\n".join([*cards, f"<template>{rows}</template>"])
+
+
+def _vm_action_cards(vms: Sequence[VM], controls: frozenset[str], *, clusters: dict[str, Cluster]) -> str:
+    """These VMs' Actions cards with only the controls of the actions in `controls`."""
+    return "\n".join(
+        render_to_string(
+            "vms/_actions.html",
+            {**vm_card_context(vm, cluster=clusters.get(vm.cluster)), "oob": True, "controls": controls},
+        )
+        for vm in vms
+    )
 
 
 # --- migrations ---------------------------------------------------------------------------------
@@ -137,19 +156,27 @@ def migrations_changed(*, partner: Partner, migration_ids: Iterable[str]) -> Non
 def _publish_migrations(partner: Partner, migration_ids: Sequence[str]) -> None:
     # One event per migration: its panel and its row are the units a page adds to its lists
     # (data-live-containers); a page shows one or the other, and ignores the id it does not have.
+    # Each in the variants of who may cancel it (the same for everyone once it can no longer be cancelled).
     for migration in Migration.objects.filter(partner=partner, migration_id__in=migration_ids).order_by(
         "migration_id"
     ):
-        publish(partner=partner, topic=MIGRATION_TOPIC, html=migration_fragments(migration))
+        publish_with_controls(
+            partner=partner, topic=MIGRATION_TOPIC, render=partial(_migration_variant, migration)
+        )
 
 
-def migration_fragments(migration: Migration) -> str:
-    """A migration's panel, then its compact row wrapped in a `<template>`.
+def _migration_variant(migration: Migration, controls: frozenset[str]) -> str:
+    return migration_fragments(migration, controls=controls)
+
+
+def migration_fragments(migration: Migration, *, controls: frozenset[str] = frozenset()) -> str:
+    """A migration's panel, then its compact row wrapped in a `<template>`, with only the controls of
+    the actions in `controls` (a Cancel needs `migration:execute`).
 
     In the parser's body mode (after the panel's `<div>`) a bare `<tr>` is dropped; a `<template>`'s
     content is parsed on its own, so the row survives, and `live-stream.js` applies its children.
     """
-    context = {"migration": migration, "oob": True}
+    context = {"migration": migration, "oob": True, "controls": controls}
     panel = render_to_string("vms/migrations/_panel.html", context)
     row = render_to_string("vms/migrations/_row.html", context)
     return f"{panel}\n<template>{row.strip()}</template>"

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from live.models import Event
+from live.audiences import controls_audience
+from live.models import EVERYONE, Event
 from partners.models import Quota
 from tests.webhook_payloads import at, migration_data
 from vms.models import VM, Cluster, Migration
@@ -173,7 +174,9 @@ def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(
     assert migration.status == "pending"
     assert VM.objects.get().status == "migrating"
     assert Event.objects.filter(partner=partner, topic="migration").exists()
-    assert 'data-vm-status="migrating"' in Event.objects.get(partner=partner, topic="vm").html
+    assert (
+        'data-vm-status="migrating"' in Event.objects.get(partner=partner, topic="vm", audience=EVERYONE).html
+    )
 
 
 def test_a_refusal_from_novacron_shows_on_the_form(client_of, operator, grant, vm, mocked_api):
@@ -231,7 +234,7 @@ def test_the_panel_shows_progress_phase_and_figures(client_of, viewer, partner):
     assert "Not converging" in html
     assert "pre-copy iteration 3" in html
     assert "<polyline" in html
-    assert "Cancel migration" in html
+    assert "Cancel migration" not in html  # a viewer may not cancel: the control is not drawn at all
 
 
 def test_a_finished_migration_shows_duration_average_rate_and_error(client_of, viewer, partner):
@@ -286,13 +289,24 @@ def test_a_viewer_cannot_cancel(client_of, viewer, grant, partner, mocked_api):
     assert Migration.objects.get().status == "in_progress"
 
 
-def test_the_panels_cancel_control_is_marked_as_needing_the_right_to_migrate(client_of, viewer, partner):
+@pytest.mark.parametrize(
+    ("role", "scopes", "offered"),
+    [
+        ("viewer", "openid vm:read migration:execute", False),
+        ("operator", "openid vm:read", False),
+        ("operator", "openid vm:read migration:execute", True),
+    ],
+)
+def test_the_panel_offers_cancel_only_to_people_who_may_cancel(
+    client_of, grant, partner, role, scopes, offered, request
+):
+    user = request.getfixturevalue(role)
+    grant(user, scopes)
     _migration(partner)
-    html = client_of(viewer).get("/migrations/mig-0001/panel/").content.decode()
-    cancel_form = html[
-        html.rindex("<form", 0, html.index("Cancel migration")) : html.index("Cancel migration")
-    ]
-    assert "needs-can-migrate" in cancel_form
+    client = client_of(user)
+    for display in ("", "?display=row"):
+        html = client.get(f"/migrations/mig-0001/panel/{display}").content.decode()
+        assert ("/migrations/mig-0001/cancel/" in html) == offered, display
 
 
 @pytest.mark.parametrize(
@@ -405,11 +419,12 @@ def _running(partner: Any, count: int) -> None:
 
 @pytest.mark.parametrize("path", ["/", "/migrations/"])
 def test_four_active_migrations_show_as_compact_rows_linking_to_their_panels(
-    client_of, viewer, partner, path
+    client_of, operator, grant, partner, path
 ):
+    grant(operator, "openid vm:read migration:execute")
     _running(partner, 4)
     _migration(partner, "mig-late", source_vm_id="vm-late", phase="switchover", progress_percentage=80)
-    page = client_of(viewer).get(path).content.decode()
+    page = client_of(operator).get(path).content.decode()
     assert 'id="active-migration-rows"' in page and 'id="active-migrations"' not in page
     assert 'class="card mb-3 migration-panel"' not in page
     for n in range(4):
@@ -421,7 +436,7 @@ def test_four_active_migrations_show_as_compact_rows_linking_to_their_panels(
         assert "30.0%" in row and "812 Mbit/s" in row
         assert f'data-poll-url="/migrations/mig-{n:04d}/panel/?display=row"' in row
         cancel_form = row[row.index("<form") :]
-        assert "needs-can-migrate" in cancel_form and 'name="display" value="row"' in cancel_form
+        assert 'name="display" value="row"' in cancel_form
         assert f'hx-target="#migration-row-mig-{n:04d}"' in cancel_form
         assert "style=" not in row  # the CSP allows no inline style
     late = page[page.index('id="migration-row-mig-late"') :]
@@ -473,9 +488,15 @@ def test_a_published_migration_event_carries_its_panel_and_its_row(
             migration=migration_data(status="in_progress", phase="disk_sync", progress=40),
             from_event=True,
         )
-    events = Event.objects.filter(partner=partner, topic="migration")
-    assert events.count() == 1
-    html = events.get().html
+    # Once for those who may cancel it, once for the others: the same panel and row, without Cancel.
+    cancel, read_only = (
+        Event.objects.get(partner=partner, topic="migration", audience__contains=controls_audience(controls))
+        for controls in (["migration:execute"], [])
+    )
+    assert (
+        "/migrations/mig-0001/cancel/" in cancel.html and "/migrations/mig-0001/cancel/" not in read_only.html
+    )
+    html = cancel.html
     panel, row = html.index('id="migration-mig-0001"'), html.index('id="migration-row-mig-0001"')
     assert panel < html.index("<template>") < row < html.index("</template>")
     assert html.count('hx-swap-oob="true"') == 2

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from novacron.models import VM as ApiVM
 
-from live.models import Event
+from live.audiences import controls_audience
+from live.models import EVERYONE, Event
 from tests.factories import make_cluster, make_vm
 from tests.fakes import ROOT, vm_payload
 from vms import services
@@ -27,7 +28,19 @@ def _fragment(html: str, element_id: str) -> str:
 
 
 def _vm_events() -> list[Event]:
-    return list(Event.objects.filter(topic="vm").order_by("pk"))
+    """The VM events everyone of the partner receives (badges, specifications, rows)."""
+    return list(Event.objects.filter(topic="vm", audience=EVERYONE).order_by("pk"))
+
+
+def _actions_for(*controls: str) -> str:
+    """The Actions cards streamed to people who may use exactly these controls (one event each)."""
+    audience = frozenset({controls_audience(controls)})
+    [event] = [
+        event
+        for event in Event.objects.filter(topic="vm").exclude(audience=EVERYONE)
+        if event.reaches(audience)
+    ]
+    return event.html
 
 
 def test_stopping_a_vm_in_the_portal_publishes_its_badge_actions_spec_and_row(
@@ -45,13 +58,21 @@ def test_stopping_a_vm_in_the_portal_publishes_its_badge_actions_spec_and_row(
     [event] = _vm_events()
     badge = _fragment(event.html, "vm-status-vm-00001")
     assert 'data-vm-status="stopped"' in badge and 'hx-swap-oob="true"' in badge
-    actions = _fragment(event.html, "vm-actions-vm-00001")
+    assert "data-action=" not in event.html  # what everyone receives carries no control
+    actions = _fragment(_actions_for("vm:write", "migration:execute"), "vm-actions-vm-00001")
     start = re.search(r"<button[^>]*data-action=\"start\"[^>]*>", actions).group(0)
     stop = re.search(r"<button[^>]*data-action=\"stop\"[^>]*>", actions).group(0)
     assert "disabled" not in start
     assert "disabled" in stop and "A stopped VM can&#x27;t be stopped." in actions
-    assert 'data-action="migrate"' in actions and "needs-can-migrate" in actions  # a stopped VM can migrate
+    assert 'data-action="migrate"' in actions  # a stopped VM can migrate
     assert 'name="csrfmiddlewaretoken"' not in actions  # shared by the partner: the page adds its own
+    # Each person gets the card with only the controls they may use.
+    only_write = _actions_for("vm:write")
+    assert 'data-action="stop"' in only_write and 'data-action="migrate"' not in only_write
+    only_migrate = _actions_for("migration:execute")
+    assert 'data-action="migrate"' in only_migrate and 'data-action="stop"' not in only_migrate
+    read_only = _actions_for()
+    assert 'id="vm-actions-vm-00001"' in read_only and "data-action=" not in read_only
     assert "CL-AWS-USE1-A" in _fragment(event.html, "vm-spec-vm-00001")
     row = _fragment(event.html, "vm-row-vm-00001")
     assert row.startswith("<tr") and 'data-vm-status="stopped"' in row
@@ -66,7 +87,7 @@ def test_a_vm_that_finished_provisioning_publishes_an_actions_card_offering_stop
     with django_capture_on_commit_callbacks(execute=True):
         store_vm(partner=partner, vm=vm_payload(1, status="running", updated_at="2026-03-01T00:00:00Z"))
 
-    actions = _fragment(_vm_events()[0].html, "vm-actions-vm-00001")
+    actions = _fragment(_actions_for("vm:write", "migration:execute"), "vm-actions-vm-00001")
     assert "still provisioning" not in actions
     assert "disabled" not in re.search(r"<button[^>]*data-action=\"stop\"[^>]*>", actions).group(0)
     assert 'data-action="migrate"' in actions
@@ -127,7 +148,7 @@ def test_a_vm_the_sync_no_longer_finds_is_published_as_deleted(partner, django_c
 
     html = _vm_events()[0].html
     assert 'data-vm-status="deleted"' in _fragment(html, "vm-status-vm-00001")
-    assert "The VM is already deleted." in _fragment(html, "vm-actions-vm-00001")
+    assert "The VM is already deleted." in _fragment(_actions_for("vm:write"), "vm-actions-vm-00001")
 
 
 def test_nothing_is_published_when_the_write_rolls_back(partner, django_capture_on_commit_callbacks: Any):
