@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
@@ -25,6 +25,7 @@ from integrations.forms import (
 from lib.forms import apply_api_field_errors
 
 
+@require_GET
 @partner_admin_page
 @needs_partner_admin_scope
 def integration_list(request: PortalRequest) -> HttpResponse:

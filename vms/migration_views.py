@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError, QuotaExceededError
 
 from accounts.decorators import partner_required
@@ -83,6 +83,7 @@ def migration_start(request: PortalRequest, vm_id: str) -> HttpResponse:
     return redirect(target)
 
 
+@require_GET
 @partner_required
 def migration_detail(request: PortalRequest, migration_id: str) -> HttpResponse:
     migration = organisation_object_or_404(
@@ -91,6 +92,7 @@ def migration_detail(request: PortalRequest, migration_id: str) -> HttpResponse:
     return render(request, "vms/migrations/detail.html", {"migration": migration})
 
 
+@require_GET
 @partner_required
 def migration_panel(request: PortalRequest, migration_id: str) -> HttpResponse:
     """The panel (or `?display=row` its compact row) alone: what the page polls while its stream is down."""
@@ -121,6 +123,7 @@ def migration_cancel(request: PortalRequest, migration_id: str) -> HttpResponse:
     return redirect("vms:migration_detail", migration_id=migration.migration_id)
 
 
+@require_GET
 @partner_required
 def migration_list(request: PortalRequest) -> HttpResponse:
     filters = {

@@ -85,10 +85,6 @@ ACTIONS: dict[str, frozenset[str]] = {
 # token). Listed so that a page starting to act on a POST is noticed, and must move to ACTIONS.
 ANSWERS_POST_AS_GET = {
     "webhooks/notifications/",
-    "migrations/",
-    "migrations/<str:migration_id>/",
-    "migrations/<str:migration_id>/panel/",
-    "partner/integrations/",
     "partner/webhooks/",
     "partner/webhooks/received/",
     "partner/webhooks/received/<int:pk>/payload/",
