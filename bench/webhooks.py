@@ -62,7 +62,7 @@ def _payload(n: int) -> tuple[bytes, str, str]:
         {
             "event_id": event_id,
             "event_type": "vm.started",
-            "timestamp": "2026-01-15T10:30:00Z",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "partner_id": "partner-bench",
             "data": {
                 "vm_id": f"vm-bench-{n:07d}",

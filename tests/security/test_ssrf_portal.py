@@ -12,6 +12,7 @@ import responses
 from django import forms
 
 from integrations.forms import EndpointForm
+from integrations.tests.test_integrations import endpoint_rows
 from lib.forms import public_http_url
 from lib.netguard import url_refusal
 from tests.partner_api import PARTNER_API, admin_client, api, page
@@ -161,21 +162,14 @@ def test_the_subscription_page_refuses_a_private_url_without_calling_novacron(
 def test_the_integration_page_refuses_a_loopback_endpoint_without_calling_novacron(
     api: responses.RequestsMock, admin_client: Any
 ) -> None:
-    data = {
-        "name": "x",
-        "type": "api",
-        "status": "active",
-        "config": "",
-        "endpoints-TOTAL_FORMS": "1",
-        "endpoints-INITIAL_FORMS": "0",
-        "endpoints-MIN_NUM_FORMS": "0",
-        "endpoints-MAX_NUM_FORMS": "50",
-        "endpoints-0-name": "internal",
-        "endpoints-0-url": "http://2130706433:6379/",
-        "endpoints-0-method": "POST",
-        "endpoints-0-auth_type": "none",
-        "endpoints-0-timeout_seconds": "30",
+    row = {
+        "name": "internal",
+        "url": "http://2130706433:6379/",
+        "method": "POST",
+        "auth_type": "none",
+        "timeout_seconds": "30",
     }
+    data = {"name": "x", "type": "api", "status": "active", "config": "", **endpoint_rows(row)}
 
     response = admin_client.post("/partner/integrations/new/", data)
 
