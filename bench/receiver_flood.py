@@ -39,6 +39,7 @@ from tests.live_harness import (  # noqa: E402
     portal_python,
     start_live_portal,
     start_live_worker,
+    wait_until_processed,
 )
 
 VALID = 500
@@ -176,18 +177,7 @@ def main() -> int:
 
             valid_sent = quiet.valid_sent + flood.valid_sent
             accepted = set(quiet.valid_accepted + flood.valid_accepted)
-            deadline = time.monotonic() + PROCESS_TIMEOUT
-            while time.monotonic() < deadline:
-                left = int(
-                    portal_python(
-                        portal,
-                        "from webhooks.models import WebhookEvent; "
-                        "print(WebhookEvent.objects.filter(status='received').count())",
-                    ).split()[-1]
-                )
-                if left == 0:
-                    break
-                time.sleep(1)
+            wait_until_processed(portal, timeout=PROCESS_TIMEOUT)
             report = portal_python(
                 portal,
                 f"""
