@@ -50,7 +50,7 @@ def _payload(run: str, n: int) -> tuple[bytes, str]:
         {
             "event_id": f"evt_lat_{run}_{n:04d}",
             "event_type": "migration.started",
-            "timestamp": "2026-01-15T10:30:00Z",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "partner_id": "partner-bench",
             "data": {
                 "migration_id": migration_id,

@@ -31,7 +31,13 @@ sys.path.insert(0, str(REPO / "sdk"))
 
 from novacron.webhooks import sign_payload  # noqa: E402
 
-from tests.live_harness import create_partner, portal_python, start_live_portal, start_live_worker  # noqa: E402
+from tests.live_harness import (  # noqa: E402
+    create_partner,
+    portal_python,
+    start_live_portal,
+    start_live_worker,
+    wait_until_processed,
+)
 
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 STEP_SECONDS = 2.5
@@ -62,7 +68,7 @@ def _payload(n: int) -> tuple[bytes, str, str]:
         {
             "event_id": event_id,
             "event_type": "vm.started",
-            "timestamp": "2026-01-15T10:30:00Z",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "partner_id": "partner-bench",
             "data": {
                 "vm_id": f"vm-bench-{n:07d}",
@@ -188,20 +194,7 @@ def main() -> int:
             print(f"answers: {dict(sorted(counter.statuses.items()))}")
 
             worker = start_live_worker(portal, tmp, concurrency=4, beat=False)
-            deadline = time.monotonic() + PROCESS_TIMEOUT
-            started = time.monotonic()
-            while time.monotonic() < deadline:
-                left = int(
-                    portal_python(
-                        portal,
-                        "from webhooks.models import WebhookEvent; "
-                        "print(WebhookEvent.objects.filter(status='received').count())",
-                    ).split()[-1]
-                )
-                if left == 0:
-                    break
-                time.sleep(1)
-            drained = time.monotonic() - started
+            drained = wait_until_processed(portal, timeout=PROCESS_TIMEOUT)
             report = portal_python(
                 portal,
                 f"""

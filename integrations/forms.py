@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.forms.formsets import DELETION_FIELD_NAME
 
-from lib.forms import StyledForm, http_url
+from lib.forms import StyledForm, public_http_url
 
 INTEGRATION_TYPES = [("api", "API"), ("webhook", "Webhook"), ("oauth", "OAuth"), ("saml", "SAML")]
 INTEGRATION_STATUSES = [("active", "Active"), ("disabled", "Disabled")]
@@ -79,7 +79,7 @@ def _config_from_lines(text: str) -> dict[str, Any]:
 
 class EndpointForm(StyledForm):
     name = forms.CharField(max_length=200)
-    url = forms.CharField(label="URL", max_length=1000, validators=[http_url])
+    url = forms.CharField(label="URL", max_length=1000, validators=[public_http_url])
     method = forms.ChoiceField(choices=ENDPOINT_METHODS, initial="POST")
     auth_type = forms.ChoiceField(label="Auth", choices=ENDPOINT_AUTH_TYPES, initial="none")
     timeout_seconds = forms.IntegerField(label="Timeout (s)", min_value=1, max_value=120, initial=30)

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from django import forms
 
+from lib.netguard import url_refusal
+
 
 class SubmittedRows(Protocol):
     """A formset of rows NovaCron receives as a list (the integration endpoints)."""
@@ -22,6 +24,23 @@ def http_url(value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
         raise forms.ValidationError("Enter an http:// or https:// URL.", code="invalid")
+
+
+def public_http_url(value: str) -> None:
+    """`http_url`, and the host must be a public address: a server will post to it (lib/netguard.py).
+
+    Checked as typed (an address in any spelling, `localhost`); NovaCron checks again after DNS
+    resolution when it delivers.
+    """
+    http_url(value)
+    reason = url_refusal(value)
+    if reason is not None:
+        raise forms.ValidationError(
+            "This URL points to a %(reason)s, which the server that sends to it must not reach. "
+            "Enter a URL on a public address.",
+            code="forbidden_address",
+            params={"reason": reason},
+        )
 
 
 class StyledForm(forms.Form):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -173,6 +174,15 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+# The webhook receiver's per-address refusal counters (webhooks/throttle.py): an atomic increment
+# that must cost no database write, since it is what stands between a flood and the database. Redis
+# when configured (shared by every web process); otherwise each process's memory, so on the embedded
+# default (one host) the bound holds per web process.
+CACHES["webhook_throttle"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "wt"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "webhook-throttle"}
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -258,6 +268,20 @@ SYNC_RUN_ABANDON_AFTER_SECONDS = int(env("SYNC_RUN_ABANDON_AFTER_SECONDS", "900"
 WEBHOOK_RECEIVER_URL = env("WEBHOOK_RECEIVER_URL", SITE_URL.rstrip("/") + "/webhooks/novacron/{partner_id}/")
 # On SQLite the receiver writes through one long-lived writer thread (webhooks/writer.py); off: inline.
 WEBHOOK_SQLITE_WRITER_THREAD = env_bool("WEBHOOK_SQLITE_WRITER_THREAD", default=True)
+# Refused deliveries (bad or missing signature, malformed, too large, too old, unknown partner) one
+# source address may cause per minute; past it the receiver answers 429 before reading the body.
+WEBHOOK_REFUSALS_PER_MINUTE = int(env("WEBHOOK_REFUSALS_PER_MINUTE", "30"))
+# An event whose signed `timestamp` is older than this is refused (and counted). NovaCron's retries
+# end within about five minutes (SANDBOX_WEBHOOK_RETRY_SCHEDULE, 8 attempts); an hour leaves room for
+# a manual redelivery soon after, and refuses the replay of an event whose id has been pruned.
+WEBHOOK_MAX_EVENT_AGE_SECONDS = int(env("WEBHOOK_MAX_EVENT_AGE_SECONDS", "3600"))
+# Hosts a person may give as a webhook or integration URL although they are not public addresses
+# (lib/netguard.py): local receivers in development and tests. The host of WEBHOOK_RECEIVER_URL, the
+# portal's own receiver, is always allowed.
+OUTGOING_URL_ALLOWED_HOSTS = [
+    *env_list("OUTGOING_URL_ALLOWED_HOSTS"),
+    *filter(None, [urlsplit(WEBHOOK_RECEIVER_URL.replace("{partner_id}", "p")).hostname]),
+]
 
 # Celery: Redis when configured, else the filesystem broker under var/ (no server to install).
 if REDIS_URL:
@@ -338,7 +362,8 @@ CELERY_BEAT_SCHEDULE["portal-heartbeat"] = {
 # longer than NovaCron's redelivery window (its retries end within minutes; a manual redelivery
 # can come later), since a pruned event id would be accepted, and applied, again.
 RETENTION_WEBHOOK_EVENTS_DAYS = int(env("RETENTION_WEBHOOK_EVENTS_DAYS", "30"))
-# Refused deliveries: only useful while someone investigates a misconfigured secret.
+# Refused deliveries (counts per partner, reason and minute): only useful while someone investigates
+# a misconfigured secret or a flood.
 RETENTION_WEBHOOK_REJECTIONS_DAYS = int(env("RETENTION_WEBHOOK_REJECTIONS_DAYS", "7"))
 # Sync runs; the latest successful run of each kind per partner always stays (the next incremental
 # sync starts from its watermark, the inventory's freshness badge reads it).

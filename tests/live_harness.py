@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -106,6 +107,21 @@ def start_live_worker(portal: PortalServer, tmp: Path, *, concurrency: int = 4, 
 def portal_python(portal: PortalServer, code: str) -> str:
     """Run Python with Django set up against the portal's database; returns what it printed."""
     return run_checked([sys.executable, "manage.py", "shell", "-c", code], portal.env)
+
+
+def wait_until_processed(portal: PortalServer, *, timeout: float) -> float:
+    """Wait (at most `timeout` s) until no stored webhook event is left unprocessed; seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() < started + timeout:
+        left = portal_python(
+            portal,
+            "from webhooks.models import WebhookEvent; "
+            "print(WebhookEvent.objects.filter(status='received').count())",
+        ).split()[-1]
+        if left == "0":
+            break
+        time.sleep(1)
+    return time.monotonic() - started
 
 
 def signed_in_session(

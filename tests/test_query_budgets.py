@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -245,10 +246,13 @@ class Portal:
                 status=WebhookEvent.Status.PROCESSED,
             )
             self.event = self.event or event.pk
+            # One count per minute, as the receiver keeps them.
             WebhookRejection.objects.create(
                 partner=self.partner,
-                rejected_at=now,
-                remote_addr="127.0.0.9",
+                minute=now.replace(second=0, microsecond=0) - timedelta(minutes=n),
+                last_at=now,
+                count=n,
+                last_addresses=["127.0.0.9"],
                 reason=WebhookRejection.Reason.BAD_SIGNATURE,
             )
 

@@ -93,7 +93,8 @@ def event(event_type: str, data: dict[str, Any], *, event_id: str | None = None)
     return {
         "event_id": event_id or f"evt_{next(_counter):06d}",
         "event_type": event_type,
-        "timestamp": at(0),
+        # When NovaCron sent it: now, since the receiver refuses events past WEBHOOK_MAX_EVENT_AGE_SECONDS.
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "partner_id": "partner-acme",
         "data": data,
     }

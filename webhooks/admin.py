@@ -1,4 +1,4 @@
-"""Received webhooks in the Django admin: events (search, reprocess), refused deliveries, notifications."""
+"""Received webhooks in the Django admin: events (search, reprocess), refusal counts, notifications."""
 
 from __future__ import annotations
 
@@ -60,10 +60,20 @@ class WebhookEventAdmin(WebhookMirrorAdmin):
 
 @admin.register(WebhookRejection)
 class WebhookRejectionAdmin(WebhookMirrorAdmin):
-    list_display = ("rejected_at", "partner", "reason", "remote_addr")
+    """Counts of refused deliveries per partner, reason and minute (read-only, like every mirror).
+
+    Counts of an unknown partner id have no partner: only superusers see them.
+    """
+
+    list_display = ("minute", "partner", "reason", "count", "addresses", "last_at")
     list_filter = ("reason",)
-    search_fields = ("remote_addr",)
-    date_hierarchy = "rejected_at"
+    date_hierarchy = "minute"
+    fields = ("partner", "reason", "minute", "count", "last_at", "addresses")
+    readonly_fields = fields
+
+    @admin.display(description="Latest source addresses")
+    def addresses(self, rejection: WebhookRejection) -> str:
+        return ", ".join(rejection.last_addresses or []) or "—"
 
 
 @admin.register(Notification)

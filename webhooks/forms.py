@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from lib.forms import StyledForm, http_url
+from lib.forms import StyledForm, public_http_url
 from webhooks.subscriptions import WEBHOOK_EVENT_TYPES
 
 
@@ -12,7 +12,7 @@ class SubscriptionForm(StyledForm):
     url = forms.CharField(
         label="Delivery URL",
         max_length=1000,
-        validators=[http_url],
+        validators=[public_http_url],
         help_text="Where NovaCron posts the events. The portal's own receiver is offered by default.",
     )
     events = forms.MultipleChoiceField(

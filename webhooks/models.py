@@ -44,25 +44,51 @@ class WebhookEvent(models.Model):
 
 
 class WebhookRejection(models.Model):
-    """A delivery we refused. Its body is deliberately not kept: it was not proven to come from NovaCron."""
+    """Refused deliveries of one partner (None: an unknown partner id), one reason and one minute.
+
+    Counted, never stored one by one: a refused body was not proven to come from NovaCron, and anyone
+    can send one, so the table grows with partners, reasons and minutes, not with what was sent.
+    """
 
     class Reason(models.TextChoices):
         BAD_SIGNATURE = "bad_signature"
         MISSING_SIGNATURE = "missing_signature"
         TOO_LARGE = "too_large"
         MALFORMED = "malformed"
+        TOO_OLD = "too_old"
+        UNKNOWN_PARTNER = "unknown_partner"
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_rejections")
-    rejected_at = models.DateTimeField()
+    # How many of the latest source addresses a row keeps.
+    ADDRESSES_KEPT = 5
+
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="webhook_rejections", null=True, blank=True
+    )
     reason = models.CharField(max_length=32, choices=Reason.choices)
-    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    minute = models.DateTimeField(help_text="The start of the minute these refusals fell in.")
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+    # The latest distinct source addresses, newest first (at most ADDRESSES_KEPT).
+    last_addresses = models.JSONField(default=list, blank=True)
 
     class Meta:
-        ordering = ["-rejected_at"]
-        indexes = [models.Index(fields=["partner", "-rejected_at"], name="webhook_reject_partner")]
+        ordering = ["-minute", "reason"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "reason", "minute"],
+                condition=models.Q(partner__isnull=False),
+                name="webhook_reject_bucket",
+            ),
+            models.UniqueConstraint(
+                fields=["reason", "minute"],
+                condition=models.Q(partner__isnull=True),
+                name="webhook_reject_bucket_no_partner",
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "-minute"], name="webhook_reject_partner")]
 
     def __str__(self) -> str:
-        return f"{self.reason} at {self.rejected_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.count} {self.reason} in {self.minute:%Y-%m-%d %H:%M}"
 
 
 class Notification(models.Model):

@@ -23,7 +23,8 @@ def webhook_events_prune(*, older_than: timedelta) -> int:
 
 
 def webhook_rejections_prune(*, older_than: timedelta) -> int:
-    return delete_in_batches(WebhookRejection.objects.filter(rejected_at__lt=timezone.now() - older_than))
+    """Refusal counts of minutes that ended before the cutoff."""
+    return delete_in_batches(WebhookRejection.objects.filter(minute__lt=timezone.now() - older_than))
 
 
 def notifications_prune(*, older_than: timedelta) -> int:

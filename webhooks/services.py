@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 from novacron import webhooks as novacron_webhooks
@@ -30,6 +32,7 @@ from vms.cache import store_migration, store_vm
 from vms.models import VM
 from vms.quota_gauges import quota_refresh_soon
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
+from webhooks.throttle import refusal_count
 from webhooks.topics import NOTIFICATION_TOPIC
 
 logger = logging.getLogger(__name__)
@@ -126,17 +129,52 @@ def webhook_secrets(*, partner: Partner, now: datetime | None = None) -> list[st
     return secrets
 
 
-def webhook_rejection_record(*, partner: Partner, reason: str, remote_addr: str | None) -> None:
-    """Log a refused delivery: when, why and from where. Never its body."""
-    WebhookRejection.objects.create(
-        partner=partner, reason=reason, remote_addr=remote_addr or None, rejected_at=timezone.now()
-    )
-    partner_pk = partner.pk
-    transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
+def webhook_rejection_record(
+    *, partner: Partner | None, reason: str, remote_addr: str | None, now: datetime | None = None
+) -> None:
+    """Count a refused delivery in its (partner, reason, minute) row, with its source address. Never
+    its body, and never a row of its own: a flood adds to a count (one write), not to the table."""
+    now = now or timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    buckets = WebhookRejection.objects.filter(partner=partner, reason=reason, minute=minute)
+    with _serialized_if_sqlite(), transaction.atomic():
+        bucket = buckets.select_for_update().first()
+        if bucket is None:
+            try:
+                with transaction.atomic():
+                    WebhookRejection.objects.create(
+                        partner=partner,
+                        reason=reason,
+                        minute=minute,
+                        count=1,
+                        last_at=now,
+                        last_addresses=[remote_addr] if remote_addr else [],
+                    )
+            except IntegrityError:
+                # Another process made the minute's row first: add to it.
+                bucket = buckets.select_for_update().get()
+        if bucket is not None:
+            addresses = list(bucket.last_addresses or [])
+            if remote_addr:
+                addresses = [remote_addr, *(a for a in addresses if a != remote_addr)]
+            # The count is incremented in SQL: exact even when two writers read the row at once.
+            buckets.filter(pk=bucket.pk).update(
+                count=F("count") + 1,
+                last_at=now,
+                last_addresses=addresses[: WebhookRejection.ADDRESSES_KEPT],
+            )
+        if partner is not None:
+            partner_pk = partner.pk
+            transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
 
 
-def webhook_verify(*, partner: Partner, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-    """The verified, parsed payload; raises WebhookRefused. Nothing is parsed before the signature matches."""
+def webhook_verify(
+    *, partner: Partner, body: bytes, headers: Mapping[str, str], now: datetime | None = None
+) -> dict[str, Any]:
+    """The verified, parsed payload; raises WebhookRefused. Nothing is parsed before the signature matches.
+
+    The signed `timestamp` must be within WEBHOOK_MAX_EVENT_AGE_SECONDS (the X-Webhook-Timestamp
+    header is not signed, so it proves nothing)."""
     secrets = webhook_secrets(partner=partner)
     try:
         event = novacron_webhooks.construct_event(body, headers, secrets)
@@ -154,6 +192,12 @@ def webhook_verify(*, partner: Partner, body: bytes, headers: Mapping[str, str])
     if event.partner_id and event.partner_id != partner.partner_id:
         # Signed with this partner's secret but about another partner: refuse rather than guess.
         raise WebhookRefused(WebhookRejection.Reason.MALFORMED, 400)
+    if event.timestamp is None:
+        raise WebhookRefused(WebhookRejection.Reason.MALFORMED, 400)
+    max_age = timedelta(seconds=settings.WEBHOOK_MAX_EVENT_AGE_SECONDS)
+    if event.timestamp < (now or timezone.now()) - max_age:
+        # Past NovaCron's retries: a replay (perhaps of an event whose id has since been pruned).
+        raise WebhookRefused(WebhookRejection.Reason.TOO_OLD, 400)
     payload: dict[str, Any] = json.loads(body)  # an object: construct_event parsed it above
     return payload
 
@@ -212,8 +256,11 @@ def webhook_delivery_receive(
     headers: Mapping[str, str],
     remote_addr: str | None,
     enqueue: Callable[[int], None] | None = None,
-) -> DeliveryOutcome | None:
-    """One delivery, start to answer: None for an unknown partner; `body` None means over the limit."""
+) -> DeliveryOutcome:
+    """One delivery, start to answer (an unknown partner is a counted 404); `body` None means over the limit.
+
+    Every refusal is counted twice, cheaply: per source address for the flood bound (webhooks.throttle,
+    no database) and in its (partner, reason, minute) row for the received log."""
     # Only the fields verification needs: each encrypted field costs a decryption when loaded.
     partner = (
         Partner.objects.only(
@@ -226,13 +273,15 @@ def webhook_delivery_receive(
         .filter(partner_id=partner_id)
         .first()
     )
-    if partner is None:
-        return None
     try:
+        if partner is None:
+            raise WebhookRefused(WebhookRejection.Reason.UNKNOWN_PARTNER, 404)
         if body is None:
             raise WebhookRefused(WebhookRejection.Reason.TOO_LARGE, 413)
         payload = webhook_verify(partner=partner, body=body, headers=headers)
     except WebhookRefused as refusal:
+        # The flood bound first (no database): webhooks.throttle answers 429 once it is reached.
+        refusal_count(remote_addr)
         webhook_rejection_record(partner=partner, reason=refusal.reason, remote_addr=remote_addr)
         return DeliveryOutcome(refusal.status, {"error": {"code": refusal.reason}})
     # `enqueue` runs after the receipt commits, on this thread (the writer's: its broker connection is warm).

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 from novacron import errors as novacron_errors
 
@@ -25,7 +26,6 @@ from webhooks import delivery_log, subscriptions
 from webhooks.forms import SubscriptionForm
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_reprocess
-from webhooks.topics import WEBHOOK_LOG_TOPIC
 
 NEW_SECRET_SESSION_KEY = "partners:new_webhook_secret"
 
@@ -197,10 +197,15 @@ def received_log(request: PortalRequest) -> HttpResponse:
     replacing `#received-rows`); htmx also polls `?rows=1` for them, so the page keeps up without
     the stream.
     """
-    entries = delivery_log.received_log(partner=request.partner)
-    context = {"entries": entries, "live_topic": WEBHOOK_LOG_TOPIC}
+    context = delivery_log.log_context(partner=request.partner)
     if request.htmx and request.GET.get("rows"):
-        return render(request, "webhooks/received_log.html#rows", context)
+        # The refusal counts ride along out of band, so one poll refreshes both tables.
+        return HttpResponse(
+            render_to_string("webhooks/received_log.html#rows", context, request)
+            + render_to_string(
+                "webhooks/received_log.html#refusals", {**context, "refusals_oob": True}, request
+            )
+        )
     return render(request, "webhooks/received_log.html", context)
 
 

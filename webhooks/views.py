@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +15,7 @@ from lib.http_errors import organisation_object_or_404
 from webhooks.selectors import notification_list
 from webhooks.services import MAX_BODY_BYTES, notification_acknowledge, webhook_delivery_receive
 from webhooks.tasks import process_webhook_event
+from webhooks.throttle import refusals_retry_after
 from webhooks.writer import run_as_writer
 
 
@@ -33,17 +34,25 @@ def _read_body(request: HttpRequest) -> bytes | None:
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, partner_id: str) -> HttpResponse:
-    """NovaCron's deliveries: verify over the raw body, store once, answer at once, process in Celery."""
+    """NovaCron's deliveries: verify over the raw body, store once, answer at once, process in Celery.
+
+    An address past its refusals for the minute gets 429 before anything else: the body is not read,
+    no signature is computed and the database is not touched (webhooks.throttle).
+    """
+    remote_addr = request.META.get("REMOTE_ADDR")
+    retry_after = refusals_retry_after(remote_addr)
+    if retry_after is not None:
+        return JsonResponse(
+            {"error": {"code": "too_many_refusals"}}, status=429, headers={"Retry-After": str(retry_after)}
+        )
     outcome = run_as_writer(
         webhook_delivery_receive,
         partner_id=partner_id,
         body=_read_body(request),
         headers=dict(request.headers),
-        remote_addr=request.META.get("REMOTE_ADDR"),
+        remote_addr=remote_addr,
         enqueue=lambda pk: process_webhook_event.delay(pk),
     )
-    if outcome is None:
-        raise Http404("unknown partner")
     return JsonResponse(outcome.body, status=outcome.status)
 
 

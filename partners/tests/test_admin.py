@@ -321,7 +321,7 @@ def test_every_mirror_list_opens(url: str, partner: Partner, superuser: User) ->
     now = timezone.now()
     SyncRun.objects.create(partner=partner, kind="vms_full", started_at=now)
     Event.objects.create(partner=partner, topic="vm", html="<div></div>", created_at=now)
-    WebhookRejection.objects.create(partner=partner, rejected_at=now, reason="bad_signature")
+    WebhookRejection.objects.create(partner=partner, minute=now, last_at=now, reason="bad_signature", count=1)
     Notification.objects.create(
         partner=partner, kind="quota.exceeded", source_event_id="evt_n", title="Quota hit", created_at=now
     )
@@ -340,7 +340,12 @@ def _seed_both(partner: Partner, other_partner: Partner) -> dict[str, Any]:
         "migration": a_migration(other_partner, "mig-globex-1"),
         "event": an_event(other_partner, "evt_globex_1"),
         "rejection": WebhookRejection.objects.create(
-            partner=other_partner, rejected_at=now, reason="bad_signature", remote_addr="10.66.66.66"
+            partner=other_partner,
+            minute=now,
+            last_at=now,
+            reason="bad_signature",
+            count=4,
+            last_addresses=["10.66.66.66"],
         ),
         "notification": Notification.objects.create(
             partner=other_partner,

@@ -52,11 +52,13 @@ def deliver(partner: Any, django_capture_on_commit_callbacks: Any, enqueued: lis
 @pytest.fixture(autouse=True)
 def log_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, float]]:
     """Delivery-log refreshes queued (partner pk, countdown), kept off the broker; the throttle starts empty."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from webhooks import tasks
+    from webhooks.throttle import CACHE_ALIAS
 
     cache.clear()
+    caches[CACHE_ALIAS].clear()
     calls: list[tuple[int, float]] = []
     monkeypatch.setattr(
         tasks.publish_webhook_log, "apply_async", lambda args, countdown: calls.append((args[0], countdown))

@@ -39,7 +39,9 @@ def test_a_refused_delivery_refreshes_the_log(deliver, partner, log_refreshes):
     assert deliver(event("vm.started", vm_data()), signature="0" * 64).status_code == 401
     _run_queued(log_refreshes)
 
-    assert "refused delivery" in Event.objects.get(partner=partner, topic="webhook-log").html
+    html = Event.objects.get(partner=partner, topic="webhook-log").html
+    assert 'id="refusal-rows" hx-swap-oob="true"' in html
+    assert "Bad Signature" in html
 
 
 def test_a_redelivery_changes_nothing_and_refreshes_nothing(deliver, partner, log_refreshes):

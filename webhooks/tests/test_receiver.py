@@ -32,7 +32,8 @@ def test_it_rejects_a_bad_signature_and_stores_nothing(deliver, partner, enqueue
     assert enqueued == []
     rejection = WebhookRejection.objects.get(partner=partner)
     assert rejection.reason == "bad_signature"
-    assert rejection.remote_addr == "127.0.0.1"
+    assert rejection.count == 1
+    assert rejection.last_addresses == ["127.0.0.1"]
 
 
 def test_it_rejects_a_payload_signed_with_another_secret(deliver):
@@ -131,9 +132,12 @@ def test_a_duplicate_event_id_is_a_200_no_op(deliver, enqueued):
     assert len(enqueued) == 1
 
 
-def test_an_unknown_partner_is_a_404(deliver):
+def test_an_unknown_partner_is_a_404_counted_without_a_partner(deliver):
     assert deliver(event("vm.started", vm_data()), partner_id="partner-nobody").status_code == 404
-    assert not WebhookRejection.objects.exists()
+    assert deliver(event("vm.started", vm_data()), partner_id="partner-other").status_code == 404
+    # One row for both: the unknown id, chosen by the sender, is not kept.
+    row = WebhookRejection.objects.get()
+    assert (row.partner, row.reason, row.count) == (None, "unknown_partner", 2)
 
 
 def test_an_event_about_another_partner_is_refused(deliver):

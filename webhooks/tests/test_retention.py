@@ -68,14 +68,16 @@ def test_events_are_deleted_in_batches_until_none_is_left(partner: Any) -> None:
     assert not WebhookEvent.objects.exists()
 
 
-def test_old_rejections_go_and_young_ones_stay(partner: Any) -> None:
-    now = timezone.now()
-    WebhookRejection.objects.create(
-        partner=partner, rejected_at=now - timedelta(days=8), reason="bad_signature"
+def refusal_count(partner: Any, *, age: timedelta, reason: str = "bad_signature") -> WebhookRejection:
+    minute = (timezone.now() - age).replace(second=0, microsecond=0)
+    return WebhookRejection.objects.create(
+        partner=partner, reason=reason, minute=minute, count=3, last_at=minute, last_addresses=["203.0.113.9"]
     )
-    young = WebhookRejection.objects.create(
-        partner=partner, rejected_at=now - timedelta(days=6), reason="malformed"
-    )
+
+
+def test_old_refusal_counts_go_and_young_ones_stay(partner: Any) -> None:
+    refusal_count(partner, age=timedelta(days=8))
+    young = refusal_count(partner, age=timedelta(days=6), reason="malformed")
 
     assert webhook_rejections_prune(older_than=timedelta(days=7)) == 1
     assert list(WebhookRejection.objects.all()) == [young]
@@ -97,9 +99,7 @@ def test_the_hourly_job_applies_each_tables_retention_setting(partner: Any, sett
     settings.RETENTION_NOTIFICATIONS_DAYS = 90
     event(partner, 1, age=timedelta(days=31))
     event(partner, 2, age=timedelta(days=29))
-    WebhookRejection.objects.create(
-        partner=partner, rejected_at=timezone.now() - timedelta(days=8), reason="malformed"
-    )
+    refusal_count(partner, age=timedelta(days=8), reason="malformed")
     notification(partner, 1, age=timedelta(days=91))
 
     assert old_records_prune() == {

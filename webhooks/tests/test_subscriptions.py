@@ -28,7 +28,7 @@ def deliver(client: Any, secret: str, event_id: str = "evt_rotation_1") -> Any:
         {
             "event_id": event_id,
             "event_type": "quota.exceeded",
-            "timestamp": "2026-01-15T10:30:00Z",
+            "timestamp": timezone.now().isoformat(),
             "partner_id": "partner-acme",
             "data": {
                 "quota": "vm_create_per_day",
