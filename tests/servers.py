@@ -167,8 +167,9 @@ def start_sandbox(tmp: Path, *, vms: int = 200, extra_env: Mapping[str, str] | N
         "SANDBOX_ENGINE_INTERVAL": "0.5",
         "SANDBOX_WEBHOOK_RETRY_SCHEDULE": "[1, 1, 2, 2, 3, 5, 5]",
         "SANDBOX_ACCESS_TOKEN_LIFETIME": "600",
-        # The portal's webhook receiver is local: the one local address the sandbox may deliver to.
-        "SANDBOX_WEBHOOK_ALLOWED_HOSTS": f"127.0.0.1:{portal_port}",
+        # The portals' webhook receivers are local: the one local host the sandbox may deliver to. Any
+        # port of it: besides `portal_port`, the live pipeline's portals take free ports of their own.
+        "SANDBOX_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         **(extra_env or {}),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

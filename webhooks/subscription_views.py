@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
@@ -30,6 +30,7 @@ from webhooks.services import webhook_event_reprocess
 NEW_SECRET_SESSION_KEY = "partners:new_webhook_secret"
 
 
+@require_GET
 @partner_admin_page
 @needs_partner_admin_scope
 def webhook_list(request: PortalRequest) -> HttpResponse:
@@ -148,6 +149,7 @@ def webhook_send_test(request: PortalRequest, subscription_id: str) -> HttpRespo
     return redirect("webhooks:webhook_deliveries", subscription_id=subscription_id)
 
 
+@require_GET
 @partner_admin_page
 @needs_partner_admin_scope
 def webhook_deliveries(request: PortalRequest, subscription_id: str) -> HttpResponse:
@@ -189,6 +191,7 @@ def delivery_redeliver(request: PortalRequest, subscription_id: str, delivery_id
 # --- the portal's side of the delivery log ---------------------------------------------------
 
 
+@require_GET
 @partner_admin_page
 def received_log(request: PortalRequest) -> HttpResponse:
     """What NovaCron posted to our receiver: accepted events and refused deliveries.
@@ -216,6 +219,7 @@ def _received_event_or_404(request: PortalRequest, pk: int) -> Any:
         raise NotInYourOrganisation("This received event isn't in your organisation") from exc
 
 
+@require_GET
 @partner_admin_page
 def received_payload(request: PortalRequest, pk: int) -> HttpResponse:
     event = _received_event_or_404(request, pk)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
@@ -56,6 +56,7 @@ def receive(request: HttpRequest, partner_id: str) -> HttpResponse:
     return JsonResponse(outcome.body, status=outcome.status)
 
 
+@require_GET
 @partner_required
 def notifications(request: PortalRequest) -> HttpResponse:
     show = request.GET.get("show", "open")
