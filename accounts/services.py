@@ -278,6 +278,9 @@ def user_client(*, user: User | AnonymousUser) -> novacron.Client:
         token_provider=renew,
         timeout=settings.NOVACRON_TIMEOUT,
         max_retries=1,
+        # One bound for the whole call, retry included: a page waits at most NOVACRON_TIMEOUT
+        # before it shows cached data or says NovaCron did not answer.
+        deadline=settings.NOVACRON_TIMEOUT,
         partner_id=partner.partner_id if partner is not None else None,
         # A web request should not sleep long waiting for the rate budget: fail and say so.
         max_retry_wait=2.0,

@@ -244,7 +244,11 @@ NOVACRON_OAUTH_ISSUER = env("NOVACRON_OAUTH_ISSUER", "http://127.0.0.1:8001/oaut
 NOVACRON_CLIENT_ID = env("NOVACRON_CLIENT_ID")
 NOVACRON_CLIENT_SECRET = env("NOVACRON_CLIENT_SECRET")
 NOVACRON_LOGIN_SCOPES = ["openid", "profile", "email", "vm:read"]
+# A person waits on a page at most this long for NovaCron, retries included (the SDK's `deadline`),
+# before the page shows cached data or says NovaCron did not answer; also each attempt's timeout.
 NOVACRON_TIMEOUT = float(env("NOVACRON_TIMEOUT", "10"))
+# Background work (sync, Celery tasks) has nobody waiting: its calls may keep retrying this long.
+NOVACRON_BACKGROUND_DEADLINE = float(env("NOVACRON_BACKGROUND_DEADLINE", str(NOVACRON_TIMEOUT * 6)))
 # Refresh an access token this many seconds before it expires.
 NOVACRON_TOKEN_REFRESH_MARGIN = int(env("NOVACRON_TOKEN_REFRESH_MARGIN", "60"))
 # Background sync may spend at most this share of the partner's per-minute API budget.

@@ -70,16 +70,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/oauth/.well-known/openid-configuration"):
             self._answer(200, self.server.discovery())
             return
-        with self.server.lock:
-            self.server.api_requests.append(self.path)
-        time.sleep(self.server.api_delay)
-        self._answer(404, {"error": {"code": "not_found", "message": "no such thing"}})
+        self._api_call()
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         if not self.path.startswith("/oauth/token"):
-            self._answer(404, {"error": "not_found"})
+            self._api_call()
             return
         refresh_token = form.get("refresh_token", "")
         with self.server.lock:
@@ -87,6 +84,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.token_request_seen.set()
         time.sleep(self.server.token_delay)
         self._answer(*self.server.refresh(refresh_token))
+
+    def _api_call(self) -> None:
+        with self.server.lock:
+            self.server.api_requests.append(f"{self.command} {self.path.split('?')[0]}")
+        time.sleep(self.server.api_delay)
+        self._answer(404, {"error": {"code": "not_found", "message": "no such thing"}})
 
     def _answer(self, status: int, body: object) -> None:
         data = json.dumps(body).encode()
