@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
@@ -102,3 +104,28 @@ class UserAdmin(PartnerScopedAdmin, DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).select_related("partner")
+
+
+# Groups and permissions belong to no partner: a group's permissions reach every tenant's rows, so
+# a partner's staff editing one could grant themselves (or anyone) access across partners.
+# Superusers only, whatever model permissions a staff account holds. Permission itself has no
+# admin page; users' permissions and groups are read-only for non-superusers (UserAdmin above).
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return sees_every_partner(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return sees_every_partner(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return sees_every_partner(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return sees_every_partner(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return sees_every_partner(request)

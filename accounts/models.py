@@ -26,7 +26,11 @@ class User(AbstractUser):
 
 
 class OAuthToken(models.Model):
-    """The user's NovaCron tokens, encrypted at rest; refreshed under a row lock."""
+    """The user's NovaCron tokens, encrypted at rest.
+
+    `version` goes up with every write of new tokens: a refresh writes back only if it is still
+    the version it read (compare-and-swap), so no lock is held while NovaCron is called.
+    """
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="oauth_token")
     access_token = EncryptedTextField()
@@ -34,6 +38,7 @@ class OAuthToken(models.Model):
     token_type = models.CharField(max_length=20, default="Bearer")
     expires_at = models.DateTimeField()
     scopes = models.JSONField(default=list)
+    version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

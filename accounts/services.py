@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import novacron
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
-from novacron.errors import NovaCronError, OAuthError
+from novacron.errors import APITimeoutError, NovaCronError, OAuthError
+from novacron.oauth import Token
 
 from accounts import oauth
 from accounts.models import OAuthToken, User
@@ -112,16 +118,19 @@ def _scopes(token: Mapping[str, Any], requested: Iterable[str]) -> list[str]:
 @transaction.atomic
 def token_store(*, user: User, token: Mapping[str, Any], requested_scopes: Iterable[str]) -> OAuthToken:
     """Keep the tokens from a code exchange, encrypted; the answer's scopes replace the old ones."""
-    stored, _ = OAuthToken.objects.select_for_update().update_or_create(
-        user=user,
-        defaults={
-            "access_token": token["access_token"],
-            "refresh_token": token.get("refresh_token") or "",
-            "token_type": str(token.get("token_type") or "Bearer").capitalize(),
-            "expires_at": _expires_at(token),
-            "scopes": _scopes(token, requested_scopes),
-        },
+    values = {
+        "access_token": token["access_token"],
+        "refresh_token": token.get("refresh_token") or "",
+        "token_type": str(token.get("token_type") or "Bearer").capitalize(),
+        "expires_at": _expires_at(token),
+        "scopes": _scopes(token, requested_scopes),
+    }
+    # A new version, so a refresh that read the old tokens before this sign-in does not overwrite it.
+    stored, created = OAuthToken.objects.select_for_update().update_or_create(
+        user=user, defaults={**values, "version": F("version") + 1}, create_defaults=values
     )
+    if not created:
+        stored.refresh_from_db(fields=["version"])
     user.oauth_token = stored  # later reads in this request see the new scopes
     return stored
 
@@ -134,49 +143,108 @@ def _needs_refresh(token: OAuthToken) -> bool:
     return token.expires_at - timezone.now() <= margin
 
 
+def _still_wanted(token: OAuthToken, rejected_access_token: str | None) -> bool:
+    """Whether this token still needs the refresh that was asked for (else someone did it)."""
+    if rejected_access_token is not None:
+        return token.access_token == rejected_access_token
+    return _needs_refresh(token)
+
+
+# Refresh tokens rotate at NovaCron and a reused one is refused (and revokes the grant), so one
+# refresh per user may be in flight at a time: a per-user lock within the process, and a short
+# cache lock (Redis in deployments) across processes. No database lock is held during the HTTP
+# call: the new token is written back with a compare-and-swap on `version`.
+_refresh_locks: dict[int, threading.Lock] = {}
+_refresh_locks_guard = threading.Lock()
+REFRESH_LOCK_POLL = 0.05
+
+
+def _refresh_lock(user_pk: int) -> threading.Lock:
+    with _refresh_locks_guard:
+        return _refresh_locks.setdefault(user_pk, threading.Lock())
+
+
+def _refresh_lock_key(user_pk: int) -> str:
+    return f"accounts:token-refresh:{user_pk}"
+
+
 def token_fresh(*, user: User, rejected_access_token: str | None = None) -> OAuthToken:
     """The user's token, refreshed first if it expires within the margin (or NovaCron rejected it).
 
-    The refresh happens under a row lock, and the row is read again once locked: when two requests
-    or workers race, the second finds the first one's new token and uses it, so a refresh token is
-    never spent twice. A refresh NovaCron refuses deletes the tokens and raises SessionExpired.
+    Concurrent refreshes of one user make one call to NovaCron: threads of this process wait on a
+    per-user lock, other processes on a cache lock, and whoever waited reads the winner's token
+    from the database. A refresh NovaCron refuses deletes the tokens and raises SessionExpired.
     """
-    current = OAuthToken.objects.filter(user=user).first()
-    if current is None:
-        raise SessionExpired("no NovaCron token for this user")
-    if rejected_access_token is None and not _needs_refresh(current):
+    current = _token_of(user)
+    if not _still_wanted(current, rejected_access_token):
         return current
+    with _refresh_lock(user.pk):
+        current = _token_of(user)  # another thread may have refreshed while we waited
+        if not _still_wanted(current, rejected_access_token):
+            return current
+        return _refresh_across_processes(user, current, rejected_access_token)
 
-    refused = False
-    with transaction.atomic():
-        locked = OAuthToken.objects.select_for_update().filter(user=user).first()
-        if locked is None:
-            raise SessionExpired("the NovaCron token was removed")
-        if rejected_access_token is not None:
-            if locked.access_token != rejected_access_token:
-                return locked  # someone else already replaced the rejected token
-        elif not _needs_refresh(locked):
-            return locked  # someone else refreshed while we waited for the lock
-        if not locked.refresh_token:
-            refused = True
-        else:
-            try:
-                fresh = oauth.token_provider().refresh(locked.refresh_token)
-            except OAuthError as error:
-                # invalid_grant (revoked, expired, already used) and the like: the grant is over.
-                logger.info("token refresh refused for user %s: %s", user.pk, error)
-                refused = True
-            else:
-                locked.access_token = fresh.access_token
-                locked.refresh_token = fresh.refresh_token or locked.refresh_token
-                locked.expires_at = fresh.expires_at or timezone.now() + timedelta(hours=1)
-                if fresh.scope:
-                    locked.scopes = sorted(set(fresh.scope))
-                locked.save()
-                return locked
-        if refused:
-            locked.delete()
-    raise SessionExpired("NovaCron refused to refresh the token")
+
+def _token_of(user: User) -> OAuthToken:
+    token = OAuthToken.objects.filter(user=user).first()
+    if token is None:
+        raise SessionExpired("no NovaCron token for this user")
+    return token
+
+
+def _refresh_across_processes(user: User, read: OAuthToken, rejected_access_token: str | None) -> OAuthToken:
+    key = _refresh_lock_key(user.pk)
+    # Held at most as long as the refresh call may take, so a crashed holder cannot block for long.
+    hold = settings.NOVACRON_TIMEOUT + 5
+    give_up = time.monotonic() + hold
+    owner = uuid.uuid4().hex
+    while not cache.add(key, owner, timeout=hold):
+        # Another process is refreshing: wait for its token to land (or its lock to go).
+        if time.monotonic() > give_up:
+            raise APITimeoutError("another refresh of this NovaCron token did not finish in time")
+        time.sleep(REFRESH_LOCK_POLL)
+        read = _token_of(user)
+        if not _still_wanted(read, rejected_access_token):
+            return read
+    try:
+        read = _token_of(user)  # the other process may have finished just before we took the lock
+        if not _still_wanted(read, rejected_access_token):
+            return read
+        return _refresh_and_swap(user, read)
+    finally:
+        if cache.get(key) == owner:
+            cache.delete(key)
+
+
+def _refresh_and_swap(user: User, read: OAuthToken) -> OAuthToken:
+    """Spend `read`'s refresh token at NovaCron (no transaction open) and write back if unchanged."""
+    refreshed: Token | None = None
+    if read.refresh_token:
+        try:
+            refreshed = oauth.token_provider().refresh(read.refresh_token)
+        except OAuthError as error:
+            # invalid_grant (revoked, expired, already used) and the like: the grant is over.
+            logger.info("token refresh refused for user %s: %s", user.pk, error)
+    if refreshed is None:
+        # Only the tokens we read go: a sign-in or refresh that replaced them meanwhile stays.
+        if OAuthToken.objects.filter(pk=read.pk, version=read.version).delete()[0]:
+            raise SessionExpired("NovaCron refused to refresh the token")
+        return _token_of(user)
+    fields: dict[str, Any] = {
+        "access_token": refreshed.access_token,
+        "refresh_token": refreshed.refresh_token or read.refresh_token,
+        "expires_at": refreshed.expires_at or timezone.now() + timedelta(hours=1),
+        "updated_at": timezone.now(),
+    }
+    if refreshed.scope:
+        fields["scopes"] = sorted(set(refreshed.scope))
+    swapped = OAuthToken.objects.filter(pk=read.pk, version=read.version).update(
+        version=F("version") + 1, **fields
+    )
+    if not swapped:
+        # Lost the race (a sign-in wrote new tokens while we were at NovaCron): the winner's stand.
+        logger.info("token refresh for user %s lost to a newer token; using that one", user.pk)
+    return _token_of(user)
 
 
 # --- the per-user client ---------------------------------------------------------------------
@@ -210,6 +278,9 @@ def user_client(*, user: User | AnonymousUser) -> novacron.Client:
         token_provider=renew,
         timeout=settings.NOVACRON_TIMEOUT,
         max_retries=1,
+        # One bound for the whole call, retry included: a page waits at most NOVACRON_TIMEOUT
+        # before it shows cached data or says NovaCron did not answer.
+        deadline=settings.NOVACRON_TIMEOUT,
         partner_id=partner.partner_id if partner is not None else None,
         # A web request should not sleep long waiting for the rate budget: fail and say so.
         max_retry_wait=2.0,

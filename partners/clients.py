@@ -42,6 +42,9 @@ def partner_client(partner: Partner, **options: Any) -> novacron.Client:
     """An SDK client signing with the partner's HMAC credentials; records its rate-limit headers.
 
     `options` override SDKConfig fields (e.g. `rate_limit_rps` for a sync that keeps within budget).
+    Background work (the sync, Celery tasks) is the main user: nobody waits on it, and a partial
+    sync is worse than a slow one, so its calls may retry for up to NOVACRON_BACKGROUND_DEADLINE.
+    Someone waiting on a page passes `deadline=settings.NOVACRON_TIMEOUT`.
     """
     if not (partner.api_key and partner.api_secret):
         raise ValueError(f"partner {partner.partner_id} has no API credentials in this portal")
@@ -51,6 +54,7 @@ def partner_client(partner: Partner, **options: Any) -> novacron.Client:
         api_key=partner.api_key,
         api_secret=partner.api_secret,
         timeout=options.pop("timeout", settings.NOVACRON_TIMEOUT),
+        deadline=options.pop("deadline", settings.NOVACRON_BACKGROUND_DEADLINE),
         **options,
     )
     return novacron.Client(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from novacron.errors import NovaCronError
 
@@ -26,7 +27,8 @@ class ConnectionCheck:
 def partner_connection_test(*, partner: Partner) -> ConnectionCheck:
     """Call NovaCron with the partner's HMAC credentials and say what came back."""
     try:
-        with partner_client(partner) as client:
+        # An operator waits on this admin page: the page's deadline, not the sync's.
+        with partner_client(partner, deadline=settings.NOVACRON_TIMEOUT) as client:
             remote = client.get_partner()
     except ValueError as exc:  # no credentials stored
         return ConnectionCheck(partner, False, str(exc))

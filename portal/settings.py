@@ -8,6 +8,7 @@ and then secrets have no default: a missing one stops the process at start-up.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     # The project package itself, for what belongs to no domain app: the cache table, health checks,
     # the system checks of its settings.
     "portal",
@@ -98,6 +100,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.NovaCronClientMiddleware",
     "accounts.middleware.NovaCronErrorMiddleware",
+    # Last, as django-axes asks: it answers a locked-out admin sign-in with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -147,6 +151,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first, so a locked-out username+address is refused before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The admin's password login: locked for AXES_COOLOFF_TIME after AXES_FAILURE_LIMIT wrong passwords
+# for one username from one address (accounts/lockout.py). Portal users sign in by OAuth and are
+# never counted; a success clears the count.
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = int(env("ADMIN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env("ADMIN_LOGIN_COOL_OFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Attempts name usernames and addresses of every tenant: no admin pages for them (superusers unlock
+# with `manage.py axes_reset_username`), and no row per successful sign-in.
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "vms:overview"
 AUTH_PASSWORD_VALIDATORS = [
@@ -254,7 +277,11 @@ NOVACRON_OAUTH_ISSUER = env("NOVACRON_OAUTH_ISSUER", "http://127.0.0.1:8001/oaut
 NOVACRON_CLIENT_ID = env("NOVACRON_CLIENT_ID")
 NOVACRON_CLIENT_SECRET = env("NOVACRON_CLIENT_SECRET")
 NOVACRON_LOGIN_SCOPES = ["openid", "profile", "email", "vm:read"]
+# A person waits on a page at most this long for NovaCron, retries included (the SDK's `deadline`),
+# before the page shows cached data or says NovaCron did not answer; also each attempt's timeout.
 NOVACRON_TIMEOUT = float(env("NOVACRON_TIMEOUT", "10"))
+# Background work (sync, Celery tasks) has nobody waiting: its calls may keep retrying this long.
+NOVACRON_BACKGROUND_DEADLINE = float(env("NOVACRON_BACKGROUND_DEADLINE", str(NOVACRON_TIMEOUT * 6)))
 # Refresh an access token this many seconds before it expires.
 NOVACRON_TOKEN_REFRESH_MARGIN = int(env("NOVACRON_TOKEN_REFRESH_MARGIN", "60"))
 # Background sync may spend at most this share of the partner's per-minute API budget.

@@ -148,3 +148,67 @@ def test_a_401_mid_call_refreshes_once_and_retries(owner: Any, grant: Any, novac
 
     assert vm.name == "web-1"
     assert novacron.mock.calls[-1].request.headers["Authorization"] == "Bearer renewed"
+
+
+def signed_in_meanwhile(owner: Any) -> Any:
+    """A token endpoint during whose answer the person signs in again (in another request)."""
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        services.token_store(
+            user=owner,
+            token={"access_token": "from-sign-in", "refresh_token": "sign-in-refresh", "expires_in": 3600},
+            requested_scopes=["openid", "vm:read"],
+        )
+        return (
+            200,
+            {},
+            json.dumps({"access_token": "late", "refresh_token": "late-refresh", "expires_in": 3600}),
+        )
+
+    return answer
+
+
+@pytest.mark.django_db
+def test_a_refresh_that_loses_the_compare_and_swap_uses_the_winners_token(
+    owner: Any, grant: Any, novacron: Any
+) -> None:
+    expiring(grant(owner))
+    novacron.mock.add_callback(responses.POST, fake_novacron.TOKEN_URL, callback=signed_in_meanwhile(owner))
+
+    token = services.token_fresh(user=owner)
+
+    assert (token.access_token, token.refresh_token) == ("from-sign-in", "sign-in-refresh")
+    stored = OAuthToken.objects.get(user=owner)
+    assert (stored.access_token, stored.refresh_token) == ("from-sign-in", "sign-in-refresh")
+
+
+@pytest.mark.django_db
+def test_a_refused_refresh_leaves_tokens_written_meanwhile_in_place(
+    owner: Any, grant: Any, novacron: Any
+) -> None:
+    expiring(grant(owner))
+    answer_late = signed_in_meanwhile(owner)
+
+    def refuse(request: Any) -> tuple[int, dict[str, str], str]:
+        answer_late(request)
+        return 400, {}, json.dumps({"error": "invalid_grant"})
+
+    novacron.mock.add_callback(responses.POST, fake_novacron.TOKEN_URL, callback=refuse)
+
+    assert services.token_fresh(user=owner).access_token == "from-sign-in"
+    assert OAuthToken.objects.get(user=owner).access_token == "from-sign-in"
+
+
+@pytest.mark.django_db
+def test_each_write_of_new_tokens_raises_the_version(owner: Any, grant: Any, novacron: Any) -> None:
+    before = expiring(grant(owner)).version
+    novacron.mock.add(
+        responses.POST,
+        fake_novacron.TOKEN_URL,
+        json={"access_token": "fresh", "refresh_token": "fresh-refresh", "expires_in": 3600},
+    )
+
+    refreshed = services.token_fresh(user=owner)
+    signed_in = services.token_store(user=owner, token={"access_token": "again"}, requested_scopes=["openid"])
+
+    assert (refreshed.version, signed_in.version) == (before + 1, before + 2)

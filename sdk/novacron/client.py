@@ -91,7 +91,7 @@ class Client:
         called once when the server answers 401 ``invalid_token``, then the call is retried."""
         settings = {
             k: options.pop(k)
-            for k in ("max_retry_wait", "backoff_base", "backoff_max", "pool_maxsize")
+            for k in ("deadline", "max_retry_wait", "backoff_base", "backoff_max", "pool_maxsize")
             if k in options
         }
         config = SDKConfig(

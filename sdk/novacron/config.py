@@ -20,8 +20,13 @@ class SDKConfig:
     api_key: str | None = None
     api_secret: str | None = None
     rate_limit_rps: float = 100
+    # Per attempt: the connect and read timeout of one HTTP request.
     timeout: float = 30.0
     max_retries: int = 3
+    # Per call, across its attempts and the waits between them (like Go's context.WithTimeout):
+    # once it has passed no attempt starts, and each attempt's timeout is cut to what is left.
+    # None: no total bound (max_retries attempts of up to `timeout` each, plus the backoff).
+    deadline: float | None = None
     # Longest single wait the client accepts before a retry or before the server's budget refills;
     # past it the call goes ahead (and may surface a RateLimitError) rather than hang a web request.
     max_retry_wait: float = 60.0
@@ -36,6 +41,8 @@ class SDKConfig:
             raise ValueError("rate_limit_rps must be positive")
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        if self.deadline is not None and self.deadline <= 0:
+            raise ValueError("deadline must be positive (or None for no total bound)")
 
     @property
     def api_root(self) -> str:

@@ -131,6 +131,13 @@ class APITimeoutError(APIConnectionError):
     """No response within the configured timeout."""
 
 
+class DeadlineExceededError(APITimeoutError):
+    """The call's total ``deadline`` passed (across its retries) before NovaCron answered.
+
+    Never retried: the time the caller allowed is spent.
+    """
+
+
 class SignatureVerificationError(NovaCronError):
     """A webhook payload whose signature does not match any of the given secrets."""
 

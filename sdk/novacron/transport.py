@@ -5,6 +5,10 @@ fresh timestamp, send, map the response. Retries wrap all of it, so every attemp
 while a POST keeps the ``Idempotency-Key`` it was given on the first attempt, and every call keeps
 the ``X-Request-ID`` the caller's ``request_id_provider`` gave it.
 
+A ``deadline`` in the config bounds the whole call: no attempt (nor wait before one) starts once it
+has passed, and each attempt's socket timeout is cut to the time left, so a caller waits at most
+``deadline`` (plus the time to notice) whatever ``max_retries`` says.
+
 Each attempt is logged on ``novacron.http`` at INFO, with NovaCron's own request id, so one line
 ties a call to both sides' logs.
 """
@@ -29,6 +33,7 @@ from .config import SDKConfig
 from .errors import (
     APIConnectionError,
     APITimeoutError,
+    DeadlineExceededError,
     NovaCronError,
     UnauthorizedError,
     error_from_response,
@@ -154,35 +159,49 @@ class Transport:
         request_id = self._request_id_provider() if self._request_id_provider else None
         if request_id:
             fixed["X-Request-ID"] = request_id
+        clock = _Deadline(self._monotonic, self.config.deadline, f"{method} {path}")
         attempt, refreshed = 0, False
         while True:
-            self._wait_for_budget()
+            self._wait_for_budget(clock)
             headers = {**fixed, **self.auth.headers(method, url_path, self._clock())}
             try:
-                return self._send(method, path, params, payload, headers)
+                timeout = clock.attempt_timeout(self.config.timeout)
+                return self._send(method, path, params, payload, headers, timeout)
             except UnauthorizedError as error:
                 if refreshed or not self._token_expired(error) or not self.auth.refresh(headers):
                     raise
                 refreshed = True  # a renewed token is a fresh start, not a retry
             except NovaCronError as error:
                 if not self.retry.should_retry(error, attempt):
+                    if isinstance(error, APITimeoutError) and clock.spent():
+                        raise clock.exceeded(attempt + 1) from error  # cut short by the deadline
                     raise
                 delay = self.retry.delay(error, attempt)
+                if not clock.allows(delay):
+                    raise clock.exceeded(attempt + 1) from error
                 logger.info(
                     "novacron: %s %s failed (%s), retry %d in %.2fs", method, path, error, attempt + 1, delay
                 )
                 self._sleep(delay)
                 attempt += 1
 
-    def _wait_for_budget(self) -> None:
+    def _wait_for_budget(self, clock: _Deadline) -> None:
         self.bucket.acquire()
         wait = self.budget.wait_needed()
+        if wait > 0 and not clock.allows(wait):
+            raise clock.exceeded(0, waiting_for="the server's rate budget")
         if wait > 0:
             logger.info("novacron: rate budget spent, waiting %.2fs for the server to refill", wait)
             self._sleep(wait)
 
     def _send(
-        self, method: str, path: str, params: Params, payload: bytes | None, headers: dict[str, str]
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        payload: bytes | None,
+        headers: dict[str, str],
+        timeout: float,
     ) -> Any:
         url = self._root + path
         started = self._monotonic()
@@ -193,13 +212,13 @@ class Transport:
                 params=params,
                 data=payload,
                 headers=headers,
-                timeout=self.config.timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
             self._log_call(method, path, "failed", started, None)
             if isinstance(exc, requests.Timeout):
-                raise APITimeoutError(f"no response from {url} within {self.config.timeout}s") from exc
+                raise APITimeoutError(f"no response from {url} within {timeout:.3g}s") from exc
             if isinstance(exc, requests.ConnectionError):
                 raise APIConnectionError(f"could not reach {url}: {exc}") from exc
             raise NovaCronError(f"request to {url} failed: {exc}") from exc
@@ -238,6 +257,40 @@ class Transport:
     def _token_expired(error: UnauthorizedError) -> bool:
         challenge = error.headers.get("WWW-Authenticate", "")
         return not challenge or "invalid_token" in challenge
+
+
+class _Deadline:
+    """The time one call may still take, from the config's ``deadline`` (None: unbounded)."""
+
+    def __init__(self, monotonic: Callable[[], float], seconds: float | None, call: str) -> None:
+        self._monotonic, self.seconds, self._call = monotonic, seconds, call
+        self._ends = None if seconds is None else monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        return None if self._ends is None else self._ends - self._monotonic()
+
+    def spent(self) -> bool:
+        left = self.remaining()
+        return left is not None and left <= 0
+
+    def allows(self, wait: float) -> bool:
+        """Whether an attempt could still start after waiting ``wait`` seconds."""
+        left = self.remaining()
+        return left is None or wait < left
+
+    def attempt_timeout(self, per_attempt: float) -> float:
+        left = self.remaining()
+        if left is None:
+            return per_attempt
+        if left <= 0:
+            raise self.exceeded(0)
+        return min(per_attempt, left)
+
+    def exceeded(self, attempts: int, waiting_for: str = "a retry") -> DeadlineExceededError:
+        tried = f" after {attempts} attempt{'s' if attempts != 1 else ''}" if attempts else ""
+        return DeadlineExceededError(
+            f"{self._call}: the {self.seconds:g}s deadline passed{tried}; not waiting for {waiting_for}"
+        )
 
 
 def path_segment(value: str) -> str:
