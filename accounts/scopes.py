@@ -19,6 +19,8 @@ SIGN_IN_SCOPES: dict[str, str] = {
     "profile": "See your name",
     "email": "See your email address",
     "vm:read": "See your organisation's virtual machines, migrations and quotas",
+    # Asked for only when the provider offers it: it is how a standard provider issues a refresh token.
+    "offline_access": "Keep your session going without signing in again",
 }
 
 

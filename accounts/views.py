@@ -70,12 +70,14 @@ def _take_flow(request: HttpRequest, state: str | None) -> dict[str, Any] | None
 
 
 def _start(request: HttpRequest, *, requested: list[str], flow: dict[str, Any]) -> HttpResponse:
-    """Send the browser to NovaCron's authorize endpoint (PKCE S256, state and nonce by Authlib)."""
+    """Send the browser to NovaCron's authorize endpoint (PKCE S256, state and nonce by Authlib),
+    asking for `offline_access` too when NovaCron offers it."""
     state = secrets.token_urlsafe(32)
     try:
+        requested, parameters = oauth.authorization_request(requested)
         # Authlib ships no types; its Django client answers with a redirect.
         response: HttpResponse = oauth.novacron_app().authorize_redirect(
-            request, oauth.redirect_uri(), scope=" ".join(requested), state=state
+            request, oauth.redirect_uri(), scope=" ".join(requested), state=state, **parameters
         )
     except (RequestException, ValueError, RuntimeError, NovaCronError) as error:
         logger.warning("could not start sign-in with NovaCron: %s", error)
@@ -136,8 +138,8 @@ def callback(request: HttpRequest) -> HttpResponse:
         )
 
     try:
-        claims = services.Claims.from_mapping(token.get("userinfo") or app.userinfo(token=token))
-    except (ValueError, AuthlibBaseError, RequestException) as error:
+        claims = services.Claims.from_mapping(oauth.identity_claims(token))
+    except (ValueError, AuthlibBaseError, RequestException, NovaCronError) as error:
         logger.warning("NovaCron gave no usable identity: %s", error)
         return _failure(request, "NovaCron did not tell us who you are.", next_path=next_path)
 

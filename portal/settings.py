@@ -277,6 +277,12 @@ NOVACRON_OAUTH_ISSUER = env("NOVACRON_OAUTH_ISSUER", "http://127.0.0.1:8001/oaut
 NOVACRON_CLIENT_ID = env("NOVACRON_CLIENT_ID")
 NOVACRON_CLIENT_SECRET = env("NOVACRON_CLIENT_SECRET")
 NOVACRON_LOGIN_SCOPES = ["openid", "profile", "email", "vm:read"]
+# The claims (in the ID token, else from userinfo) that name a person's partner and role.
+OIDC_PARTNER_CLAIM = env("OIDC_PARTNER_CLAIM", "partner_id")
+OIDC_ROLE_CLAIM = env("OIDC_ROLE_CLAIM", "partner_role")
+# When the issuer lists `offline_access` (and so the portal asks for it, to get a refresh token), also
+# send `prompt=consent`, which OpenID Connect Core §11 asks for; 0 for a provider that needs no fresh consent.
+OIDC_OFFLINE_ACCESS_PROMPT_CONSENT = env_bool("OIDC_OFFLINE_ACCESS_PROMPT_CONSENT", default=True)
 # A person waits on a page at most this long for NovaCron, retries included (the SDK's `deadline`),
 # before the page shows cached data or says NovaCron did not answer; also each attempt's timeout.
 NOVACRON_TIMEOUT = float(env("NOVACRON_TIMEOUT", "10"))

@@ -141,6 +141,12 @@ SANDBOX_FAULTS = json.loads(os.environ.get("SANDBOX_FAULTS", "{}"))
 from sandbox.identity.keys import oidc_rsa_private_key  # noqa: E402
 from sandbox.identity.scopes import SCOPE_DESCRIPTIONS  # noqa: E402
 
+# Which OpenID provider the sandbox plays: `novacron` (partner claims in the ID token, a refresh token
+# with every code) or `plain` (a standard provider: claims beyond `sub` only from userinfo, refresh
+# tokens only with `offline_access`); see sandbox/identity/profile.py.
+SANDBOX_OIDC_PROFILE = os.environ.get("SANDBOX_OIDC_PROFILE", "novacron").strip().lower()
+if SANDBOX_OIDC_PROFILE not in {"novacron", "plain"}:
+    raise ValueError(f"SANDBOX_OIDC_PROFILE must be novacron or plain, not {SANDBOX_OIDC_PROFILE!r}")
 # Short in tests, to exercise refresh.
 SANDBOX_ACCESS_TOKEN_LIFETIME = int(os.environ.get("SANDBOX_ACCESS_TOKEN_LIFETIME", "3600"))
 LOGIN_REDIRECT_URL = "/accounts/"
@@ -149,6 +155,8 @@ OAUTH2_PROVIDER = {
     "OIDC_RSA_PRIVATE_KEY": oidc_rsa_private_key(REPO_ROOT / "var" / "sandbox-oidc.pem"),
     "OAUTH2_VALIDATOR_CLASS": "sandbox.identity.oauth.SandboxOAuth2Validator",
     "SCOPES": SCOPE_DESCRIPTIONS,
+    # offline_access only in the plain profile (it reads SANDBOX_OIDC_PROFILE at each request).
+    "SCOPES_BACKEND_CLASS": "sandbox.identity.profile.ProfileScopes",
     "DEFAULT_SCOPES": ["openid"],
     "PKCE_REQUIRED": True,
     # RFC 9700 behaviour: PKCE with S256 only, no implicit or password grants, no access token in

@@ -154,7 +154,15 @@ class PortalServer:
         return run_checked([sys.executable, "manage.py", *args], self.env, stdin=stdin)
 
 
-def start_sandbox(tmp: Path, *, vms: int = 200, extra_env: Mapping[str, str] | None = None) -> SandboxServer:
+def start_sandbox(
+    tmp: Path,
+    *,
+    vms: int = 200,
+    extra_env: Mapping[str, str] | None = None,
+    oidc_profile: str = "novacron",
+) -> SandboxServer:
+    """`oidc_profile="plain"`: its authorization server behaves as a standard OpenID provider
+    (sandbox/identity/profile.py) instead of NovaCron's own."""
     port, portal_port = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{tmp / 'sandbox.sqlite3'}"
@@ -170,6 +178,7 @@ def start_sandbox(tmp: Path, *, vms: int = 200, extra_env: Mapping[str, str] | N
         # The portals' webhook receivers are local: the one local host the sandbox may deliver to. Any
         # port of it: besides `portal_port`, the live pipeline's portals take free ports of their own.
         "SANDBOX_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "SANDBOX_OIDC_PROFILE": oidc_profile,
         **(extra_env or {}),
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -221,13 +230,16 @@ def generated_secrets() -> dict[str, str]:
     return {"SECRET_KEY": secret_key, "TOKEN_ENCRYPTION_KEYS": encryption_key}
 
 
-def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
+def portal_env(sandbox: SandboxServer, tmp: Path, *, own_stores: bool = False) -> dict[str, str]:
+    """`own_stores`: a SQLite file and the filesystem broker of its own even under CI, for a portal
+    whose users must not meet those of the suite's portal (they sign in at another sandbox)."""
     site = f"http://127.0.0.1:{sandbox.portal_port}"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         # Its own database file (or the CI database), never the test process's in-memory one.
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'portal.sqlite3'}",
+        "DATABASE_URL": (not own_stores and os.environ.get("DATABASE_URL"))
+        or f"sqlite:///{tmp / 'portal.sqlite3'}",
         "PORTAL_VAR_DIR": str(tmp / "portal-var"),
         "PORTAL_ENV_FILE": "/dev/null",
         "NOVACRON_API_URL": sandbox.url,
@@ -242,6 +254,8 @@ def portal_env(sandbox: SandboxServer, tmp: Path) -> dict[str, str]:
         # Its own Celery queue: with a shared Redis broker, the suite's tasks never reach this worker.
         "CELERY_QUEUE": f"e2e-{sandbox.portal_port}",
     }
+    if own_stores:
+        env.pop("REDIS_URL", None)
     if env.get("REDIS_URL"):
         # Its own Redis database for the cache (locks, heartbeats, debounces), apart from the suite's.
         env["REDIS_URL"] = redis_database(env["REDIS_URL"], SERVERS_REDIS_DB)
@@ -254,8 +268,9 @@ def start_portal(
     tmp: Path,
     *,
     partners: tuple[str, ...] = ("partner-acme", "partner-globex"),
+    own_stores: bool = False,
 ) -> PortalServer:
-    env = portal_env(sandbox, tmp)
+    env = portal_env(sandbox, tmp, own_stores=own_stores)
     python = sys.executable
     run_checked([python, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     rows = [sandbox.credentials[p] for p in partners]

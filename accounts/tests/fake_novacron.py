@@ -23,6 +23,7 @@ CLIENT_ID = "portal-test-client"
 CLIENT_SECRET = "portal-test-secret"
 TOKEN_URL = ISSUER + "/token/"
 REVOKE_URL = ISSUER + "/revoke_token/"
+USERINFO_URL = ISSUER + "/userinfo/"
 
 _KEY = RSAKey.generate_key(2048, parameters={"kid": "test-key"}, private=True)
 
@@ -108,6 +109,21 @@ class FakeNovaCron:
         }
         self.mock.add_callback(responses.POST, TOKEN_URL, callback=self._recording(200, body))
 
+    def answer_code_exchange_as_standard_provider(
+        self, *, id_token_claims: dict[str, Any], userinfo: dict[str, Any] | None, scope: str = "openid"
+    ) -> None:
+        """A code exchange whose ID token carries only `id_token_claims` (plus iss, aud, iat, exp and
+        the nonce) and, unless `userinfo` is None, a userinfo endpoint answering `userinfo`."""
+        now = int(time.time())
+        registered = {"iss": ISSUER, "aud": CLIENT_ID, "iat": now, "exp": now + 300}
+        id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, {**registered, **id_token_claims}, _KEY)
+        body = {"access_token": "access-1", "token_type": "Bearer", "expires_in": 3600, "scope": scope}
+        self.mock.add_callback(
+            responses.POST, TOKEN_URL, callback=self._recording(200, {**body, "id_token": id_token})
+        )
+        if userinfo is not None:
+            self.mock.add(responses.GET, USERINFO_URL, json=userinfo)
+
     def answer_token_error(self, error: str = "invalid_grant", status: int = 400) -> None:
         self.mock.add_callback(responses.POST, TOKEN_URL, callback=self._recording(status, {"error": error}))
 
@@ -127,7 +143,7 @@ def discovery_document() -> dict[str, Any]:
         "authorization_endpoint": ISSUER + "/authorize/",
         "token_endpoint": TOKEN_URL,
         "revocation_endpoint": REVOKE_URL,
-        "userinfo_endpoint": ISSUER + "/userinfo/",
+        "userinfo_endpoint": USERINFO_URL,
         "jwks_uri": ISSUER + "/.well-known/jwks.json",
         "response_types_supported": ["code"],
         "id_token_signing_alg_values_supported": ["RS256"],

@@ -1,5 +1,6 @@
-"""The sandbox's OAuth2 validator: NovaCron's OIDC claims, consent withdrawn on disconnect, exact
-redirect URIs for confidential clients, and a replayed authorization code revoking its tokens."""
+"""The sandbox's OAuth2 validator: NovaCron's OIDC claims (or a plain provider's, see
+sandbox.identity.profile), consent withdrawn on disconnect, exact redirect URIs for confidential
+clients, and a replayed authorization code revoking its tokens."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from sandbox.identity.codes import code_replayed, code_spent
 from sandbox.identity.consent import consent_withdraw
+from sandbox.identity.profile import id_token_claims, issues_refresh_token
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
@@ -69,7 +71,13 @@ class SandboxOAuth2Validator(OAuth2Validator):
         code_replayed(code=code, application=client)
         return False
 
+    def get_id_token_dictionary(self, token: Any, token_handler: Any, request: Any) -> Any:
+        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        return id_token_claims(claims), expiration_time
+
     def _save_bearer_token(self, token: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if not issues_refresh_token(token.get("scope", "")):
+            token.pop("refresh_token", None)  # oauthlib returns this same dict to the client
         saved = super()._save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type == "authorization_code":
             request.sandbox_issued_token = dict(token)  # for invalidate_authorization_code, next

@@ -23,6 +23,8 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "vm:write": "Create, start, stop and delete virtual machines, and send custom metrics",
     "migration:execute": "Start and cancel live migrations of virtual machines",
     "partner:admin": "Manage your organisation's integrations and webhook subscriptions",
+    # Offered by the plain provider profile only (sandbox.identity.profile).
+    "offline_access": "Stay connected while you are away (the application may renew its access)",
 }
 
 # The contract: a viewer only reads; an operator also changes VMs and runs migrations; an admin has all.
@@ -34,7 +36,11 @@ ROLE_API_SCOPES: dict[str, frozenset[str]] = {
 
 
 def scopes_allowed_for(user: User) -> frozenset[str]:
-    """Every scope this user may consent to: identity always; API scopes by role, only within a partner."""
+    """Every scope this user may consent to: identity always (and `offline_access` when the plain
+    profile offers it); API scopes by role, only within a partner."""
+    from sandbox.identity.profile import OFFLINE_ACCESS, is_plain
+
+    identity = frozenset(IDENTITY_SCOPES) | ({OFFLINE_ACCESS} if is_plain() else set())
     if user.partner_id is None:
-        return frozenset(IDENTITY_SCOPES)
-    return frozenset(IDENTITY_SCOPES) | ROLE_API_SCOPES.get(user.role, frozenset())
+        return identity
+    return identity | ROLE_API_SCOPES.get(user.role, frozenset())

@@ -20,6 +20,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from sandbox.identity.consent import ConsentPlan, consent_plan, consent_record, describe
 from sandbox.identity.models import User
+from sandbox.identity.profile import offline_access_honoured
 from sandbox.identity.seed import DEMO_PASSWORD, demo_logins
 
 
@@ -78,6 +79,7 @@ class ConsentView(AuthorizationView):
         prompt = set(request.GET.get("prompt", "").split())
         if "login" in prompt:
             return self.handle_prompt_login()
+        scopes = offline_access_honoured(scopes, prompt)
 
         application = get_application_model().objects.get(client_id=credentials["client_id"])
         plan = consent_plan(user=request.user, application=application, requested=scopes)
