@@ -33,7 +33,7 @@ def _migration(**fields: Any) -> MigrationStatus:
         "migration_id": "mig-1",
         "migration_type": "live",
         "status": "in_progress",
-        "phase": "disk_sync",
+        "phase": "data_sync",
         "progress_percentage": 40.0,
         "bytes_transferred": 400,
         "updated_at": T,
@@ -90,15 +90,15 @@ def test_a_finished_row_takes_only_a_later_finished_answer():
         ),
         (
             {"phase": "memory_precopy", "progress_percentage": 70},
-            {"phase": "disk_sync", "progress_percentage": 70},
+            {"phase": "data_sync", "progress_percentage": 70},
         ),
         ({"phase": "switchover"}, {"phase": "memory_precopy", "progress_percentage": 90}),
         (
             {"migration_type": "cold", "phase": "boot"},
-            {"migration_type": "cold", "phase": "disk_sync", "progress_percentage": 90},
+            {"migration_type": "cold", "phase": "data_sync", "progress_percentage": 90},
         ),
         (
-            {"migration_type": "cold", "phase": "disk_sync"},
+            {"migration_type": "cold", "phase": "data_sync"},
             {"migration_type": "cold", "phase": "shutdown", "progress_percentage": 90},
         ),
         ({"progress_percentage": 41}, {"progress_percentage": 40}),
