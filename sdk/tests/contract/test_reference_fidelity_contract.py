@@ -56,6 +56,7 @@ def _events_of(
             break
         construct_event(body, headers, SECRET)  # signed as the contract says
         payload = json.loads(body)
+        assert "signature" not in payload and headers["X-Webhook-Signature"]
         if payload["data"].get("migration_id") == migration_id:
             events.append(payload)
             if payload["event_type"] == until and settle is None:
