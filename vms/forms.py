@@ -6,6 +6,7 @@ import uuid
 from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 
 from vms.models import VM, Cluster
 from vms.selectors import DEFAULT_SORT, SORTS, FilterChoices, VMFilters
@@ -190,8 +191,9 @@ class VMCreateForm(forms.Form):
 
     def renew_idempotency_key(self) -> None:
         """After NovaCron refused this form's VM: the corrected form is another request, with its own key."""
-        self.data = self.data.copy()
-        self.data[self.add_prefix("idempotency_key")] = uuid.uuid4().hex
+        data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)  # a mutable copy
+        data[self.add_prefix("idempotency_key")] = uuid.uuid4().hex
+        self.data = data
 
     def add_api_errors(self, fields: dict[str, list[str]], message: str) -> None:
         """NovaCron's `details.fields` onto the matching form fields; the rest as a form error."""
