@@ -70,7 +70,7 @@ def make_migration(partner: Any, migration_id: str, vm_id: str, **fields: Any) -
         "target_cluster": "cl-aws-use1-b",
         "migration_type": "live",
         "status": "in_progress",
-        "phase": "disk_sync",
+        "phase": "data_sync",
         "progress_percentage": 40,
         "created_at": T0,
         "updated_at": T0,

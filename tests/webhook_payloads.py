@@ -47,8 +47,8 @@ def migration_data(
     migration_id: str = "mig-0001",
     *,
     status: str = "in_progress",
-    phase: str = "disk_sync",
-    progress: float = 10.0,
+    phase: str = "data_sync",
+    progress: int = 10,
     updated: float = 0,
     migration_type: str = "live",
     transfer_rate: float | None = 800.0,
@@ -66,7 +66,7 @@ def migration_data(
         "migration_type": migration_type,
         "status": status,
         "phase": phase,
-        "progress_percentage": progress,
+        "progress_percentage": int(progress),
         "bytes_transferred": int(total * progress / 100),
         "bytes_total": total,
         "estimated_completion": at(updated + 120),
@@ -76,8 +76,8 @@ def migration_data(
         "options": {"verify_after_migration": True},
         "metrics": {
             "transfer_rate_mbps": transfer_rate,
-            "source_vm_load": 35.0,
-            "target_vm_load": 12.0,
+            "source_vm_load": 0.35,
+            "target_vm_load": 0.12,
             "dirty_rate_mbps": dirty_rate,
             "iteration": 2 if phase == "memory_precopy" else None,
             "downtime_ms": None,
@@ -85,11 +85,15 @@ def migration_data(
         "created_at": at(-11),
         "updated_at": at(updated),
     }
+    if data["finished_at"] is not None:
+        data["duration_seconds"] = round(updated + 10)
     data.update(extra)
     return data
 
 
 def event(event_type: str, data: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    if event_type == "migration.completed" and data.get("status") == "completed":
+        data = {**data, "status": "success"}  # the word of this event's data (the reference's payload)
     return {
         "event_id": event_id or f"evt_{next(_counter):06d}",
         "event_type": event_type,

@@ -97,8 +97,20 @@ def as_api_vm(vm: ApiVM | Mapping[str, Any]) -> ApiVM:
     return vm if isinstance(vm, ApiVM) else ApiVM.from_dict(vm)
 
 
+# Words of the wire that the cache stores as another: a `migration.completed` event's data says
+# `success` (the reference's payload) where the Migration object says `completed`; `disk_sync` is the
+# bulk-copy phase's name before the contract took the reference's `data_sync` (stored events, old peers).
+MIGRATION_STATUS_ON_INGEST = {"success": "completed"}
+MIGRATION_PHASE_ON_INGEST = {"disk_sync": "data_sync"}
+
+
 def as_api_migration(migration: ApiMigration | Mapping[str, Any]) -> ApiMigration:
-    return migration if isinstance(migration, ApiMigration) else ApiMigration.from_dict(migration)
+    parsed = migration if isinstance(migration, ApiMigration) else ApiMigration.from_dict(migration)
+    status = MIGRATION_STATUS_ON_INGEST.get(parsed.status, parsed.status)
+    phase = MIGRATION_PHASE_ON_INGEST.get(parsed.phase, parsed.phase)
+    if (status, phase) == (parsed.status, parsed.phase):
+        return parsed
+    return replace(parsed, status=status, phase=phase)
 
 
 def _vm_content(vm: ApiVM) -> dict[str, Any]:
@@ -487,6 +499,7 @@ def store_migrations(
     result = StoreResult()
     if not migrations:
         return result
+    migrations = [as_api_migration(migration) for migration in migrations]
     cached = {
         row.migration_id: row
         for row in Migration.objects.filter(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 
 from vms.models import VM, Cluster
 from vms.selectors import DEFAULT_SORT, SORTS, FilterChoices, VMFilters
@@ -123,6 +125,11 @@ class VMCreateForm(forms.Form):
     tags = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One key=value per line."
     )
+    # Made when the form is rendered and sent as NovaCron's Idempotency-Key: a double click, or a
+    # resubmission after a lost answer, posts the same key and NovaCron creates one VM.
+    idempotency_key = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex
+    )
 
     def __init__(self, *args: Any, clusters: list[Cluster], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -181,6 +188,12 @@ class VMCreateForm(forms.Form):
         if self.cleaned_data.get("cluster"):
             spec["cluster"] = self.cleaned_data["cluster"]
         return spec
+
+    def renew_idempotency_key(self) -> None:
+        """After NovaCron refused this form's VM: the corrected form is another request, with its own key."""
+        data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)  # a mutable copy
+        data[self.add_prefix("idempotency_key")] = uuid.uuid4().hex
+        self.data = data
 
     def add_api_errors(self, fields: dict[str, list[str]], message: str) -> None:
         """NovaCron's `details.fields` onto the matching form fields; the rest as a form error."""

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from novacron.models import COLD_MIGRATION_PHASES, LIVE_MIGRATION_PHASES
+
 FINISHED_MIGRATION_STATUSES = frozenset({"completed", "failed", "cancelled"})
 UNFINISHED_MIGRATION_STATUSES = ("pending", "in_progress")
-# As the sandbox's engine walks them (sandbox/engine/migration_plan.py); the contract's `completed` last.
-MIGRATION_PHASES = {
-    "live": ("pre_check", "disk_sync", "memory_precopy", "switchover", "verification", "completed"),
-    "cold": ("pre_check", "shutdown", "disk_sync", "boot", "verification", "completed"),
-}
+# The contract's phase order (the SDK's lists); `completed` last.
+MIGRATION_PHASES = {"live": LIVE_MIGRATION_PHASES, "cold": COLD_MIGRATION_PHASES}
 
 
 class MigrationState(Protocol):

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from vms.freshness import MIGRATION_PHASES
 from vms.models import Migration
 
-LIVE_PHASES = ("pre_check", "disk_sync", "memory_precopy", "switchover", "verification", "completed")
-COLD_PHASES = ("pre_check", "shutdown", "disk_sync", "boot", "verification", "completed")
+LIVE_PHASES = MIGRATION_PHASES["live"]
+COLD_PHASES = MIGRATION_PHASES["cold"]
 PHASE_LABELS = {
     "pre_check": "Pre-check",
-    "disk_sync": "Disk sync",
+    "data_sync": "Data sync",
     "memory_precopy": "Memory pre-copy",
     "switchover": "Switchover",
     "shutdown": "Shutdown",
@@ -26,7 +27,7 @@ UNCANCELLABLE_PHASES = frozenset({"switchover", "boot", "verification", "complet
 # Smoothing of the transfer rate for the ETA: recent samples weigh more, one spike does not swing it.
 EWMA_ALPHA = 0.3
 # Phases that move bytes: only there does bytes-remaining-over-rate say when the migration ends.
-TRANSFER_PHASES = frozenset({"disk_sync", "memory_precopy"})
+TRANSFER_PHASES = frozenset({"data_sync", "memory_precopy"})
 # NovaCron reports a downtime once it has one: from switchover on (a live migration's pause).
 DOWNTIME_FROM_PHASE = "switchover"
 # How the ETA is rounded: (below this many seconds, to a multiple of this many). Each step is at most
@@ -72,7 +73,24 @@ class MigrationPanel:
 
     @property
     def percent(self) -> int:
+        """NovaCron's whole-percent progress of the whole plan (every phase, timed)."""
         return int(max(0.0, min(100.0, self.migration.progress_percentage)))
+
+    @property
+    def transferred_percent(self) -> float | None:
+        """The finer figure: bytes moved over bytes to move, which NovaCron's whole percent cannot show."""
+        total = self.migration.bytes_total
+        if not total:
+            return None
+        return max(0.0, min(100.0, 100.0 * self.migration.bytes_transferred / total))
+
+    @property
+    def source_load_percent(self) -> float | None:
+        return load_percent(self.source_vm_load)
+
+    @property
+    def target_load_percent(self) -> float | None:
+        return load_percent(self.target_vm_load)
 
     @property
     def eta_label(self) -> str:
@@ -82,6 +100,11 @@ class MigrationPanel:
     def phase_label(self) -> str:
         phase = "completed" if self.migration.status == Migration.Status.COMPLETED else self.migration.phase
         return PHASE_LABELS.get(phase, phase)
+
+
+def load_percent(load: float | None) -> float | None:
+    """A VM load as shown (percent) from NovaCron's fraction 0..1."""
+    return None if load is None else float(load) * 100.0
 
 
 def shows_compact_rows(active_count: int) -> bool:

@@ -63,8 +63,11 @@ def vm_delete(*, partner: Partner, client: novacron.Client, vm_id: str) -> None:
     quota_refresh_soon(partner_pk=partner.pk)
 
 
-def vm_create(*, partner: Partner, client: novacron.Client, spec: Mapping[str, Any]) -> VM | None:
-    created = client.create_vm(dict(spec))
+def vm_create(
+    *, partner: Partner, client: novacron.Client, spec: Mapping[str, Any], idempotency_key: str | None = None
+) -> VM | None:
+    """Create at NovaCron; the same `idempotency_key` again (the form posted twice) creates no second VM."""
+    created = client.create_vm(dict(spec), idempotency_key=idempotency_key)
     stored = vm_cache_store(partner=partner, vm=created)
     quota_refresh_soon(partner_pk=partner.pk)  # the open overviews' "VMs created today" card
     return stored

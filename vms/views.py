@@ -248,15 +248,23 @@ def vm_create(request: PortalRequest) -> HttpResponse:
     quota = None if refusal else services.vm_create_quota(partner=partner, client=request.novacron)
     if request.method == "POST" and not refusal and quota and quota["allowed"] and form.is_valid():
         try:
-            vm = services.vm_create(partner=partner, client=request.novacron, spec=form.spec())
+            vm = services.vm_create(
+                partner=partner,
+                client=request.novacron,
+                spec=form.spec(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
         except _PASS_THROUGH:
             raise
         except ValidationError as error:
             form.add_api_errors(error.fields, error.message)
+            form.renew_idempotency_key()
         except QuotaExceededError as error:
             quota = services.vm_create_quota_refused(error=error, quota=quota)
+            form.renew_idempotency_key()
         except NovaCronError as error:
             form.add_error(None, f"NovaCron refused the VM: {api_failure_message(error)}")
+            form.renew_idempotency_key()
         else:
             name = vm.name if vm else form.cleaned_data["name"]
             messages.success(request, f"{name} is being created.")

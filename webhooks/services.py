@@ -41,7 +41,13 @@ MAX_BODY_BYTES = 256 * 1024
 
 VM_EVENTS = frozenset({"vm.created", "vm.started", "vm.stopped", "vm.deleted"})
 MIGRATION_EVENTS = frozenset(
-    {"migration.started", "migration.progress", "migration.completed", "migration.failed"}
+    {
+        "migration.started",
+        "migration.progress",
+        "migration.completed",
+        "migration.failed",
+        "migration.cancelled",  # the contract's extension, sent beside the cancellation's progress event
+    }
 )
 NOTIFICATION_EVENTS = frozenset({"alert.critical", "quota.exceeded"})
 KNOWN_EVENTS = VM_EVENTS | MIGRATION_EVENTS | NOTIFICATION_EVENTS
@@ -102,6 +108,7 @@ QUOTA_EVENTS = frozenset(
         "migration.started",
         "migration.completed",
         "migration.failed",
+        "migration.cancelled",
         "vm.created",
         "vm.deleted",
         "quota.exceeded",
@@ -110,7 +117,8 @@ QUOTA_EVENTS = frozenset(
 
 
 def event_changes_quota_usage(*, event_type: str, data: Mapping[str, Any]) -> bool:
-    # A cancellation arrives as migration.progress with status cancelled; it frees a migration slot.
+    # A cancellation frees a migration slot: migration.cancelled, and the migration.progress with status
+    # cancelled sent beside it (all a NovaCron without the extension sends).
     return event_type in QUOTA_EVENTS or (
         event_type == "migration.progress" and data.get("status") == "cancelled"
     )

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from novacron.errors import NotFoundError
+from novacron.models import EVENT_TYPES
 
 from partners.clients import partner_client
 from partners.models import Partner
@@ -32,19 +33,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Every event type NovaCron sends (docs/partner-api.md, "Webhook deliveries"); the portal wants all.
-WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
-    "vm.created",
-    "vm.deleted",
-    "vm.started",
-    "vm.stopped",
-    "migration.started",
-    "migration.progress",
-    "migration.completed",
-    "migration.failed",
-    "alert.critical",
-    "quota.exceeded",
-)
+# Every event type NovaCron sends (docs/partner-api.md, "Webhook deliveries"), the extension
+# `migration.cancelled` included; the portal wants all.
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = EVENT_TYPES
 
 
 @dataclass(frozen=True)

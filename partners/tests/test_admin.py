@@ -72,7 +72,7 @@ def a_migration(partner: Partner, migration_id: str) -> Migration:
         target_cluster="cluster-2",
         migration_type="live",
         status="in_progress",
-        phase="disk_sync",
+        phase="data_sync",
         created_at=now,
         updated_at=now,
         synced_at=now,

@@ -20,7 +20,7 @@ VMStatus = Literal["provisioning", "running", "stopped", "migrating", "error", "
 EventType = Literal[
     "vm.created", "vm.deleted", "vm.started", "vm.stopped",
     "migration.started", "migration.progress", "migration.completed", "migration.failed",
-    "alert.critical", "quota.exceeded",
+    "migration.cancelled", "alert.critical", "quota.exceeded",
 ]  # fmt: skip
 Timestamp = str
 
@@ -169,7 +169,7 @@ class MigrationOut(Schema):
     migration_type: Literal["live", "cold"]
     status: Literal["pending", "in_progress", "completed", "failed", "cancelled"]
     phase: str
-    progress_percentage: float
+    progress_percentage: int
     bytes_transferred: int
     bytes_total: int
     estimated_completion: Timestamp | None

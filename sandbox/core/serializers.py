@@ -93,7 +93,8 @@ def migration_json(migration: Migration) -> dict[str, Any]:
         "migration_type": migration.migration_type,
         "status": migration.status,
         "phase": migration.phase,
-        "progress_percentage": round(migration.progress_percentage, 2),
+        # Whole percent, as the reference's `67`; never 100 before the migration has completed.
+        "progress_percentage": int(migration.progress_percentage),
         "bytes_transferred": migration.bytes_transferred,
         "bytes_total": migration.bytes_total,
         "estimated_completion": iso(migration.estimated_completion),
@@ -107,11 +108,18 @@ def migration_json(migration: Migration) -> dict[str, Any]:
     }
 
 
-def migration_event_data(migration: Migration) -> dict[str, Any]:
+# The reference's `migration.completed` payload says `"status": "success"`; the Migration object itself
+# (GET /migrations/{id}, the other events) says `completed`, as the reference's polling loop expects.
+COMPLETED_EVENT_STATUS = "success"
+
+
+def migration_event_data(migration: Migration, *, event_type: str | None = None) -> dict[str, Any]:
     data = migration_json(migration)
     data["target_cluster_id"] = migration.target_cluster_id
     if migration.finished_at and migration.started_at:
-        data["duration_seconds"] = round((migration.finished_at - migration.started_at).total_seconds(), 3)
+        data["duration_seconds"] = round((migration.finished_at - migration.started_at).total_seconds())
+    if event_type == "migration.completed":
+        data["status"] = COMPLETED_EVENT_STATUS
     return data
 
 

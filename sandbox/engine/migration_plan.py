@@ -18,9 +18,9 @@ GIB = 1024**3
 QUEUE_SECONDS = 2.0
 TARGET_DOWNTIME_SECONDS = 0.3
 MAX_PRECOPY_ROUNDS = 12
-TRANSFER_PHASES = ("disk_sync", "memory_precopy")
-LIVE_PHASES = ("pre_check", "disk_sync", "memory_precopy", "switchover", "verification")
-COLD_PHASES = ("pre_check", "shutdown", "disk_sync", "boot", "verification")
+TRANSFER_PHASES = ("data_sync", "memory_precopy")
+LIVE_PHASES = ("pre_check", "data_sync", "memory_precopy", "switchover", "verification")
+COLD_PHASES = ("pre_check", "shutdown", "data_sync", "boot", "verification")
 # Cancel is refused once the VM starts moving over for good.
 POINT_OF_NO_RETURN = {"live": "switchover", "cold": "boot"}
 
@@ -59,7 +59,7 @@ def build_plan(
     rounds: list[list[float]] = []
     downtime_ms = 0
     if migration_type == "live":
-        durations["disk_sync"] = disk_bytes / rate_bps
+        durations["data_sync"] = disk_bytes / rate_bps
         rounds, leftover = _precopy_rounds(memory_bytes, rate_bps, dirty_mbps * 1e6 / 8, high_dirty)
         durations["memory_precopy"] = sum(r[1] for r in rounds)
         downtime_s = leftover / rate_bps + 0.04 + 0.08 * unit_interval(seed, 2)
@@ -68,7 +68,7 @@ def build_plan(
         bytes_total = disk_bytes + memory_bytes
     else:
         durations["shutdown"] = 10.0 + 15.0 * unit_interval(seed, 3)
-        durations["disk_sync"] = disk_bytes / rate_bps
+        durations["data_sync"] = disk_bytes / rate_bps
         durations["boot"] = 20.0 + 20.0 * unit_interval(seed, 4)
         bytes_total = disk_bytes
     durations["verification"] = (10.0 + 10.0 * unit_interval(seed, 5)) if verify else 2.0
@@ -87,16 +87,16 @@ def build_plan(
         "wobble": [0.12 + 0.06 * unit_interval(seed, 6), 40 + 80 * unit_interval(seed, 7),
                    2 * math.pi * unit_interval(seed, 8), 0.05 + 0.04 * unit_interval(seed, 9),
                    7 + 9 * unit_interval(seed, 10), 2 * math.pi * unit_interval(seed, 11)],
-        "vm_load": 15.0 + 45.0 * unit_interval(vm_seed, 3),
+        "vm_load": 0.15 + 0.45 * unit_interval(vm_seed, 3),  # a fraction 0..1, as in the reference
     }  # fmt: skip
     failure = tags.get("sandbox.fail")
     if failure in ("migration", "pre_check"):
-        phase = _phase(phases, "pre_check" if failure == "pre_check" else "disk_sync")
+        phase = _phase(phases, "pre_check" if failure == "pre_check" else "data_sync")
         plan["fail_at"] = phase[1] + (phase[2] - phase[1]) * 0.6
         plan["error"] = (
             "pre_check failed: target cluster rejected the VM's CPU feature set"
             if failure == "pre_check"
-            else "disk_sync failed: target datastore reported an I/O error (tag sandbox.fail=migration)"
+            else "data_sync failed: target datastore reported an I/O error (tag sandbox.fail=migration)"
         )
     return plan
 
@@ -159,7 +159,7 @@ def state_at(plan: dict[str, Any], t: float) -> dict[str, Any]:
 
 
 def _bytes_at(plan: dict[str, Any], t: float) -> tuple[int, int]:
-    disk = _phase(plan["phases"], "disk_sync")
+    disk = _phase(plan["phases"], "data_sync")
     sent = plan["disk_bytes"] * _fraction_sent(plan, disk[1], disk[2], t)
     iteration = 0
     if plan["type"] == "live":
@@ -195,8 +195,8 @@ def _figures(
         "finished_seconds": finished_at,
         "metrics": {
             "transfer_rate_mbps": round(plan["link_mbps"] * rate_factor(plan, t), 1) if moving else 0.0,
-            "source_vm_load": round(min(100.0, load + (18.0 if moving else 0.0)), 1) if not switched else 0.0,
-            "target_vm_load": round(load, 1) if switched else (4.0 if moving else 0.0),
+            "source_vm_load": round(min(1.0, load + (0.18 if moving else 0.0)), 3) if not switched else 0.0,
+            "target_vm_load": round(load, 3) if switched else (0.04 if moving else 0.0),
             "dirty_rate_mbps": plan["dirty_mbps"] if plan["type"] == "live" and status != "pending" else 0.0,
             "iteration": iteration,
             "downtime_ms": plan["downtime_ms"] if switched and phase != "switchover" else 0,

@@ -43,7 +43,7 @@ def test_a_live_migration_walks_every_phase_and_lands_on_the_target(acme: Partne
         migration = migration_advance(migration=migration, now=_at(migration, second))
         if not seen or seen[-1] != migration.phase:
             seen.append(migration.phase)
-    assert seen == ["pre_check", "disk_sync", "memory_precopy", "switchover", "verification", "completed"]
+    assert seen == ["pre_check", "data_sync", "memory_precopy", "switchover", "verification", "completed"]
     assert migration.status == "completed" and migration.progress_percentage == 100.0
     assert migration.bytes_transferred == migration.bytes_total == migration.plan["bytes_total"]
     assert 0 < migration.metrics["downtime_ms"] < 1000
@@ -56,14 +56,14 @@ def test_a_live_migration_walks_every_phase_and_lands_on_the_target(acme: Partne
     assert kinds.count("migration.progress") >= 4
 
 
-def test_figures_are_believable_during_disk_sync(acme: Partner, vm: VM) -> None:
+def test_figures_are_believable_during_data_sync(acme: Partner, vm: VM) -> None:
     migration = migration_create(
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
-    middle = (_phase_start(migration, "disk_sync") + _phase_start(migration, "memory_precopy")) / 2
+    middle = (_phase_start(migration, "data_sync") + _phase_start(migration, "memory_precopy")) / 2
     migration = migration_advance(migration=migration, now=_at(migration, middle))
     link = 10000 * 0.25 * SCALE  # cross-region within one cloud, moved SCALE times faster than real time
-    assert migration.phase == "disk_sync"
+    assert migration.phase == "data_sync"
     assert 0.7 * link < migration.metrics["transfer_rate_mbps"] < 1.3 * link
     assert 0 < migration.bytes_transferred < migration.bytes_total
     assert migration.bytes_total >= 8 * 1024**3 + 25 * 1024**3
@@ -89,7 +89,7 @@ def test_the_same_plan_gives_the_same_state() -> None:
     place = {"link_speed_mbps": 10000, "cloud_provider": "aws", "region": "us-east-1"}
     plan = build_plan(migration_id="mig-x", vm={"vm_id": "vm-x", "memory_gb": 4, "disk_size_gb": 40, "tags": {}},
                       source=place, target={**place, "cloud_provider": "gcp"}, migration_type="cold")  # fmt: skip
-    assert [p[0] for p in plan["phases"]] == ["pre_check", "shutdown", "disk_sync", "boot", "verification"]
+    assert [p[0] for p in plan["phases"]] == ["pre_check", "shutdown", "data_sync", "boot", "verification"]
     assert state_at(plan, 100.0) == state_at(plan, 100.0)
 
 
@@ -98,9 +98,9 @@ def test_it_cancels_before_switchover_but_not_after(acme: Partner, vm: VM, clust
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
     cancelled = migration_cancel(
-        migration=migration, now=_at(migration, _phase_start(migration, "disk_sync") + 1)
+        migration=migration, now=_at(migration, _phase_start(migration, "data_sync") + 1)
     )
-    assert (cancelled.status, cancelled.phase) == ("cancelled", "disk_sync")
+    assert (cancelled.status, cancelled.phase) == ("cancelled", "data_sync")
     assert (
         VM.objects.get(pk=vm.pk).status == "running"
         and VM.objects.get(pk=vm.pk).cluster_id == clusters[0].cluster_id
@@ -110,7 +110,7 @@ def test_it_cancels_before_switchover_but_not_after(acme: Partner, vm: VM, clust
         migration_cancel(migration=again, now=_at(again, _phase_start(again, "switchover") + 0.1))
 
 
-def test_a_vm_tagged_to_fail_fails_in_disk_sync_and_raises_an_alert(
+def test_a_vm_tagged_to_fail_fails_in_data_sync_and_raises_an_alert(
     acme: Partner, clusters: list[Cluster]
 ) -> None:
     vm = make_vm(acme, clusters[0], status="stopped", tags={"sandbox.fail": "migration"})
@@ -118,8 +118,8 @@ def test_a_vm_tagged_to_fail_fails_in_disk_sync_and_raises_an_alert(
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
     migration = migration_advance(migration=migration, now=_at(migration, migration.plan["end"]))
-    assert (migration.status, migration.phase) == ("failed", "disk_sync")
-    assert "disk_sync failed" in migration.error and migration.finished_at is not None
+    assert (migration.status, migration.phase) == ("failed", "data_sync")
+    assert "data_sync failed" in migration.error and migration.finished_at is not None
     assert VM.objects.get(pk=vm.pk).status == "stopped"
     assert PlatformEvent.objects.filter(event_type="migration.failed").exists()
     alert = PlatformEvent.objects.get(event_type="alert.critical")
@@ -203,7 +203,7 @@ def test_rates_stamps_and_the_estimate_are_on_one_clock(acme: Partner, vm: VM) -
     for row in rows[:-1]:
         # The estimate is the moment it then finishes, on the same clock as finished_at.
         assert abs((row.estimated_completion - finished.finished_at).total_seconds()) < 0.01
-    syncing = [row for row in rows if row.phase == "disk_sync"]
+    syncing = [row for row in rows if row.phase == "data_sync"]
     for before, after in pairwise(syncing):
         measured_mbps = (
             (after.bytes_transferred - before.bytes_transferred)

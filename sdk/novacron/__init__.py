@@ -26,6 +26,9 @@ from .errors import (
     error_from_response,
 )
 from .models import (
+    COLD_MIGRATION_PHASES,
+    EVENT_TYPES,
+    LIVE_MIGRATION_PHASES,
     VM,
     Cluster,
     ClusterCapacity,
@@ -55,6 +58,9 @@ from .oauth import AuthorizationRequest, OAuthConfig, OAuthProvider, Token
 from .webhooks import construct_event, verify_signature
 
 __all__ = [
+    "COLD_MIGRATION_PHASES",
+    "EVENT_TYPES",
+    "LIVE_MIGRATION_PHASES",
     "VM",
     "APIConnectionError",
     "APITimeoutError",

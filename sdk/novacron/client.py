@@ -120,8 +120,16 @@ class Client:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, *, params: Params = None, body: Any = None) -> Any:
-        return self._http.request(method, path, params=params, body=body)
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        return self._http.request(method, path, params=params, body=body, idempotency_key=idempotency_key)
 
     def _partner_path(self, suffix: str = "") -> str:
         if not self.config.partner_id:
@@ -151,9 +159,14 @@ class Client:
         body = self._request("GET", self._partner_path("/quotas"))
         return [Quota.from_dict(q) for q in body["data"]]
 
-    def check_quota(self, resource: str, amount: int = 1) -> QuotaCheck:
+    def check_quota(
+        self, resource: str, amount: int = 1, *, idempotency_key: str | None = None
+    ) -> QuotaCheck:
         body = self._request(
-            "POST", self._partner_path("/quotas/check"), body={"resource": resource, "amount": amount}
+            "POST",
+            self._partner_path("/quotas/check"),
+            body={"resource": resource, "amount": amount},
+            idempotency_key=idempotency_key,
         )
         return QuotaCheck.from_dict(body)
 
@@ -162,9 +175,12 @@ class Client:
     def list_integrations(self, page: int = 1, limit: int = 50) -> Page[Integration]:
         return self._page(self._partner_path("/integrations"), Integration.from_dict, page, limit)
 
-    def create_integration(self, integration: Integration | Mapping[str, Any]) -> Integration:
+    def create_integration(
+        self, integration: Integration | Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> Integration:
         body = integration.to_create_body() if isinstance(integration, Integration) else dict(integration)
-        return Integration.from_dict(self._request("POST", self._partner_path("/integrations"), body=body))
+        path = self._partner_path("/integrations")
+        return Integration.from_dict(self._request("POST", path, body=body, idempotency_key=idempotency_key))
 
     def get_integration(self, integration_id: str) -> Integration:
         path = self._partner_path(f"/integrations/{path_segment(integration_id)}")
@@ -203,27 +219,33 @@ class Client:
     def get_vm(self, vm_id: str) -> VM:
         return VM.from_dict(self._request("GET", f"/vms/{path_segment(vm_id)}"))
 
-    def create_vm(self, spec: VMSpec | Mapping[str, Any]) -> VM:
+    def create_vm(self, spec: VMSpec | Mapping[str, Any], *, idempotency_key: str | None = None) -> VM:
+        """``idempotency_key``: the caller's own key (e.g. one per form), so a repeat creates one VM."""
         body = spec._to_body() if isinstance(spec, VMSpec) else dict(spec)
-        return VM.from_dict(self._request("POST", "/vms", body=body))
+        return VM.from_dict(self._request("POST", "/vms", body=body, idempotency_key=idempotency_key))
 
     def delete_vm(self, vm_id: str) -> None:
         self._request("DELETE", f"/vms/{path_segment(vm_id)}")
 
-    def start_vm(self, vm_id: str) -> VM:
-        return VM.from_dict(self._request("POST", f"/vms/{path_segment(vm_id)}/start"))
+    def start_vm(self, vm_id: str, *, idempotency_key: str | None = None) -> VM:
+        path = f"/vms/{path_segment(vm_id)}/start"
+        return VM.from_dict(self._request("POST", path, idempotency_key=idempotency_key))
 
-    def stop_vm(self, vm_id: str) -> VM:
-        return VM.from_dict(self._request("POST", f"/vms/{path_segment(vm_id)}/stop"))
+    def stop_vm(self, vm_id: str, *, idempotency_key: str | None = None) -> VM:
+        path = f"/vms/{path_segment(vm_id)}/stop"
+        return VM.from_dict(self._request("POST", path, idempotency_key=idempotency_key))
 
     def list_clusters(self) -> list[Cluster]:
         return [Cluster.from_dict(c) for c in self._request("GET", "/clusters")["data"]]
 
     # -- migrations -------------------------------------------------------------------------
 
-    def start_migration(self, spec: MigrationSpec | Mapping[str, Any]) -> MigrationStatus:
+    def start_migration(
+        self, spec: MigrationSpec | Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> MigrationStatus:
         body = spec.to_dict() if isinstance(spec, MigrationSpec) else dict(spec)
-        return MigrationStatus.from_dict(self._request("POST", "/migrations", body=body))
+        answer = self._request("POST", "/migrations", body=body, idempotency_key=idempotency_key)
+        return MigrationStatus.from_dict(answer)
 
     def get_migration_status(self, migration_id: str) -> MigrationStatus:
         return MigrationStatus.from_dict(self._request("GET", f"/migrations/{path_segment(migration_id)}"))
@@ -234,26 +256,29 @@ class Client:
         extra = {k: v for k, v in (("status", status), ("vm_id", vm_id)) if v}
         return self._page("/migrations", MigrationStatus.from_dict, page, limit, extra)
 
-    def cancel_migration(self, migration_id: str) -> MigrationStatus:
+    def cancel_migration(self, migration_id: str, *, idempotency_key: str | None = None) -> MigrationStatus:
         path = f"/migrations/{path_segment(migration_id)}/cancel"
-        return MigrationStatus.from_dict(self._request("POST", path))
+        return MigrationStatus.from_dict(self._request("POST", path, idempotency_key=idempotency_key))
 
     # -- metrics ----------------------------------------------------------------------------
 
     def get_metrics(self, query: MetricsQuery) -> MetricsResult:
         return MetricsResult.from_dict(self._request("GET", "/metrics", params=query.to_params()))
 
-    def send_metric(self, metric: Metric) -> Metric:
+    def send_metric(self, metric: Metric, *, idempotency_key: str | None = None) -> Metric:
         if metric.timestamp is None:
             metric = replace(metric, timestamp=datetime.now(UTC))
-        return Metric.from_dict(self._request("POST", "/metrics", body=metric._to_body()))
+        answer = self._request("POST", "/metrics", body=metric._to_body(), idempotency_key=idempotency_key)
+        return Metric.from_dict(answer)
 
     # -- webhook subscriptions --------------------------------------------------------------
 
-    def subscribe_webhook(self, events: list[str], url: str, secret: str) -> WebhookSubscription:
+    def subscribe_webhook(
+        self, events: list[str], url: str, secret: str, *, idempotency_key: str | None = None
+    ) -> WebhookSubscription:
         body = {"url": url, "events": list(events), "secret": secret}
         return WebhookSubscription.from_dict(
-            self._request("POST", self._partner_path("/webhooks"), body=body)
+            self._request("POST", self._partner_path("/webhooks"), body=body, idempotency_key=idempotency_key)
         )
 
     def list_webhooks(self, page: int = 1, limit: int = 50) -> Page[WebhookSubscription]:
@@ -267,9 +292,9 @@ class Client:
     def delete_webhook(self, subscription_id: str) -> None:
         self._request("DELETE", self._partner_path(f"/webhooks/{path_segment(subscription_id)}"))
 
-    def send_test_event(self, subscription_id: str) -> Delivery:
+    def send_test_event(self, subscription_id: str, *, idempotency_key: str | None = None) -> Delivery:
         path = self._partner_path(f"/webhooks/{path_segment(subscription_id)}/test")
-        return Delivery.from_dict(self._request("POST", path))
+        return Delivery.from_dict(self._request("POST", path, idempotency_key=idempotency_key))
 
     def list_deliveries(
         self, subscription_id: str, status: str | None = None, page: int = 1, limit: int = 50
@@ -277,8 +302,10 @@ class Client:
         path = self._partner_path(f"/webhooks/{path_segment(subscription_id)}/deliveries")
         return self._page(path, Delivery.from_dict, page, limit, {"status": status} if status else None)
 
-    def redeliver(self, subscription_id: str, delivery_id: str) -> Delivery:
+    def redeliver(
+        self, subscription_id: str, delivery_id: str, *, idempotency_key: str | None = None
+    ) -> Delivery:
         path = self._partner_path(
             f"/webhooks/{path_segment(subscription_id)}/deliveries/{path_segment(delivery_id)}/redeliver"
         )
-        return Delivery.from_dict(self._request("POST", path))
+        return Delivery.from_dict(self._request("POST", path, idempotency_key=idempotency_key))

@@ -15,7 +15,12 @@ from requests.structures import CaseInsensitiveDict
 
 
 class NovaCronError(Exception):
-    """Base of every error the SDK raises."""
+    """Base of every error the SDK raises.
+
+    An error from a response keeps what the server sent, as stripe-python's ``http_body`` and
+    ``json_body`` do: ``body`` is the raw text (None without a response), ``json`` the parsed body
+    (None when it was not JSON).
+    """
 
     def __init__(
         self,
@@ -25,6 +30,9 @@ class NovaCronError(Exception):
         request_id: str | None = None,
         headers: Mapping[str, str] | None = None,
         details: Mapping[str, Any] | None = None,
+        *,
+        body: str | None = None,
+        json: Any = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -33,6 +41,8 @@ class NovaCronError(Exception):
         self.request_id = request_id
         self.headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(headers or {})
         self.details: dict[str, Any] = dict(details or {})
+        self.body = body
+        self.json = json
 
     def __str__(self) -> str:
         parts = [f"{self.status}" if self.status else "", self.code or ""]
@@ -195,7 +205,16 @@ def error_from_response(response: requests.Response) -> NovaCronError:
     request_id = (body.get("request_id") if isinstance(body, dict) else None) or headers.get("X-Request-ID")
     status = response.status_code
     cls = _error_class(status, code)
-    return cls(message, status=status, code=code, request_id=request_id, headers=headers, details=details)
+    return cls(
+        message,
+        status=status,
+        code=code,
+        request_id=request_id,
+        headers=headers,
+        details=details,
+        body=response.text,
+        json=body,
+    )
 
 
 class OAuthError(UnauthorizedError):

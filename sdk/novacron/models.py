@@ -11,7 +11,34 @@ from ._serde import Model, encode, format_datetime
 
 T = TypeVar("T")
 
-FINISHED_MIGRATION_STATUSES = frozenset({"completed", "failed", "cancelled"})
+# `success` is the word of a `migration.completed` event's data (the reference's payload); the
+# Migration object itself says `completed`.
+FINISHED_MIGRATION_STATUSES = frozenset({"completed", "success", "failed", "cancelled"})
+# The phases in order, as the contract names them: the bulk copy is `data_sync` for both types.
+LIVE_MIGRATION_PHASES = (
+    "pre_check",
+    "data_sync",
+    "memory_precopy",
+    "switchover",
+    "verification",
+    "completed",
+)
+COLD_MIGRATION_PHASES = ("pre_check", "shutdown", "data_sync", "boot", "verification", "completed")
+# Every webhook event type: the reference's nine, `migration.progress` and the extension
+# `migration.cancelled` (sent beside the `migration.progress` of a cancellation).
+EVENT_TYPES = (
+    "vm.created",
+    "vm.deleted",
+    "vm.started",
+    "vm.stopped",
+    "migration.started",
+    "migration.progress",
+    "migration.completed",
+    "migration.failed",
+    "migration.cancelled",
+    "alert.critical",
+    "quota.exceeded",
+)
 
 
 @dataclass
@@ -188,6 +215,7 @@ class MigrationSpec(Model):
 @dataclass
 class MigrationMetrics(Model):
     transfer_rate_mbps: float | None = None
+    # Loads are fractions of the VM's capacity, 0..1 (the reference's 0.15).
     source_vm_load: float | None = None
     target_vm_load: float | None = None
     dirty_rate_mbps: float | None = None
@@ -205,7 +233,7 @@ class MigrationStatus(Model):
     migration_type: str = ""
     status: str = ""
     phase: str = ""
-    progress_percentage: float = 0.0
+    progress_percentage: int = 0  # whole percent; finer: bytes_transferred / bytes_total
     bytes_transferred: int = 0
     bytes_total: int = 0
     estimated_completion: datetime | None = None
@@ -218,11 +246,16 @@ class MigrationStatus(Model):
     updated_at: datetime | None = None
     # Present in webhook events only.
     target_cluster_id: str | None = None
-    duration_seconds: float | None = None
+    duration_seconds: int | None = None
 
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_MIGRATION_STATUSES
+
+    @property
+    def transferred_fraction(self) -> float | None:
+        """Bytes moved over bytes to move (0..1): finer than the whole-percent ``progress_percentage``."""
+        return min(1.0, self.bytes_transferred / self.bytes_total) if self.bytes_total else None
 
 
 @dataclass

@@ -146,8 +146,19 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def request(self, method: str, path: str, *, params: Params = None, body: Any = None) -> Any:
-        """Send with retries; return the decoded JSON body (None for an empty one)."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Send with retries; return the decoded JSON body (None for an empty one).
+
+        A POST sends ``idempotency_key`` (a fresh one when None) on every attempt of the call.
+        """
         method = method.upper()
         url_path = self._base_path + path
         payload = None if body is None else json.dumps(encode(body), separators=(",", ":")).encode()
@@ -155,7 +166,7 @@ class Transport:
         if payload is not None:
             fixed["Content-Type"] = "application/json"
         if method == "POST":
-            fixed["Idempotency-Key"] = str(uuid.uuid4())
+            fixed["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         request_id = self._request_id_provider() if self._request_id_provider else None
         if request_id:
             fixed["X-Request-ID"] = request_id

@@ -104,7 +104,7 @@ def test_a_migration_is_cancelled_mid_way(signed_in_page: Any, portal_url: str, 
     _wait_until(
         page,
         "(s) => { const el = document.querySelector(s); return el && el.dataset.status === 'in_progress' "
-        "&& el.dataset.phase === 'disk_sync' && Number(el.dataset.progress) >= 1; }",
+        "&& el.dataset.phase === 'data_sync' && Number(el.dataset.progress) >= 1; }",
         panel,
         COMPLETION_TIMEOUT_MS,
     )

@@ -50,7 +50,7 @@ partner = Partner.objects.get(partner_id={PARTNER!r})
 before = Event.objects.aggregate(m=Max("id"))["m"] or 0
 if not partner.vms.exists():
     make_vm(partner, 1, status="running")
-    make_migration(partner, "mig-aud-1", "vm-00001", status="in_progress", phase="disk_sync")
+    make_migration(partner, "mig-aud-1", "vm-00001", status="in_progress", phase="data_sync")
 _publish_migrations(partner, ["mig-aud-1"])
 _publish_vms(partner, ["vm-00001"], [])
 webhook_log_publish(partner=partner)

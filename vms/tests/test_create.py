@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 import requests
@@ -61,6 +62,7 @@ def valid_form(**overrides):
         "region": "us-east-1",
         "cluster": "",
         "tags": "env=prod\nteam = api\n",
+        "idempotency_key": uuid.uuid4().hex,
     }
     data.update(overrides)
     return data

@@ -33,7 +33,7 @@ def _migration(**fields: Any) -> MigrationStatus:
         "migration_id": "mig-1",
         "migration_type": "live",
         "status": "in_progress",
-        "phase": "disk_sync",
+        "phase": "data_sync",
         "progress_percentage": 40.0,
         "bytes_transferred": 400,
         "updated_at": T,
@@ -90,15 +90,15 @@ def test_a_finished_row_takes_only_a_later_finished_answer():
         ),
         (
             {"phase": "memory_precopy", "progress_percentage": 70},
-            {"phase": "disk_sync", "progress_percentage": 70},
+            {"phase": "data_sync", "progress_percentage": 70},
         ),
         ({"phase": "switchover"}, {"phase": "memory_precopy", "progress_percentage": 90}),
         (
             {"migration_type": "cold", "phase": "boot"},
-            {"migration_type": "cold", "phase": "disk_sync", "progress_percentage": 90},
+            {"migration_type": "cold", "phase": "data_sync", "progress_percentage": 90},
         ),
         (
-            {"migration_type": "cold", "phase": "disk_sync"},
+            {"migration_type": "cold", "phase": "data_sync"},
             {"migration_type": "cold", "phase": "shutdown", "progress_percentage": 90},
         ),
         ({"progress_percentage": 41}, {"progress_percentage": 40}),
@@ -219,7 +219,12 @@ def _seed_vm_and_clusters(partner: Any, recorded: dict[str, Any]) -> None:
 def _assert_migration_as_novacron_ended_it(final: dict[str, Any]) -> None:
     migration = Migration.objects.get(migration_id=final["migration_id"])
     expected = MigrationStatus.from_dict(final)
-    assert (migration.status, migration.phase) == (expected.status, expected.phase)
+    # migration.completed's data says `success`, which the cache keeps as the object's `completed`.
+    assert expected.status in ("success", "failed", "cancelled")
+    assert (migration.status, migration.phase) == (
+        "completed" if expected.status == "success" else expected.status,
+        expected.phase,
+    )
     assert migration.progress_percentage == expected.progress_percentage
     assert (migration.bytes_transferred, migration.bytes_total) == (
         expected.bytes_transferred,

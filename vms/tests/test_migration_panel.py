@@ -29,7 +29,7 @@ def _migration(**fields: object) -> Migration:
     values: dict[str, object] = {
         "migration_type": "live",
         "status": "in_progress",
-        "phase": "disk_sync",
+        "phase": "data_sync",
         "progress_percentage": 50,
         "bytes_total": 1_000_000_000,
         "bytes_transferred": 500_000_000,
@@ -44,7 +44,7 @@ def test_the_stepper_marks_done_current_and_upcoming_phases_of_a_live_migration(
     states = {step.name: step.state for step in phase_steps(_migration(phase="memory_precopy"))}
     assert states == {
         "pre_check": "done",
-        "disk_sync": "done",
+        "data_sync": "done",
         "memory_precopy": "current",
         "switchover": "upcoming",
         "verification": "upcoming",
@@ -57,7 +57,7 @@ def test_a_cold_migration_has_its_own_phases_and_a_failure_marks_the_phase_it_st
     assert [step.name for step in steps] == [
         "pre_check",
         "shutdown",
-        "disk_sync",
+        "data_sync",
         "boot",
         "verification",
         "completed",
@@ -86,7 +86,7 @@ def test_precopy_is_flagged_as_not_converging_only_when_dirtying_keeps_up_for_se
     assert not is_not_converging(
         _migration(phase="memory_precopy", rate_history=[["t1", 500.0, 100.0], *keeping_up[1:]])
     )
-    assert not is_not_converging(_migration(phase="disk_sync", rate_history=keeping_up))
+    assert not is_not_converging(_migration(phase="data_sync", rate_history=keeping_up))
 
 
 def test_cancel_is_offered_only_before_switchover():
@@ -119,7 +119,7 @@ def _steady_statuses(
     *, total: int, rate_mbps: float, noise: float, seconds: int, checking: int = 0
 ) -> list[dict[str, Any]]:
     """A migration reported once a second as NovaCron sends it: `checking` seconds of pre-check (no bytes,
-    rate 0), then disk_sync at a steady rate with a little noise."""
+    rate 0), then data_sync at a steady rate with a little noise."""
     wobble, sent, statuses = random.Random(7), 0.0, []
     end = checking + total * 8 / (rate_mbps * 1e6)
     for second in range(1, seconds + 1):
@@ -127,7 +127,7 @@ def _steady_statuses(
         rate = rate_mbps * (1 + noise * wobble.uniform(-1, 1)) if moving else 0.0
         sent = min(total, sent + rate * 1e6 / 8)
         statuses.append(migration_data(
-            phase="disk_sync" if moving else "pre_check", progress=100 * sent / total, updated=second,
+            phase="data_sync" if moving else "pre_check", progress=100 * sent / total, updated=second,
             transfer_rate=rate, dirty_rate=0.0, bytes_transferred=int(sent), bytes_total=total,
             estimated_completion=at(end), started_at=at(0),
         ))  # fmt: skip
@@ -136,7 +136,7 @@ def _steady_statuses(
 
 @pytest.mark.django_db
 def test_the_eta_of_a_steady_migration_never_moves_by_more_than_a_fifth_between_updates(partner):
-    # From pre-check (NovaCron's estimate) into disk_sync (the bytes left over the measured rate).
+    # From pre-check (NovaCron's estimate) into data_sync (the bytes left over the measured rate).
     statuses = _steady_statuses(total=60 * GB, rate_mbps=1000.0, noise=0.05, seconds=480, checking=10)
     shown = []
     for second, status in enumerate(statuses, start=1):
@@ -210,7 +210,7 @@ def test_a_migration_cancelled_before_it_moved_anything_has_no_average_rate():
 
 
 @pytest.mark.parametrize(("status", "phase", "downtime", "shown"), [
-    ("in_progress", "disk_sync", 0, None),
+    ("in_progress", "data_sync", 0, None),
     ("in_progress", "memory_precopy", 0, None),
     ("cancelled", "memory_precopy", 0, None),
     ("in_progress", "switchover", 0, None),
@@ -233,7 +233,7 @@ def test_a_cancelled_migration_marks_only_the_phase_it_stopped_in():
     states = {step.name: step.state for step in phase_steps(migration)}
     assert states == {
         "pre_check": "done",
-        "disk_sync": "done",
+        "data_sync": "done",
         "memory_precopy": "failed",
         "switchover": "upcoming",
         "verification": "upcoming",

@@ -45,7 +45,7 @@ def _migration(partner: Any, migration_id: str, *, quiet_for: float, **fields: A
         "target_cluster": "cl-b",
         "migration_type": "live",
         "status": "in_progress",
-        "phase": "disk_sync",
+        "phase": "data_sync",
         "progress_percentage": 20,
         "created_at": seen,
         "updated_at": parse_datetime(at(20)),

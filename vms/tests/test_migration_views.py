@@ -66,7 +66,7 @@ def _migration(partner: Any, migration_id: str = "mig-0001", **fields: Any) -> M
         "target_cluster": "cl-aws-usw2-a",
         "migration_type": "live",
         "status": "in_progress",
-        "phase": "disk_sync",
+        "phase": "data_sync",
         "progress_percentage": 30,
         "bytes_total": 8 * 1024**3,
         "bytes_transferred": int(8 * 1024**3 * 0.3),
@@ -273,7 +273,7 @@ def test_an_operator_cancels_a_running_migration(client_of, operator, grant, par
     mocked_api.add(
         responses.POST,
         f"{API}/migrations/mig-0001/cancel",
-        json=migration_data(status="cancelled", phase="disk_sync", progress=30, updated=50),
+        json=migration_data(status="cancelled", phase="data_sync", progress=30, updated=50),
     )
     response = client_of(operator).post("/migrations/mig-0001/cancel/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
@@ -379,7 +379,7 @@ def test_a_migration_finishing_while_the_page_is_open_publishes_its_finished_pan
 ):
     from vms.cache import store_migration
 
-    _migration(partner, status="in_progress", phase="disk_sync")
+    _migration(partner, status="in_progress", phase="data_sync")
     page = client_of(viewer).get("/migrations/").content.decode()
     assert 'id="active-migrations"' in page and "migration-finished-hint" not in page  # nothing finished yet
 
@@ -431,9 +431,9 @@ def test_four_active_migrations_show_as_compact_rows_linking_to_their_panels(
         row = page[page.index(f'id="migration-row-mig-{n:04d}"') :]
         row = row[: row.index("</tr>")]
         assert f'href="/migrations/mig-{n:04d}/"' in row and f"web-{n:04d}" in row
-        assert "cl-aws-use1-a → cl-aws-usw2-a" in row and "Disk sync" in row
+        assert "cl-aws-use1-a → cl-aws-usw2-a" in row and "Data sync" in row
         assert 'role="progressbar"' in row and 'aria-valuenow="30"' in row and 'width="30"' in row
-        assert "30.0%" in row and "812 Mbit/s" in row
+        assert "30%" in row and "812 Mbit/s" in row
         assert f'data-poll-url="/migrations/mig-{n:04d}/panel/?display=row"' in row
         cancel_form = row[row.index("<form") :]
         assert 'name="display" value="row"' in cancel_form
@@ -466,7 +466,7 @@ def test_cancelling_from_a_row_answers_with_the_row(client_of, operator, grant, 
     mocked_api.add(
         responses.POST,
         f"{API}/migrations/mig-0001/cancel",
-        json=migration_data(status="cancelled", phase="disk_sync", progress=30, updated=50),
+        json=migration_data(status="cancelled", phase="data_sync", progress=30, updated=50),
     )
     response = client_of(operator).post(
         "/migrations/mig-0001/cancel/", {"display": "row"}, HTTP_HX_REQUEST="true"
@@ -485,7 +485,7 @@ def test_a_published_migration_event_carries_its_panel_and_its_row(
     with django_capture_on_commit_callbacks(execute=True):
         store_migration(
             partner=partner,
-            migration=migration_data(status="in_progress", phase="disk_sync", progress=40),
+            migration=migration_data(status="in_progress", phase="data_sync", progress=40),
             from_event=True,
         )
     # Once for those who may cancel it, once for the others: the same panel and row, without Cancel.

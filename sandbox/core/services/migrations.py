@@ -166,12 +166,15 @@ def migration_cancel(*, migration: Migration, now: datetime | None = None) -> Mi
     migration.updated_at = now
     migration.save()
     _restore_vm(migration, now)
+    # The progress event as before, then the contract's extension: the reference has no event that
+    # tells a subscriber a migration ended without completing or failing.
     _emit(migration, "migration.progress", now)
+    _emit(migration, "migration.cancelled", now)
     return migration
 
 
 def _emit(migration: Migration, event_type: str, now: datetime) -> None:
-    _emit_data(migration, event_type, migration_event_data(migration), now)
+    _emit_data(migration, event_type, migration_event_data(migration, event_type=event_type), now)
 
 
 def _emit_data(migration: Migration, event_type: str, data: dict[str, Any], at: datetime) -> None:
