@@ -102,3 +102,29 @@ def test_persistent_failures_surface_as_errors_after_the_retries(faults: Sandbox
     assert server_error.value.status == 503 and server_error.value.request_id
     assert rate_error.value.retry_after == 1.0
     assert len(sleeps) == 4
+
+
+def test_a_deadline_bounds_the_whole_call_against_a_slow_sandbox(faults: Sandbox) -> None:
+    """0.5 s across retries ends within 0.7 s, however many attempts the timeout alone would allow."""
+    from novacron import APITimeoutError
+
+    credential = faults.credentials["partner-acme"]
+    client = Client(
+        SDKConfig(
+            base_url=faults.base_url,
+            partner_id="partner-acme",
+            api_key=credential["api_key"],
+            api_secret=credential["api_secret"],
+            timeout=0.3,
+            max_retries=3,
+            deadline=0.5,
+        )
+    )
+    faults.set_faults({"latency_ms": 2000})
+
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        client.list_clusters()
+    elapsed = time.monotonic() - started
+
+    assert elapsed <= 0.7, elapsed
