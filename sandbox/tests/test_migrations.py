@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 
 import pytest
@@ -13,17 +13,9 @@ from sandbox.core.services.migrations import migration_advance, migration_cancel
 from sandbox.engine.migration_plan import build_plan, state_at
 from sandbox.engine.runner import engine_step
 from sandbox.tests.conftest import PartnerClient, make_vm
+from sandbox.tests.migration_clock import SCALE, at, phase_start
 
 pytestmark = pytest.mark.django_db
-SCALE = 10.0
-
-
-def _at(migration: Migration, simulated_seconds: float) -> datetime:
-    return migration.created_at + timedelta(seconds=simulated_seconds / SCALE)
-
-
-def _phase_start(migration: Migration, name: str) -> float:
-    return next(p[1] for p in migration.plan["phases"] if p[0] == name)
 
 
 @pytest.fixture
@@ -40,7 +32,7 @@ def test_a_live_migration_walks_every_phase_and_lands_on_the_target(acme: Partne
     midpoints = [(start + end) / 2 for _name, start, end in migration.plan["phases"]]
     samples = sorted([*midpoints, *range(0, int(migration.plan["end"]), 7), migration.plan["end"] + 1])
     for second in samples:
-        migration = migration_advance(migration=migration, now=_at(migration, second))
+        migration = migration_advance(migration=migration, now=at(migration, second))
         if not seen or seen[-1] != migration.phase:
             seen.append(migration.phase)
     assert seen == ["pre_check", "data_sync", "memory_precopy", "switchover", "verification", "completed"]
@@ -60,15 +52,15 @@ def test_figures_are_believable_during_data_sync(acme: Partner, vm: VM) -> None:
     migration = migration_create(
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
-    middle = (_phase_start(migration, "data_sync") + _phase_start(migration, "memory_precopy")) / 2
-    migration = migration_advance(migration=migration, now=_at(migration, middle))
+    middle = (phase_start(migration, "data_sync") + phase_start(migration, "memory_precopy")) / 2
+    migration = migration_advance(migration=migration, now=at(migration, middle))
     link = 10000 * 0.25 * SCALE  # cross-region within one cloud, moved SCALE times faster than real time
     assert migration.phase == "data_sync"
     assert 0.7 * link < migration.metrics["transfer_rate_mbps"] < 1.3 * link
     assert 0 < migration.bytes_transferred < migration.bytes_total
     assert migration.bytes_total >= 8 * 1024**3 + 25 * 1024**3
     assert migration.metrics["source_vm_load"] > migration.metrics["target_vm_load"] > 0
-    remaining = (migration.estimated_completion - _at(migration, middle)).total_seconds() * SCALE
+    remaining = (migration.estimated_completion - at(migration, middle)).total_seconds() * SCALE
     assert remaining == pytest.approx(migration.plan["end"] - middle, rel=0.01)
 
 
@@ -98,7 +90,7 @@ def test_it_cancels_before_switchover_but_not_after(acme: Partner, vm: VM, clust
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
     cancelled = migration_cancel(
-        migration=migration, now=_at(migration, _phase_start(migration, "data_sync") + 1)
+        migration=migration, now=at(migration, phase_start(migration, "data_sync") + 1)
     )
     assert (cancelled.status, cancelled.phase) == ("cancelled", "data_sync")
     assert (
@@ -107,7 +99,7 @@ def test_it_cancels_before_switchover_but_not_after(acme: Partner, vm: VM, clust
     )
     again = migration_create(partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"})
     with pytest.raises(Exception, match="Too late"):
-        migration_cancel(migration=again, now=_at(again, _phase_start(again, "switchover") + 0.1))
+        migration_cancel(migration=again, now=at(again, phase_start(again, "switchover") + 0.1))
 
 
 def test_a_vm_tagged_to_fail_fails_in_data_sync_and_raises_an_alert(
@@ -117,7 +109,7 @@ def test_a_vm_tagged_to_fail_fails_in_data_sync_and_raises_an_alert(
     migration = migration_create(
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
-    migration = migration_advance(migration=migration, now=_at(migration, migration.plan["end"]))
+    migration = migration_advance(migration=migration, now=at(migration, migration.plan["end"]))
     assert (migration.status, migration.phase) == ("failed", "data_sync")
     assert "data_sync failed" in migration.error and migration.finished_at is not None
     assert VM.objects.get(pk=vm.pk).status == "stopped"

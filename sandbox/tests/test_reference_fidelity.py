@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 
-from sandbox.core.models import VM, Cluster, Migration, Partner, PlatformEvent
+from sandbox.core.models import VM, Cluster, Partner, PlatformEvent
 from sandbox.core.serializers import migration_json
 from sandbox.core.services.migrations import migration_advance, migration_cancel, migration_create
 from sandbox.tests.conftest import PartnerClient, make_vm
+from sandbox.tests.migration_clock import at, phase_start
 
 pytestmark = pytest.mark.django_db
-SCALE = 10.0
-
-
-def _at(migration: Migration, simulated_seconds: float) -> datetime:
-    return migration.created_at + timedelta(seconds=simulated_seconds / SCALE)
-
-
-def _phase_start(migration: Migration, name: str) -> float:
-    return next(p[1] for p in migration.plan["phases"] if p[0] == name)
 
 
 @pytest.fixture
@@ -38,8 +28,8 @@ def test_progress_is_a_whole_percent_and_loads_are_fractions(acme: Partner, vm: 
     migration = migration_create(
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
-    middle = (_phase_start(migration, "data_sync") + _phase_start(migration, "memory_precopy")) / 2
-    migration = migration_advance(migration=migration, now=_at(migration, middle))
+    middle = (phase_start(migration, "data_sync") + phase_start(migration, "memory_precopy")) / 2
+    migration = migration_advance(migration=migration, now=at(migration, middle))
 
     wire = migration_json(migration)
     assert wire["phase"] == "data_sync"
@@ -53,7 +43,7 @@ def test_completion_says_success_with_a_whole_number_of_seconds(acme: Partner, v
     migration = migration_create(
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
-    migration = migration_advance(migration=migration, now=_at(migration, migration.plan["end"] + 1))
+    migration = migration_advance(migration=migration, now=at(migration, migration.plan["end"] + 1))
 
     (completed,) = _events("migration.completed")
     assert completed["status"] == "success"
@@ -68,7 +58,7 @@ def test_a_cancellation_sends_progress_then_cancelled(acme: Partner, vm: VM) -> 
     migration = migration_create(
         partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
     )
-    migration_cancel(migration=migration, now=_at(migration, _phase_start(migration, "data_sync") + 1))
+    migration_cancel(migration=migration, now=at(migration, phase_start(migration, "data_sync") + 1))
 
     (cancelled,) = _events("migration.cancelled")
     # Beside the progress event that says cancelled, at the same moment, with the same object.
