@@ -116,8 +116,10 @@ COMPLETED_EVENT_STATUS = "success"
 def migration_event_data(migration: Migration, *, event_type: str | None = None) -> dict[str, Any]:
     data = migration_json(migration)
     data["target_cluster_id"] = migration.target_cluster_id
-    if migration.finished_at and migration.started_at:
-        data["duration_seconds"] = round((migration.finished_at - migration.started_at).total_seconds())
+    if migration.finished_at:
+        # A migration cancelled while still queued never started: it ran for 0 seconds.
+        started = migration.started_at or migration.finished_at
+        data["duration_seconds"] = max(0, round((migration.finished_at - started).total_seconds()))
     if event_type == "migration.completed":
         data["status"] = COMPLETED_EVENT_STATUS
     return data

@@ -68,6 +68,17 @@ def test_a_cancellation_sends_progress_then_cancelled(acme: Partner, vm: VM) -> 
     assert type(cancelled["duration_seconds"]) is int
 
 
+def test_a_migration_cancelled_while_queued_ran_for_zero_seconds(acme: Partner, vm: VM) -> None:
+    migration = migration_create(
+        partner=acme, spec={"source_vm_id": vm.vm_id, "target_cluster": "cl-aws-usw2-a"}
+    )
+    migration_cancel(migration=migration, now=migration.created_at)
+
+    (cancelled,) = _events("migration.cancelled")
+    assert cancelled["started_at"] is None  # still queued: the engine never started it
+    assert cancelled["duration_seconds"] == 0
+
+
 def test_a_subscription_may_ask_for_migration_cancelled(acme_api: PartnerClient) -> None:
     response = acme_api.post(
         "/api/v1/partners/partner-acme/webhooks",
