@@ -35,10 +35,9 @@ def test_a_vm_removed_and_made_again_inside_is_shown_as_it_is_now(
     partner: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     vm = make_vm(partner, 1, status="running")
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        with publishing.coalesced():
-            publishing.vms_changed(partner=partner, removed=[vm])
-            publishing.vms_changed(partner=partner, added=1)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic(), publishing.coalesced():
+        publishing.vms_changed(partner=partner, removed=[vm])
+        publishing.vms_changed(partner=partner, added=1)
     [everyone] = Event.objects.filter(topic="vm", audience=EVERYONE)
     assert 'data-vm-status="running"' in everyone.html
 
