@@ -301,6 +301,10 @@ SYNC_RUN_ABANDON_AFTER_SECONDS = int(env("SYNC_RUN_ABANDON_AFTER_SECONDS", "900"
 WEBHOOK_RECEIVER_URL = env("WEBHOOK_RECEIVER_URL", SITE_URL.rstrip("/") + "/webhooks/novacron/{partner_id}/")
 # On SQLite the receiver writes through one long-lived writer thread (webhooks/writer.py); off: inline.
 WEBHOOK_SQLITE_WRITER_THREAD = env_bool("WEBHOOK_SQLITE_WRITER_THREAD", default=True)
+# Waiting events of one partner a worker applies in one transaction (webhooks.services): a burst
+# costs one claim, one status write and one publish per batch instead of per event. Bounded, so the
+# transaction (on SQLite the database's one writer) stays short and the receiver is not held up.
+WEBHOOK_PROCESS_BATCH_SIZE = int(env("WEBHOOK_PROCESS_BATCH_SIZE", "50"))
 # Refused deliveries (bad or missing signature, malformed, too large, too old, unknown partner) one
 # source address may cause per minute; past it the receiver answers 429 before reading the body.
 WEBHOOK_REFUSALS_PER_MINUTE = int(env("WEBHOOK_REFUSALS_PER_MINUTE", "30"))
@@ -347,7 +351,12 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis pushes each message to a waiting worker, so one at a time per pool slot keeps long tasks
+# from holding messages others could run. The filesystem transport instead sleeps its polling
+# interval whenever the worker's prefetch window is full: a window of one message per slot caps a
+# worker at about slots / polling interval (40 tasks a second), below a webhook burst. Its window is
+# wider; a message taken and not yet run is still redelivered if the worker dies (lib/broker.py).
+CELERY_WORKER_PREFETCH_MULTIPLIER = int(env("CELERY_PREFETCH_MULTIPLIER", "1" if REDIS_URL else "16"))
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 # Beat keeps its schedule in memory: the default shelve file is an SQLite database on Python 3.13,

@@ -82,7 +82,10 @@ def start_live_portal(
     return PortalServer(url=url, env=env, process=process, sandbox=sandbox, log_dir=tmp)  # type: ignore[arg-type]
 
 
-def start_live_worker(portal: PortalServer, tmp: Path, *, concurrency: int = 4, beat: bool = True) -> Process:
+def start_live_worker(
+    portal: PortalServer, tmp: Path, *, concurrency: int = 4, beat: bool = True, name: str = "worker"
+) -> Process:
+    """A Celery worker process; give each of several its own `name` (its node name and log file)."""
     args = [
         str(BIN / "celery"),
         "-A",
@@ -94,12 +97,14 @@ def start_live_worker(portal: PortalServer, tmp: Path, *, concurrency: int = 4, 
         str(concurrency),
         "--without-gossip",
         "--without-mingle",
+        "-n",
+        f"{name}@%h",
         "-l",
         "info",
     ]
     if beat:
         args += ["--beat"]
-    process = Process.start("worker", args, portal.env, tmp)
+    process = Process.start(name, args, portal.env, tmp)
     process.wait_for_log("ready.")
     return process
 

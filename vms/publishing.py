@@ -26,7 +26,10 @@ again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import batched
 from typing import Any
@@ -70,6 +73,79 @@ def fleet_context(*, partner: Partner) -> dict[str, Any]:
     }
 
 
+# --- many changes, one publish ------------------------------------------------------------------
+
+# A batch of webhook events changes the same few objects many times over (a migration's progress
+# events, a burst of vm.* events): publishing after each would render the same fragments, and the
+# fleet's counts, once per event. Inside `coalesced()` the changes are gathered instead and published
+# once when the enclosing transaction commits, from the rows as committed then: what a page receives
+# is the same as after the last of the per-change publishes, minus the intermediate renders.
+
+
+@dataclass
+class _PartnerChanges:
+    partner: Partner
+    vm_ids: set[str] = field(default_factory=set)
+    removed: dict[str, VM] = field(default_factory=dict)
+    vms_moved: bool = False  # a VM was added, updated or removed: the fleet's counts are published
+    migration_ids: set[str] = field(default_factory=set)
+
+    def add_vms(self, vm_ids: Iterable[str], removed: Iterable[VM]) -> None:
+        self.vms_moved = True
+        self.vm_ids.update(vm_ids)
+        self.removed.update((vm.vm_id, vm) for vm in removed)
+
+    def publish(self) -> None:
+        if self.vms_moved:
+            # A VM removed and then made again in the batch (a reused id) is shown as it is now.
+            _publish_vms(self.partner, sorted(self.vm_ids | set(self.removed)), list(self.removed.values()))
+        if self.migration_ids:
+            _publish_migrations(self.partner, sorted(self.migration_ids))
+
+
+@dataclass
+class _Gathered:
+    by_partner: dict[int, _PartnerChanges] = field(default_factory=dict)
+
+    def of(self, partner: Partner) -> _PartnerChanges:
+        return self.by_partner.setdefault(partner.pk, _PartnerChanges(partner))
+
+    def publish(self) -> None:
+        for changes in self.by_partner.values():
+            try:
+                changes.publish()
+            except Exception:  # as with on_commit(robust=True): one partner's render must not stop the rest
+                logger.exception("publishing the changes of partner %s failed", changes.partner.pk)
+
+
+_local = threading.local()
+
+
+def _gathering() -> _Gathered | None:
+    gathered: _Gathered | None = getattr(_local, "gathered", None)
+    return gathered
+
+
+@contextmanager
+def coalesced() -> Iterator[None]:
+    """Gather the changes published inside, and publish them once after the transaction commits.
+
+    Use it inside `transaction.atomic()`. A change whose savepoint rolled back may still be published:
+    that re-renders a row as committed, which a page shows already (fragments replace by id). Nested
+    uses join the outermost one. When the block raises, nothing is published.
+    """
+    if _gathering() is not None:
+        yield
+        return
+    gathered = _local.gathered = _Gathered()
+    try:
+        yield
+    finally:
+        _local.gathered = None
+    if gathered.by_partner:
+        transaction.on_commit(gathered.publish, robust=True)
+
+
 # --- VMs ----------------------------------------------------------------------------------------
 
 
@@ -83,6 +159,10 @@ def vms_changed(
     """
     updated, gone = sorted(set(vm_ids)), list(removed)
     if not (updated or gone or added):
+        return
+    gathered = _gathering()
+    if gathered is not None:
+        gathered.of(partner).add_vms(updated, gone)
         return
     transaction.on_commit(lambda: _publish_vms(partner, updated, gone), robust=True)
 
@@ -149,8 +229,13 @@ def _vm_action_cards(vms: Sequence[VM], controls: frozenset[str], *, clusters: d
 def migrations_changed(*, partner: Partner, migration_ids: Iterable[str]) -> None:
     """Publish, once the current transaction commits, the panels of migrations that changed."""
     ids = sorted(set(migration_ids))
-    if ids:
-        transaction.on_commit(lambda: _publish_migrations(partner, ids), robust=True)
+    if not ids:
+        return
+    gathered = _gathering()
+    if gathered is not None:
+        gathered.of(partner).migration_ids.update(ids)
+        return
+    transaction.on_commit(lambda: _publish_migrations(partner, ids), robust=True)
 
 
 def _publish_migrations(partner: Partner, migration_ids: Sequence[str]) -> None:

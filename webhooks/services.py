@@ -28,6 +28,7 @@ from novacron.errors import SignatureVerificationError
 from lib.debounce import run_soon
 from live.services import publish
 from partners.models import Partner
+from vms import publishing
 from vms.cache import store_migration, store_vm
 from vms.models import VM
 from vms.quota_gauges import quota_refresh_soon
@@ -231,8 +232,13 @@ def webhook_event_store(
     data = payload.get("data") or {}
     # A subscription's "send test event" carries data.test = true: acknowledged, never applied to the cache.
     known = event_type in KNOWN_EVENTS and data.get("test") is not True
+    # No transaction of its own: the one INSERT commits by itself, and BEGIN and COMMIT would be two
+    # more round trips on the receiver's hot path. The enqueue still waits for that commit (on_commit
+    # runs at once outside a transaction, and at the caller's commit inside one, where a savepoint
+    # keeps a redelivery's IntegrityError from breaking the caller's transaction).
+    in_transaction = connection.in_atomic_block
     try:
-        with _serialized_if_sqlite(), transaction.atomic():
+        with _serialized_if_sqlite(), transaction.atomic() if in_transaction else contextlib.nullcontext():
             event = WebhookEvent.objects.create(
                 partner=partner,
                 event_id=event_id,
@@ -356,39 +362,87 @@ def _apply(event: WebhookEvent) -> None:
 
 
 def webhook_event_process(*, event_pk: int) -> WebhookEvent:
-    """Process a stored event once: a processed or ignored event is left alone (idempotent).
+    """Process a stored event once, in a batch with its partner's other waiting events.
 
-    A failure is recorded on the event (status failed, error) and re-raised for the task's retry.
+    Each event has its own task, but the first of a burst to run claims the partner's oldest waiting
+    events (up to WEBHOOK_PROCESS_BATCH_SIZE, in the order received, this one included) and applies
+    them in one transaction: one claim, one status write and one publish of what changed, instead of
+    one of each per event. The tasks of the events it took find them processed and return at once.
+    One batch per partner at a time (the partner's row is locked), so a partner's events are applied
+    in the order they arrived; other partners' batches run beside it.
+
+    A processed or ignored event is left alone (idempotent). A failure is recorded on its event
+    (status failed, error) and the others of the batch go on; this event's failure is re-raised for
+    the task's retry, and another's is retried by that event's own task.
     """
-    failure: Exception | None = None
-    with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().select_related("partner").get(pk=event_pk)
-        if event.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
-            return event
-        event.attempts += 1
-        try:
-            with transaction.atomic():
-                _apply(event)
-        except Exception as exc:
-            failure = exc
-            event.status = WebhookEvent.Status.FAILED
-            event.error = f"{type(exc).__name__}: {exc}"[:2000]
-            logger.exception("webhook event %s failed", event.event_id)
-        else:
-            event.status = WebhookEvent.Status.PROCESSED
-            event.error = ""
-            event.processed_at = timezone.now()
-            event.processing_ms = (event.processed_at - event.received_at).total_seconds() * 1000
-        event.save(update_fields=["status", "error", "processed_at", "processing_ms", "attempts"])
-        partner_pk = event.partner_id
-        transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
-        if failure is None and event_changes_quota_usage(
-            event_type=event.event_type, data=event.payload.get("data") or {}
-        ):
-            transaction.on_commit(lambda: quota_refresh_soon(partner_pk=partner_pk))
-    if failure is not None:
-        raise failure
+    event = WebhookEvent.objects.get(pk=event_pk)
+    while event.status in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
+        # More waiting than a batch holds, this one not among the oldest: they go first, then again.
+        event, failure = _process_batch(partner_pk=event.partner_id, event_pk=event_pk)
+        if failure is not None:
+            raise failure
     return event
+
+
+def _claim_batch(*, partner: Partner, event: WebhookEvent) -> list[WebhookEvent]:
+    """The partner's oldest received events (and `event` itself when it is a retry), in order."""
+    claimed = list(
+        WebhookEvent.objects.select_for_update()
+        .filter(partner=partner, status=WebhookEvent.Status.RECEIVED)
+        .order_by("received_at", "pk")[: settings.WEBHOOK_PROCESS_BATCH_SIZE]
+    )
+    if event.status == WebhookEvent.Status.FAILED:
+        claimed = sorted([event, *claimed], key=lambda e: (e.received_at, e.pk))
+    return claimed
+
+
+def _process_batch(*, partner_pk: int, event_pk: int) -> tuple[WebhookEvent, Exception | None]:
+    """Apply one batch of the partner's events; `event_pk`'s event as it is now, and its failure if any."""
+    failure: Exception | None = None
+    quota_moved = False
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner_pk)
+        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if event.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
+            return event, None  # a batch that held the partner before us took it
+        batch = _claim_batch(partner=partner, event=event)
+        with publishing.coalesced():
+            for claimed in batch:
+                claimed.partner = partner
+                error = _apply_recording(claimed)
+                if claimed.pk == event_pk:
+                    event, failure = claimed, error
+                quota_moved = quota_moved or (
+                    error is None
+                    and event_changes_quota_usage(
+                        event_type=claimed.event_type, data=claimed.payload.get("data") or {}
+                    )
+                )
+        WebhookEvent.objects.bulk_update(
+            batch, ["status", "error", "processed_at", "processing_ms", "attempts"]
+        )
+        transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
+        if quota_moved:
+            transaction.on_commit(lambda: quota_refresh_soon(partner_pk=partner_pk))
+    return event, failure
+
+
+def _apply_recording(event: WebhookEvent) -> Exception | None:
+    """Apply one event in a savepoint of its own and record the outcome on it (saved by the caller)."""
+    event.attempts += 1
+    try:
+        with transaction.atomic():
+            _apply(event)
+    except Exception as exc:
+        event.status = WebhookEvent.Status.FAILED
+        event.error = f"{type(exc).__name__}: {exc}"[:2000]
+        logger.exception("webhook event %s failed", event.event_id)
+        return exc
+    event.status = WebhookEvent.Status.PROCESSED
+    event.error = ""
+    event.processed_at = timezone.now()
+    event.processing_ms = (event.processed_at - event.received_at).total_seconds() * 1000
+    return None
 
 
 def webhook_events_pending(*, older_than: timedelta, partners: Sequence[Partner] | None = None) -> list[int]:
