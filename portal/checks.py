@@ -45,3 +45,19 @@ def development_secrets_check(app_configs: Any = None, **kwargs: Any) -> list[Ch
             )
         )
     return errors
+
+
+@register()
+def budget_shares_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The sync and the jobs share one API budget: together they may not promise more than all of it."""
+    total = settings.SYNC_BUDGET_SHARE + settings.JOBS_BUDGET_SHARE
+    if total <= 1 and settings.JOBS_BUDGET_SHARE > 0:
+        return []
+    return [
+        Error(
+            f"SYNC_BUDGET_SHARE + JOBS_BUDGET_SHARE is {total:g}: the sync and bulk jobs together could "
+            "exceed the partner's API rate limit (or JOBS_BUDGET_SHARE is not positive).",
+            hint="Keep both above 0 and their sum at most 1 (people's clicks use the rest).",
+            id="portal.E003",
+        )
+    ]

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "vms",
     "webhooks",
     "live",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "portal.context_processors.portal",
                 "webhooks.context_processors.live_and_notifications",
+                "jobs.context_processors.live_topics",
             ],
         },
     },
@@ -292,6 +294,13 @@ NOVACRON_BACKGROUND_DEADLINE = float(env("NOVACRON_BACKGROUND_DEADLINE", str(NOV
 NOVACRON_TOKEN_REFRESH_MARGIN = int(env("NOVACRON_TOKEN_REFRESH_MARGIN", "60"))
 # Background sync may spend at most this share of the partner's per-minute API budget.
 SYNC_BUDGET_SHARE = float(env("SYNC_BUDGET_SHARE", "0.5"))
+# Bulk jobs (jobs/): their share of the same budget (with the sync's at most 1: portal.E003), how
+# many items of one job are in flight at once, when an item whose task was lost is sent again (with
+# its same Idempotency-Key), and how long a refused or transient item waits before it is tried again.
+JOBS_BUDGET_SHARE = float(env("JOBS_BUDGET_SHARE", "0.3"))
+JOBS_CONCURRENCY = int(env("JOBS_CONCURRENCY", "10"))
+JOBS_STALL_SECONDS = int(env("JOBS_STALL_SECONDS", "120"))
+JOBS_RETRY_SECONDS = float(env("JOBS_RETRY_SECONDS", "5"))
 # The inventory badge turns to a warning when the last successful sync is older than this.
 SYNC_STALE_AFTER_SECONDS = int(env("SYNC_STALE_AFTER_SECONDS", "300"))
 # A sync run still "running" after this long lost its worker: it is marked abandoned, and its lock
@@ -386,6 +395,8 @@ LIVE_KEEPALIVE_SECONDS = float(env("LIVE_KEEPALIVE_SECONDS", "15"))
 LIVE_EVENT_RETENTION_SECONDS = int(env("LIVE_EVENT_RETENTION_SECONDS", "3600"))
 MIGRATION_POLL_AFTER_SECONDS = int(env("MIGRATION_POLL_AFTER_SECONDS", "15"))
 CELERY_BEAT_SCHEDULE["live-prune-events"] = {"task": "live.prune_events", "schedule": 600.0}
+# Bulk jobs: advance every running one, and send again items whose task a dead worker lost.
+CELERY_BEAT_SCHEDULE["jobs-tick"] = {"task": "jobs.tick", "schedule": 10.0}
 CELERY_BEAT_SCHEDULE["migrations-poll-quiet"] = {"task": "webhooks.poll_quiet_migrations", "schedule": 10.0}
 CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {
     "task": "webhooks.process_pending_events",

@@ -89,3 +89,14 @@ def record_sync(partner: Any, *, finished_at: Any, kind: str = SyncRun.Kind.VMS_
         finished_at=finished_at,
         watermark=finished_at,
     )
+
+
+def make_job(partner: Any, job_id: str, vm_ids: list[str], *, kind: str = "stop", **fields: Any) -> Any:
+    """A bulk job of `kind` over these VMs, its items pending (jobs app)."""
+    from jobs.models import Job, JobItem
+
+    job = Job.objects.create(partner=partner, job_id=job_id, kind=kind, created_at=T0, **fields)
+    JobItem.objects.bulk_create(
+        JobItem(job=job, vm_id=vm_id, vm_name=vm_id, position=n) for n, vm_id in enumerate(vm_ids)
+    )
+    return job

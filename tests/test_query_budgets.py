@@ -26,7 +26,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from partners.models import Quota
-from tests.factories import make_cluster, make_migration, make_vms, record_sync
+from tests.factories import make_cluster, make_job, make_migration, make_vms, record_sync
 from tests.fakes import API, ROOT, T0, vm_payload
 from tests.urlconf import routes
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
@@ -70,6 +70,10 @@ PAGES: dict[str, int] = {
     "/partner/webhooks/received/": 9,
     "/partner/webhooks/received/{event}/payload/": 8,
     "/accounts/": 7,
+    "/jobs/": 8,
+    "/jobs/new/?action=stop&selection=filter&status=running": 11,
+    "/jobs/job-00001/": 12,
+    "/jobs/job-00001/progress/": 7,
     # The admin already holds the scope, so the step-up sends them straight back.
     "/accounts/grant/?scope=vm:write&next=/vms/": 3,
 }
@@ -308,6 +312,7 @@ def portal(
     record_sync(partner, finished_at=timezone.now())
     world = Portal(partner=partner, owner=owner, admin=client_of(owner))
     world.grow(5)
+    make_job(partner, "job-00001", ["vm-00001", "vm-00002"])  # a bulk job (jobs app) of two VMs
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         world.answer(mock)
         yield world

@@ -136,3 +136,8 @@ def migration_start_refusal(
 def migration_needs_grant(user: Any) -> bool:
     """The person's role may migrate VMs but their token lacks migration:execute: offer the grant."""
     return roles.can(user, roles.MIGRATION_EXECUTE) and not scopes.has_scope(user, "migration:execute")
+
+
+def vm_state_refusal(action: str, vm: VM) -> str:
+    """Why the VM's state refuses `action` (start, stop, delete), or "": the bulk jobs' eligibility."""
+    return _state_refusal(action, vm)

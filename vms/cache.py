@@ -10,9 +10,10 @@ fresher state while a sync page was in flight, and events arrive out of order an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import transaction
@@ -449,6 +450,22 @@ def _follow_on_vm(migration: Migration) -> list[VM]:
     return [vm]
 
 
+# Called (after commit) with the partner and the migration whenever a store moves a cached migration
+# to a finished status: an app above this one registers here to learn that a concurrency slot is free.
+_MIGRATION_FINISHED: list[Callable[[Partner, Migration], None]] = []
+
+
+def on_migration_finished(callback: Callable[[Partner, Migration], None]) -> None:
+    if callback not in _MIGRATION_FINISHED:
+        _MIGRATION_FINISHED.append(callback)
+
+
+def _announce_finished(partner: Partner, row: Migration, was: str | None) -> None:
+    if row.status in Migration.FINISHED and was not in Migration.FINISHED:
+        for callback in _MIGRATION_FINISHED:
+            transaction.on_commit(partial(callback, partner, row))
+
+
 @transaction.atomic
 def store_migration(
     *,
@@ -482,6 +499,7 @@ def store_migration(
     if from_event:
         row.last_event_at = now
     row.save()
+    _announce_finished(partner, row, cached.status if cached is not None else None)
     followed = _follow_on_vm(row)
     publishing.migrations_changed(partner=partner, migration_ids=[row.migration_id])
     publishing.vms_changed(partner=partner, vm_ids=[vm.vm_id for vm in followed])

@@ -22,7 +22,7 @@ import responses
 from django.conf import settings
 from django.test import Client
 
-from tests.factories import make_migration, make_vm
+from tests.factories import make_job, make_migration, make_vm
 from tests.fakes import ROOT
 from tests.test_query_budgets import (
     ALL_SCOPES,
@@ -79,6 +79,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     "partner/webhooks/<str:subscription_id>/test/": ADMINS,
     "partner/webhooks/<str:subscription_id>/deliveries/<str:delivery_id>/redeliver/": ADMINS,
     "partner/webhooks/received/<int:pk>/reprocess/": ADMINS,
+    # Bulk jobs: the single-VM actions' roles (jobs.permissions).
+    "jobs/new/": OPERATORS,
+    "jobs/<str:job_id>/cancel/": OPERATORS,
+    "jobs/<str:job_id>/retry/": OPERATORS,
 }
 
 # GET pages with no method guard, which would render themselves for a POST: none (every page answers
@@ -134,6 +138,7 @@ def _own_ids(portal: Portal) -> dict[str, str | int]:
         "integration_id": "int-00001",
         "subscription_id": "whs-00001",
         "delivery_id": "dlv-00001",
+        "job_id": "job-00001",
         "partner_id": portal.partner.partner_id,
     }
 
@@ -206,6 +211,7 @@ def globex(other_partner: Any) -> dict[str, str | int]:
 
     make_vm(other_partner, 9999)
     make_migration(other_partner, "mig-09999", "vm-09999")
+    make_job(other_partner, "job-09999", ["vm-09999"])
     now = timezone.now()
     Notification.objects.create(
         partner=other_partner, kind="alert.critical", source_event_id="evt_g", title="t", created_at=now
@@ -224,6 +230,7 @@ def globex(other_partner: Any) -> dict[str, str | int]:
         "integration_id": "int-09999",
         "subscription_id": "whs-09999",
         "delivery_id": "dlv-09999",
+        "job_id": "job-09999",
         "partner_id": other_partner.partner_id,
     }
 

@@ -1,0 +1,59 @@
+"""The bulk action's form: which action, on which selection, with which options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from jobs.models import Job
+from vms.models import Cluster
+
+SELECTION_CHOICES = [("filter", "Every VM matching the filter"), ("picked", "The VMs picked")]
+MIGRATION_TYPES = [("live", "Live"), ("cold", "Cold")]
+# At most this many VMs picked one by one (a bigger selection is a filter).
+MAX_PICKED = 500
+
+
+class JobForm(forms.Form):
+    action = forms.ChoiceField(choices=Job.Kind.choices)
+    selection = forms.ChoiceField(choices=SELECTION_CHOICES, required=False)
+    target_cluster = forms.ChoiceField(required=False, choices=[])
+    migration_type = forms.ChoiceField(required=False, choices=MIGRATION_TYPES, initial="live")
+    verify_after_migration = forms.BooleanField(required=False, initial=True)
+    downtime_window_minutes = forms.IntegerField(required=False, min_value=1, max_value=1440)
+    # Delete: the number of VMs, typed.
+    confirm = forms.CharField(required=False, max_length=12)
+
+    def __init__(self, data: Any, *, clusters: list[Cluster]) -> None:
+        super().__init__(data)
+        self.clusters = {cluster.cluster_id: cluster for cluster in clusters}
+        target: forms.ChoiceField = self.fields["target_cluster"]  # type: ignore[assignment]
+        target.choices = [("", "Choose a cluster")] + [
+            (cluster.cluster_id, f"{cluster.name} ({cluster.cloud_provider}, {cluster.region})")
+            for cluster in clusters
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("action") == Job.Kind.MIGRATE and not cleaned.get("target_cluster"):
+            self.add_error("target_cluster", "Choose the cluster to migrate to.")
+        return cleaned
+
+    def picked(self) -> list[str]:
+        getlist = getattr(self.data, "getlist", None)
+        picked = getlist("vm") if getlist else []
+        return [vm_id for vm_id in picked if vm_id][:MAX_PICKED]
+
+    def target(self) -> Cluster | None:
+        return self.clusters.get(self.cleaned_data.get("target_cluster") or "")
+
+    def parameters(self) -> dict[str, Any]:
+        if self.cleaned_data.get("action") != Job.Kind.MIGRATE:
+            return {}
+        return {
+            "target_cluster": self.cleaned_data["target_cluster"],
+            "migration_type": self.cleaned_data.get("migration_type") or "live",
+            "verify_after_migration": bool(self.cleaned_data.get("verify_after_migration")),
+            "downtime_window_minutes": self.cleaned_data.get("downtime_window_minutes"),
+        }

@@ -1,0 +1,188 @@
+"""Bulk actions: preview and create a job, its page with live progress, cancel, retry, the list.
+
+Thin adapters: the selection is read from the VM list's own filter form (vms.forms), the rules are
+jobs.eligibility and jobs.permissions, the writes jobs.services.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import roles
+from accounts.decorators import partner_required
+from accounts.http import PortalRequest
+from accounts.roles import role_required
+from jobs import publishing, selectors, services
+from jobs.budget import JobsPacer
+from jobs.eligibility import preview
+from jobs.forms import JobForm
+from jobs.models import Job, JobItem
+from jobs.permissions import job_refusal
+from lib.http_errors import organisation_object_or_404
+from vms import selectors as vm_selectors
+from vms.forms import VMFilterForm
+from vms.migration_selectors import migration_active_list, migration_concurrency_quota
+from vms.models import VM
+
+FILTER_FIELDS = ("q", "status", "cloud_provider", "region", "cluster", "tag")
+
+
+def _selection(request: PortalRequest, form: JobForm) -> tuple[QuerySet[VM], dict[str, str], str]:
+    """The VMs selected (a filter of the list, or ids picked on it), the filter, and which it was."""
+    partner = request.partner
+    data = request.POST if request.method == "POST" else request.GET
+    filters = {name: data.get(name, "").strip() for name in FILTER_FIELDS if data.get(name, "").strip()}
+    if data.get("selection") != "filter":
+        vms = VM.objects.filter(partner=partner, vm_id__in=form.picked()).order_by("name", "pk")
+        return vms, {}, "picked"
+    filter_form = VMFilterForm(filters, choices=vm_selectors.filter_choices(partner=partner))
+    vms = vm_selectors.vm_list(partner=partner, filters=filter_form.filters())
+    return vms, filters, "filter"
+
+
+def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
+    pacer = JobsPacer(partner=request.partner)
+    cost: dict[str, Any] = {
+        "api_calls": eligible,
+        "per_minute": pacer.per_minute,
+        "minutes": math.ceil(eligible / pacer.per_minute) if pacer.per_minute and eligible else 0,
+    }
+    if kind == Job.Kind.MIGRATE:
+        quota = migration_concurrency_quota(partner=request.partner)
+        cost["migration_limit"] = quota.limit
+        cost["migration_free"] = quota.remaining
+        cost["waves"] = math.ceil(eligible / quota.limit) if quota.limit and eligible else None
+    return cost
+
+
+@require_http_methods(["GET", "POST"])
+@partner_required
+@role_required(roles.VM_WRITE)
+def job_new(request: PortalRequest) -> HttpResponse:
+    """GET: what the action would do to the selection (eligible, skipped and why, the cost).
+    POST: create the job from a fresh snapshot of the selection, and go to its page."""
+    partner = request.partner
+    clusters = vm_selectors.cluster_list(partner=partner)
+    data = request.POST if request.method == "POST" else request.GET
+    form = JobForm(data, clusters=list(clusters))
+    valid = form.is_valid()
+    kind = form.cleaned_data.get("action", "") if valid else data.get("action", "")
+    refusal, needs_grant = job_refusal(request.user, kind) if kind in Job.Kind.values else ("", False)
+    vms, filters, selection = _selection(request, form)
+    target = form.target() if valid else None
+    shown = None
+    if valid and not refusal:
+        migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
+        rows = vms.only("vm_id", "name", "status", "cloud_provider", "cluster").iterator(chunk_size=2000)
+        shown = preview(kind, rows, migrating_ids=migrating, target=target)
+    if request.method == "POST" and shown is not None:
+        if kind == Job.Kind.DELETE and form.cleaned_data.get("confirm", "").strip() != str(shown.eligible):
+            form.add_error("confirm", f"Type {shown.eligible} to delete {shown.eligible} VMs.")
+        elif not shown.eligible:
+            form.add_error(None, "No VM of this selection can be acted on: nothing to do.")
+        else:
+            job = services.job_create(
+                partner=partner,
+                user=request.user,
+                kind=kind,
+                vms=vms.only("vm_id", "name", "status", "cloud_provider", "cluster").iterator(
+                    chunk_size=2000
+                ),
+                filters=filters,
+                selection=selection,
+                parameters=form.parameters(),
+            )
+            messages.success(request, f"Job {job.job_id} started.")
+            return redirect("jobs:detail", job_id=job.job_id)
+    context = {
+        "form": form,
+        "kind": kind,
+        "refusal": refusal,
+        "needs_grant": needs_grant,
+        "preview": shown,
+        "cost": _cost(request, kind, shown.eligible) if shown else None,
+        "filters": filters,
+        "selection": selection,
+        "picked": form.picked() if selection == "picked" else [],
+        "list_url": "/vms/?" + urlencode(filters) if filters else "/vms/",
+        "target": target,
+    }
+    return render(request, "jobs/new.html", context)
+
+
+@require_GET
+@partner_required
+def job_list(request: PortalRequest) -> HttpResponse:
+    jobs = selectors.job_list(partner=request.partner)[:100]
+    return render(request, "jobs/list.html", {"jobs": jobs})
+
+
+@require_GET
+@partner_required
+def job_detail(request: PortalRequest, job_id: str) -> HttpResponse:
+    job = organisation_object_or_404(Job, "job", partner=request.partner, job_id=job_id)
+    status = request.GET.get("status", "")
+    if status not in JobItem.Status.values:
+        status = ""
+    refusal, needs_grant = job_refusal(request.user, job.kind)
+    context = {
+        **publishing.progress_context(job),
+        "items": selectors.job_items(job=job, status=status)[:200],
+        "status_filter": status,
+        "statuses": JobItem.Status.values,
+        "refusal": refusal,
+        "needs_grant": needs_grant,
+    }
+    return render(request, "jobs/detail.html", context)
+
+
+@require_GET
+@partner_required
+def job_progress(request: PortalRequest, job_id: str) -> HttpResponse:
+    """The progress card alone: what pages poll while the live stream is down."""
+    job = organisation_object_or_404(Job, "job", partner=request.partner, job_id=job_id)
+    return render(request, "jobs/_progress.html", publishing.progress_context(job))
+
+
+def _may_change(request: PortalRequest, job: Job) -> bool:
+    refusal, _ = job_refusal(request.user, job.kind)
+    if refusal:
+        messages.error(request, refusal)
+    return not refusal
+
+
+@require_POST
+@partner_required
+@role_required(roles.VM_WRITE)
+def job_cancel(request: PortalRequest, job_id: str) -> HttpResponse:
+    job = organisation_object_or_404(Job, "job", partner=request.partner, job_id=job_id)
+    if _may_change(request, job):
+        if job.status != Job.Status.RUNNING:
+            messages.info(request, "This job is no longer running.")
+        else:
+            skipped = services.job_cancel(
+                job=job, cancel_migrations=request.POST.get("cancel_migrations") == "1"
+            )
+            messages.success(request, f"Job cancelled: {skipped} pending items skipped.")
+    return redirect("jobs:detail", job_id=job.job_id)
+
+
+@require_POST
+@partner_required
+@role_required(roles.VM_WRITE)
+def job_retry(request: PortalRequest, job_id: str) -> HttpResponse:
+    job = organisation_object_or_404(Job, "job", partner=request.partner, job_id=job_id)
+    if _may_change(request, job):
+        retried = services.job_retry(job=job)
+        messages.success(
+            request, f"{retried} failed items queued again." if retried else "No failed items to retry."
+        )
+    return redirect("jobs:detail", job_id=job.job_id)
