@@ -68,7 +68,8 @@ def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
 @role_required(roles.VM_WRITE)
 def job_new(request: PortalRequest) -> HttpResponse:
     """GET: what the action would do to the selection (eligible, skipped and why, the cost).
-    POST: create the job from a fresh snapshot of the selection, and go to its page."""
+    POST: create the job from a fresh snapshot of the selection, and go to its page; a POST with
+    `preview` shows the preview again (a POST, so the form's CSRF token never lands in a URL)."""
     partner = request.partner
     clusters = vm_selectors.cluster_list(partner=partner)
     data = request.POST if request.method == "POST" else request.GET
@@ -83,7 +84,7 @@ def job_new(request: PortalRequest) -> HttpResponse:
         migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
         rows = vms.only("vm_id", "name", "status", "cloud_provider", "cluster").iterator(chunk_size=2000)
         shown = preview(kind, rows, migrating_ids=migrating, target=target)
-    if request.method == "POST" and shown is not None:
+    if request.method == "POST" and shown is not None and not data.get("preview"):
         if kind == Job.Kind.DELETE and form.cleaned_data.get("confirm", "").strip() != str(shown.eligible):
             form.add_error("confirm", f"Type {shown.eligible} to delete {shown.eligible} VMs.")
         elif not shown.eligible:

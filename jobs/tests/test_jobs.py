@@ -254,3 +254,16 @@ def test_another_partners_job_is_a_404(partner, other_partner, operator, outside
     assert client.post(f"/jobs/{job.job_id}/cancel/").status_code == 404
     assert job.job_id.encode() not in client.get("/jobs/").content
     assert Job.objects.get(pk=job.pk).status == Job.Status.RUNNING
+
+
+def test_preview_again_is_a_post_that_creates_nothing(partner, operator, runner, grant):
+    _fleet(partner)
+    grant(operator, "openid profile email vm:read vm:write")
+    client = Client()
+    client.force_login(operator)
+
+    page = client.post("/jobs/new/", {"action": "stop", "selection": "filter", "preview": "1"})
+
+    assert page.status_code == 200 and b'<strong class="job-eligible">7</strong>' in page.content
+    assert b'formmethod="get"' not in page.content  # the CSRF token never travels in a URL
+    assert not Job.objects.exists()
