@@ -89,3 +89,10 @@ def record_sync(partner: Any, *, finished_at: Any, kind: str = SyncRun.Kind.VMS_
         finished_at=finished_at,
         watermark=finished_at,
     )
+
+
+def form_key() -> dict[str, str]:
+    """The hidden Idempotency-Key field a portal form carries, as a rendered form would post it."""
+    import uuid
+
+    return {"idempotency_key": uuid.uuid4().hex}
