@@ -163,8 +163,22 @@ def vm_detail(request: PortalRequest, vm_id: str) -> HttpResponse:
         "ranges": metrics.RANGES.values(),
         "chart_titles": [(chart["key"], chart["title"]) for chart in metrics.CHARTS],
         "default_range": metrics.DEFAULT_RANGE,
+        "default_aggregate": metrics.DEFAULT_AGGREGATE,
+        **_chart_choice(request),
     }
     return render(request, "vms/detail.html", context)
+
+
+def _chart_choice(request: PortalRequest) -> dict[str, str]:
+    """The charts' range and aggregate from the URL (`?range=7d&aggregate=max`, bookmarkable); an
+    unknown value falls back to the default rather than breaking a bookmark."""
+    range_key = request.GET.get("range", metrics.DEFAULT_RANGE)
+    aggregate = request.GET.get("aggregate", metrics.DEFAULT_AGGREGATE)
+    if not metrics.is_known(range_key, metrics.DEFAULT_AGGREGATE):
+        range_key = metrics.DEFAULT_RANGE
+    if not metrics.is_known(metrics.DEFAULT_RANGE, aggregate):
+        aggregate = metrics.DEFAULT_AGGREGATE
+    return {"chart_range": range_key, "chart_aggregate": aggregate}
 
 
 def _act(request: PortalRequest, vm_id: str, action: str) -> HttpResponse:
