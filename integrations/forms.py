@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.forms.formsets import DELETION_FIELD_NAME
 
-from lib.forms import StyledForm, public_http_url
+from lib.forms import IdempotentForm, StyledForm, public_http_url
 
 INTEGRATION_TYPES = [("api", "API"), ("webhook", "Webhook"), ("oauth", "OAuth"), ("saml", "SAML")]
 INTEGRATION_STATUSES = [("active", "Active"), ("disabled", "Disabled")]
@@ -75,6 +75,10 @@ def _config_from_lines(text: str) -> dict[str, Any]:
             raise forms.ValidationError(f"Line {number}: the key “{key}” appears twice.")
         config[key] = _config_value(match.group(2).strip())
     return config
+
+
+class IntegrationCreateForm(IntegrationForm, IdempotentForm):
+    """The new-integration form carries its own Idempotency-Key: posted twice, it creates one integration."""
 
 
 class EndpointForm(StyledForm):

@@ -18,6 +18,7 @@ from accounts.decorators import needs_partner_admin_scope, partner_admin_page
 from accounts.http import PortalRequest
 from integrations.forms import (
     EndpointFormSet,
+    IntegrationCreateForm,
     IntegrationForm,
     integration_body,
     integration_initial,
@@ -56,16 +57,19 @@ def _integration_save(form: IntegrationForm, endpoints: Any, save: Callable[[dic
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
 def integration_create(request: PortalRequest) -> HttpResponse:
-    form = IntegrationForm(request.POST or None)
+    form = IntegrationCreateForm(request.POST or None)
     endpoints = EndpointFormSet(request.POST or None, prefix="endpoints")
     if request.method == "POST":
 
         def create(body: dict[str, Any]) -> Any:
-            return request.novacron.create_integration(body)
+            return request.novacron.create_integration(
+                body, idempotency_key=form.cleaned_data["idempotency_key"]
+            )
 
         if _integration_save(form, endpoints, create):
             messages.success(request, f"Integration “{form.cleaned_data['name']}” created.")
             return redirect("integrations:integration_list")
+        form.renew_idempotency_key()
     context = {"form": form, "endpoints": endpoints, "creating": True}
     return _form_page(request, context)
 

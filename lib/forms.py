@@ -3,11 +3,15 @@ and NovaCron's field errors put back on the fields they name."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
+from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django import forms
+from django.core.cache import cache
 
 from lib.netguard import url_refusal
 
@@ -43,6 +47,82 @@ def public_http_url(value: str) -> None:
         )
 
 
+IDEMPOTENCY_FIELD = "idempotency_key"
+_IDEMPOTENCY_KEY = r"^[0-9a-f]{32}$"
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+class IdempotentForm(forms.Form):
+    """A form that carries its own Idempotency-Key for NovaCron, made when the form is rendered.
+
+    A double click, or a resubmission after a lost answer, posts the same key, so NovaCron does the
+    work once and replays its answer. A form posted without a well-formed key is invalid: it never
+    reaches NovaCron with a key the portal made up on the spot.
+    """
+
+    idempotency_key = forms.RegexField(
+        regex=_IDEMPOTENCY_KEY,
+        widget=forms.HiddenInput,
+        initial=new_idempotency_key,
+        error_messages={
+            "invalid": "This form is out of date: reload the page and try again.",
+            "required": "This form is out of date: reload the page and try again.",
+        },
+    )
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        # A hidden field's error would show nowhere: say it above the form.
+        errors = self.errors  # filled by the full_clean above
+        if self.is_bound and IDEMPOTENCY_FIELD in errors:
+            for message in errors.pop(IDEMPOTENCY_FIELD):
+                self.add_error(None, message)
+
+    def renew_idempotency_key(self) -> None:
+        """After NovaCron refused the request: the corrected form is another request, with its own key."""
+        data = self.data.copy() if hasattr(self.data, "copy") else dict(self.data)  # a mutable copy
+        data[self.add_prefix(IDEMPOTENCY_FIELD)] = new_idempotency_key()
+        self.data = data
+
+
+class ActionKeyForm(IdempotentForm):
+    """The key of a one-button form (start, stop, cancel, send a test event …), checked server-side."""
+
+
+def action_idempotency_key(data: Mapping[str, Any]) -> str | None:
+    """The well-formed key a one-button form posted, or None (an out-of-date page: refuse it)."""
+    form = ActionKeyForm(data)
+    return form.cleaned_data[IDEMPOTENCY_FIELD] if form.is_valid() else None
+
+
+# As long as NovaCron keeps a key (docs/partner-api.md, seed fidelity 6).
+_OUTCOME_SECONDS = 24 * 3600
+
+
+def form_outcome(*, partner_pk: int, path: str, key: str) -> str | None:
+    """Where the portal sent the person after NovaCron acted on this form key, if it has.
+
+    A repeat of a finished form (the second of a double click, arriving after the first was
+    answered) is sent to the same place, instead of meeting the checks the first one's success now
+    fails ("already migrating", "a stopped VM can't be stopped").
+    """
+    outcome = cache.get(_outcome_name(partner_pk, path, key))
+    return outcome if isinstance(outcome, str) else None
+
+
+def form_outcome_remember(*, partner_pk: int, path: str, key: str, location: str) -> None:
+    """`path`: the URL the form posted to, so a key counts only for the action it was made for."""
+    cache.set(_outcome_name(partner_pk, path, key), location, _OUTCOME_SECONDS)
+
+
+def _outcome_name(partner_pk: int, path: str, key: str) -> str:
+    digest = hashlib.sha256(f"{partner_pk}\x1f{path}\x1f{key}".encode()).hexdigest()
+    return f"form-outcome:{digest}"
+
+
 class StyledForm(forms.Form):
     """Bootstrap classes on every widget, and `is-invalid` on the ones with errors when rendered."""
 
@@ -50,6 +130,8 @@ class StyledForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             widget = field.widget
+            if widget.is_hidden:
+                continue
             if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
                 css = "form-check-input"
             elif isinstance(widget, forms.Select):

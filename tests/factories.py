@@ -100,3 +100,10 @@ def make_job(partner: Any, job_id: str, vm_ids: list[str], *, kind: str = "stop"
         JobItem(job=job, vm_id=vm_id, vm_name=vm_id, position=n) for n, vm_id in enumerate(vm_ids)
     )
     return job
+
+
+def form_key() -> dict[str, str]:
+    """The hidden Idempotency-Key field a portal form carries, as a rendered form would post it."""
+    import uuid
+
+    return {"idempotency_key": uuid.uuid4().hex}

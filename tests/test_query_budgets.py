@@ -46,7 +46,7 @@ ALL_SCOPES = "openid profile email vm:read vm:write migration:execute partner:ad
 PAGES: dict[str, int] = {
     "/": 13,
     "/vms/": 11,
-    "/vms/new/": 11,
+    "/vms/new/": 12,  # the networks in use per region, for the network picker
     # Refreshes the VM from NovaCron and writes the cache row (upsert in a savepoint) before rendering.
     "/vms/vm-00001/": 17,
     # A cache miss: the series are fetched and stored in the database cache (count, then write).

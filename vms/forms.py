@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
-from django.http import QueryDict
 
+from lib.forms import IdempotentForm
 from vms.models import VM, Cluster
 from vms.selectors import DEFAULT_SORT, SORTS, FilterChoices, VMFilters
 
@@ -31,6 +31,9 @@ STATUS_CHOICES = [("", "Any status")] + [
 # The contract's templates and clouds (docs/partner-api.md, "VMs").
 TEMPLATES = ["ubuntu-22.04", "ubuntu-24.04", "debian-12", "rhel-9", "windows-2022", "rocky-9"]
 CLOUD_PROVIDERS = ["aws", "gcp", "azure", "onprem"]
+# How a tag is written everywhere: the VM list's filter, the create form and the pages that show one
+# (the API's own query syntax, `tag=key:value`).
+TAG_SYNTAX = "key:value"
 
 
 class VMFilterForm(forms.Form):
@@ -45,7 +48,7 @@ class VMFilterForm(forms.Form):
     cloud_provider = forms.CharField(required=False, max_length=32, label="Cloud")
     region = forms.CharField(required=False, max_length=64)
     cluster = forms.CharField(required=False, max_length=64)
-    tag = forms.CharField(required=False, max_length=200, help_text="key:value")
+    tag = forms.CharField(required=False, max_length=200, help_text=TAG_SYNTAX)
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
     per_page = forms.TypedChoiceField(
         required=False, choices=[(size, size) for size in PAGE_SIZES], coerce=int, label="Per page"
@@ -70,14 +73,17 @@ class VMFilterForm(forms.Form):
 
     def clean_tag(self) -> str:
         tag: str = self.cleaned_data["tag"].strip()
-        if tag and (":" not in tag or not tag.split(":", 1)[0].strip()):
-            raise forms.ValidationError("Write a tag as key:value.")
+        if tag:
+            try:
+                parse_tag(tag)
+            except ValueError:
+                raise forms.ValidationError(f"Write a tag as {TAG_SYNTAX}, e.g. env:prod.") from None
         return tag
 
     def filters(self) -> VMFilters:
         self.is_valid()
         data = {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
-        key, _, value = data.get("tag", "").partition(":")
+        key, value = parse_tag(data["tag"]) if data.get("tag") else ("", "")
         return VMFilters(
             status=data.get("status", ""),
             cloud_provider=data.get("cloud_provider", ""),
@@ -94,54 +100,116 @@ class VMFilterForm(forms.Form):
         return self.cleaned_data.get("per_page") or DEFAULT_PAGE_SIZE
 
 
+def parse_tag(text: str) -> tuple[str, str]:
+    """One tag as the API writes it (`tag=key:value` in a VM query): split at the first colon, so a
+    value may hold colons; raises ValueError when there is no colon or no key."""
+    key, sep, value = text.partition(":")
+    if not sep or not key.strip():
+        raise ValueError(text)
+    return key.strip(), value.strip()
+
+
 def parse_tags(text: str) -> dict[str, str]:
-    """`key=value` lines as a dict; raises ValidationError naming the bad line."""
+    """`key:value` lines as a dict; raises ValidationError naming the bad one. Not split at commas:
+    like the API's repeated `tag=` parameter, a value may hold `:` and `,`."""
     tags: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise forms.ValidationError(f"Line {number}: write each tag as key=value.")
-        tags[key.strip()] = value.strip()
+    for entry in filter(None, (line.strip() for line in text.splitlines())):
+        try:
+            key, value = parse_tag(entry)
+        except ValueError:
+            raise forms.ValidationError(
+                f"“{entry}”: write each tag as {TAG_SYNTAX}, e.g. env:prod.", code="tag_syntax"
+            ) from None
+        tags[key] = value
     return tags
 
 
-class VMCreateForm(forms.Form):
-    """Every field of NovaCron's VMSpec, with choices taken from what the sync has cached."""
+@dataclass(frozen=True)
+class Placement:
+    """What the create form offers: the clouds, each cloud's regions, and the networks of each region."""
+
+    clouds: list[str]
+    regions: dict[str, list[str]]  # cloud -> regions
+    networks: dict[str, list[str]]  # region -> network ids in use there
+
+    @classmethod
+    def of(cls, clusters: list[Cluster], networks: dict[str, list[str]]) -> Placement:
+        regions: dict[str, list[str]] = {}
+        for cluster in clusters:
+            regions.setdefault(cluster.cloud_provider, [])
+            if cluster.region not in regions[cluster.cloud_provider]:
+                regions[cluster.cloud_provider].append(cluster.region)
+        return cls(
+            clouds=sorted(regions), regions={c: sorted(r) for c, r in regions.items()}, networks=networks
+        )
+
+
+class VMCreateForm(IdempotentForm):
+    """Every field of NovaCron's VMSpec, with choices taken from what the sync has cached.
+
+    Region follows the cloud and cluster follows both (static/js/vm-create.js narrows the selects;
+    `clean` refuses a mismatch for a browser without JavaScript). The defaults are the first cloud,
+    its first region and that region's first known network, which always go together.
+    """
 
     name = forms.CharField(max_length=255)
     template = forms.ChoiceField(choices=[(t, t) for t in TEMPLATES])
     cpu_cores = forms.IntegerField(min_value=1, max_value=128, initial=2, label="CPU cores")
     memory_gb = forms.IntegerField(min_value=1, max_value=1024, initial=4, label="Memory (GB)")
     disk_size_gb = forms.IntegerField(min_value=10, max_value=65536, initial=50, label="Disk (GB)")
-    network_id = forms.CharField(
-        max_length=64, label="Network id", help_text="The NovaCron network to attach, e.g. net-us-east-1-01."
-    )
     cloud_provider = forms.ChoiceField(label="Cloud")
     region = forms.ChoiceField()
     cluster = forms.ChoiceField(required=False, help_text="Optional: NovaCron picks one in the region.")
-    tags = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One key=value per line."
+    network_id = forms.RegexField(
+        regex=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
+        max_length=64,
+        label="Network",
+        help_text="A network of the region: the ones your VMs there use are listed, or type another id.",
+        error_messages={
+            "invalid": "A network id is letters, digits, “-”, “_”, “.” or “:”, e.g. net-us-east-1-01."
+        },
     )
-    # Made when the form is rendered and sent as NovaCron's Idempotency-Key: a double click, or a
-    # resubmission after a lost answer, posts the same key and NovaCron creates one VM.
-    idempotency_key = forms.RegexField(
-        regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex
+    tags = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"One {TAG_SYNTAX} per line, as in the VM list's tag filter.",
     )
 
-    def __init__(self, *args: Any, clusters: list[Cluster], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, clusters: list[Cluster], networks: dict[str, list[str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._clusters = {cluster.cluster_id: cluster for cluster in clusters}
-        clouds = sorted({c.cloud_provider for c in clusters}) or CLOUD_PROVIDERS
-        regions = sorted({c.region for c in clusters})
+        self.placement = Placement.of(clusters, networks or {})
+        clouds = self.placement.clouds or CLOUD_PROVIDERS
         # Declared ChoiceFields above; `fields` holds them typed as plain Fields.
         cast(forms.ChoiceField, self.fields["cloud_provider"]).choices = [(c, c) for c in clouds]
-        cast(forms.ChoiceField, self.fields["region"]).choices = [(r, r) for r in regions]
+        cast(forms.ChoiceField, self.fields["region"]).choices = [
+            (cloud, [(region, region) for region in regions])
+            for cloud, regions in self.placement.regions.items()
+        ]
         cast(forms.ChoiceField, self.fields["cluster"]).choices = [("", "Let NovaCron choose")] + [
             (c.cluster_id, f"{c.name} ({c.cloud_provider} {c.region})") for c in clusters
         ]
+        if self.placement.clouds:
+            cloud = self.placement.clouds[0]
+            region = self.placement.regions[cloud][0]
+            self.fields["cloud_provider"].initial = cloud
+            self.fields["region"].initial = region
+            known = self.placement.networks.get(region)
+            if known:
+                self.fields["network_id"].initial = known[0]
+
+    def cluster_options(self) -> list[tuple[str, str, str, str]]:
+        """(value, label, cloud, region) of each cluster option, for the select's data- attributes."""
+        return [("", "Let NovaCron choose", "", "")] + [
+            (c.cluster_id, f"{c.name} ({c.cloud_provider} {c.region})", c.cloud_provider, c.region)
+            for c in self._clusters.values()
+        ]
+
+    def network_options(self) -> list[tuple[str, str]]:
+        """(network id, region) of every network the cache knows, for the picker's datalist."""
+        return [(network, region) for region, ids in self.placement.networks.items() for network in ids]
 
     def clean_tags(self) -> dict[str, str]:
         return parse_tags(self.cleaned_data.get("tags") or "")
@@ -149,24 +217,22 @@ class VMCreateForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         cluster_id = cleaned.get("cluster")
-        if cluster_id:
-            cluster = self._clusters[cluster_id]
-            if cleaned.get("cloud_provider") and cluster.cloud_provider != cleaned["cloud_provider"]:
-                self.add_error(
-                    "cluster",
-                    f"{cluster.name} is in {cluster.cloud_provider}, not {cleaned['cloud_provider']}.",
-                )
-            elif cleaned.get("region") and cluster.region != cleaned["region"]:
-                self.add_error("cluster", f"{cluster.name} is in {cluster.region}, not {cleaned['region']}.")
         region = cleaned.get("region")
         cloud = cleaned.get("cloud_provider")
-        if (
-            region
-            and cloud
-            and self._clusters
-            and not any(c.region == region and c.cloud_provider == cloud for c in self._clusters.values())
-        ):
-            self.add_error("region", f"No {cloud} cluster in {region}.")
+        if region and cloud and self._clusters and region not in self.placement.regions.get(cloud, []):
+            offered = ", ".join(self.placement.regions.get(cloud, [])) or "none"
+            self.add_error("region", f"No {cloud} cluster in {region}. {cloud} regions: {offered}.")
+        elif cluster_id:
+            cluster = self._clusters[cluster_id]
+            if cloud and cluster.cloud_provider != cloud:
+                self.add_error("cluster", f"{cluster.name} is in {cluster.cloud_provider}, not {cloud}.")
+            elif region and cluster.region != region:
+                self.add_error("cluster", f"{cluster.name} is in {cluster.region}, not {region}.")
+        network = cleaned.get("network_id")
+        if network and region:
+            elsewhere = [r for r, ids in self.placement.networks.items() if network in ids and r != region]
+            if elsewhere and network not in self.placement.networks.get(region, []):
+                self.add_error("network_id", f"{network} is a network of {elsewhere[0]}, not {region}.")
         return cleaned
 
     def spec(self) -> dict[str, Any]:
@@ -188,12 +254,6 @@ class VMCreateForm(forms.Form):
         if self.cleaned_data.get("cluster"):
             spec["cluster"] = self.cleaned_data["cluster"]
         return spec
-
-    def renew_idempotency_key(self) -> None:
-        """After NovaCron refused this form's VM: the corrected form is another request, with its own key."""
-        data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)  # a mutable copy
-        data[self.add_prefix("idempotency_key")] = uuid.uuid4().hex
-        self.data = data
 
     def add_api_errors(self, fields: dict[str, list[str]], message: str) -> None:
         """NovaCron's `details.fields` onto the matching form fields; the rest as a form error."""

@@ -47,6 +47,15 @@ METRICS = ["cpu_usage", "memory_usage", "disk_io", "network_in", "network_out"]
 # The charts of one VM, range and aggregate are fetched from NovaCron at most this often.
 METRICS_CACHE_SECONDS = 30
 
+# The built-in metrics' names and units (docs/partner-api.md, "Metrics"), for alerts and charts.
+METRIC_LABELS = {
+    "cpu_usage": ("CPU usage", "%"),
+    "memory_usage": ("Memory usage", "%"),
+    "disk_io": ("Disk I/O", "MB/s"),
+    "network_in": ("Network in", "Mbit/s"),
+    "network_out": ("Network out", "Mbit/s"),
+}
+
 # One chart per entry: its title, unit and the series it draws.
 CHARTS: list[dict[str, Any]] = [
     {"key": "cpu", "title": "CPU usage", "unit": "%", "series": [("cpu_usage", "CPU")]},

@@ -4,10 +4,11 @@ from typing import Any, cast
 
 from django import forms
 
+from lib.forms import IdempotentForm
 from vms.models import Cluster
 
 
-class MigrationStartForm(forms.Form):
+class MigrationStartForm(IdempotentForm):
     target_cluster = forms.ChoiceField(label="Target cluster")
     migration_type = forms.ChoiceField(
         label="Type",

@@ -34,8 +34,11 @@ def migration_start(
     migration_type: str,
     downtime_window_minutes: int | None = None,
     verify_after_migration: bool = True,
+    idempotency_key: str | None = None,
 ) -> Migration:
-    """Ask NovaCron (as the user) to migrate the VM, then cache and publish its answer."""
+    """Ask NovaCron (as the user) to migrate the VM, then cache and publish its answer.
+
+    The same `idempotency_key` again (the form posted twice) starts no second migration."""
     options: dict[str, Any] = {"verify_after_migration": verify_after_migration}
     if downtime_window_minutes is not None:
         options["downtime_window_minutes"] = downtime_window_minutes
@@ -45,15 +48,18 @@ def migration_start(
             target_cluster=target_cluster,
             migration_type=migration_type,
             options=options,
-        )
+        ),
+        idempotency_key=idempotency_key,
     )
     migration, _, _ = store_migration(partner=partner, migration=answer)  # publishes what changed
     quota_refresh_soon(partner_pk=partner.pk)  # a concurrent-migration slot is taken
     return migration
 
 
-def migration_cancel(*, client: novacron.Client, migration: Migration) -> Migration:
-    answer = client.cancel_migration(migration.migration_id)
+def migration_cancel(
+    *, client: novacron.Client, migration: Migration, idempotency_key: str | None = None
+) -> Migration:
+    answer = client.cancel_migration(migration.migration_id, idempotency_key=idempotency_key)
     migration, _, _ = store_migration(partner=migration.partner, migration=answer)  # publishes what changed
     quota_refresh_soon(partner_pk=migration.partner_id)  # the slot is free again
     return migration

@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError, QuotaExceededError
 
+from accounts import roles
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
 from accounts.roles import MIGRATION_EXECUTE, role_required
+from lib.forms import action_idempotency_key, form_outcome, form_outcome_remember
 from lib.http_errors import organisation_object_or_404
 from vms.actions import migration_start_refusal
 from vms.migration_forms import MigrationStartForm
@@ -57,6 +59,9 @@ def migration_start(request: PortalRequest, vm_id: str) -> HttpResponse:
     template = "vms/migrations/start.html#form" if request.htmx else "vms/migrations/start.html"
     if request.method == "GET":
         return render(request, template, context)
+    done = _repeat_of(request, form)
+    if done:
+        return HttpResponse(status=204, headers={"HX-Redirect": done}) if request.htmx else redirect(done)
     if context["blocked"] or context["needs_grant"]:
         return render(request, template, context, status=403)
     if not form.is_valid():
@@ -70,17 +75,34 @@ def migration_start(request: PortalRequest, vm_id: str) -> HttpResponse:
             migration_type=form.cleaned_data["migration_type"],
             downtime_window_minutes=form.cleaned_data["downtime_window_minutes"],
             verify_after_migration=form.cleaned_data["verify_after_migration"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
         )
     except InsufficientScopeError:
         raise  # the middleware sends the person to grant the scope and back
     except (QuotaExceededError, ConflictError, NovaCronError) as exc:
         form.add_error(None, f"NovaCron refused the migration: {exc.message or exc}")
+        form.renew_idempotency_key()
         return render(request, template, context, status=409 if isinstance(exc, ConflictError) else 400)
     messages.success(request, f"Migration of {vm.name} started.")
     target = reverse("vms:migration_detail", args=[migration.migration_id])
+    form_outcome_remember(
+        partner_pk=request.partner.pk,
+        path=request.path,
+        key=form.cleaned_data["idempotency_key"],
+        location=target,
+    )
     if request.htmx:
         return HttpResponse(status=204, headers={"HX-Redirect": target})
     return redirect(target)
+
+
+def _repeat_of(request: PortalRequest, form: MigrationStartForm) -> str | None:
+    """The migration page of the migration this form already started (it was posted twice)."""
+    if not roles.can(request.user, MIGRATION_EXECUTE) or not form.is_valid():
+        return None
+    return form_outcome(
+        partner_pk=request.partner.pk, path=request.path, key=form.cleaned_data["idempotency_key"]
+    )
 
 
 @require_GET
@@ -109,11 +131,14 @@ def migration_cancel(request: PortalRequest, migration_id: str) -> HttpResponse:
     migration = organisation_object_or_404(
         Migration, "migration", partner=request.partner, migration_id=migration_id
     )
+    key = action_idempotency_key(request.POST)
     if not build_panel(migration).cancellable:
         messages.warning(request, "This migration can no longer be cancelled.")
+    elif key is None:
+        messages.warning(request, "Nothing was sent to NovaCron: the page was out of date. Try again.")
     else:
         try:
-            migration = cancel_service(client=request.novacron, migration=migration)
+            migration = cancel_service(client=request.novacron, migration=migration, idempotency_key=key)
         except ConflictError:
             messages.warning(
                 request, "Too late: the migration reached switchover and can no longer be cancelled."

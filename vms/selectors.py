@@ -142,6 +142,25 @@ def cluster_list(*, partner: Partner) -> list[Cluster]:
     return list(Cluster.objects.filter(partner=partner).order_by("cloud_provider", "region", "name"))
 
 
+def networks_by_region(*, partner: Partner) -> dict[str, list[str]]:
+    """The network ids the partner's VMs use, per region: what the create form offers.
+
+    NovaCron lists no networks of its own (the contract has no such call); the ones in use are the
+    ones known to exist.
+    """
+    pairs = (
+        VM.objects.filter(partner=partner)
+        .exclude(network_id="")
+        .order_by("region", "network_id")
+        .values_list("region", "network_id")
+        .distinct()
+    )
+    networks: dict[str, list[str]] = {}
+    for region, network in pairs:
+        networks.setdefault(region, []).append(network)
+    return networks
+
+
 def cluster_get(*, partner: Partner, cluster_id: str) -> Cluster | None:
     return Cluster.objects.filter(partner=partner, cluster_id=cluster_id).first()
 

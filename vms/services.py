@@ -6,6 +6,7 @@ is written from NovaCron's response at once, and again later by the webhook or t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -49,16 +50,31 @@ def vm_refresh(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM |
 # The API calls stay outside any transaction: on SQLite a transaction holds the write lock.
 
 
-def vm_start(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM | None:
-    return vm_cache_store(partner=partner, vm=client.start_vm(vm_id))
+# `idempotency_key`: the form's own key, so a double click or a retried POST acts once at NovaCron.
 
 
-def vm_stop(*, partner: Partner, client: novacron.Client, vm_id: str) -> VM | None:
-    return vm_cache_store(partner=partner, vm=client.stop_vm(vm_id))
+def vm_start(
+    *, partner: Partner, client: novacron.Client, vm_id: str, idempotency_key: str | None = None
+) -> VM | None:
+    return vm_cache_store(partner=partner, vm=client.start_vm(vm_id, idempotency_key=idempotency_key))
 
 
-def vm_delete(*, partner: Partner, client: novacron.Client, vm_id: str) -> None:
-    client.delete_vm(vm_id)  # NovaCron keeps a tombstone; the cache just drops the row
+def vm_stop(
+    *, partner: Partner, client: novacron.Client, vm_id: str, idempotency_key: str | None = None
+) -> VM | None:
+    return vm_cache_store(partner=partner, vm=client.stop_vm(vm_id, idempotency_key=idempotency_key))
+
+
+def vm_delete(
+    *, partner: Partner, client: novacron.Client, vm_id: str, idempotency_key: str | None = None
+) -> None:
+    """A DELETE carries no Idempotency-Key (NovaCron honours it on POST only): it is idempotent by its
+    nature, and the repeat of a delete (a double click) finding the VM gone is what was asked.
+    `idempotency_key` is taken so the three lifecycle actions share one signature."""
+    from novacron.errors import NotFoundError
+
+    with contextlib.suppress(NotFoundError):
+        client.delete_vm(vm_id)  # NovaCron keeps a tombstone; the cache just drops the row
     forget_vm(partner=partner, vm_id=vm_id)
     quota_refresh_soon(partner_pk=partner.pk)
 

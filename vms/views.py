@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from novacron.errors import (
@@ -23,8 +24,10 @@ from novacron.errors import (
     ValidationError,
 )
 
+from accounts import roles
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
+from lib.forms import action_idempotency_key, form_outcome, form_outcome_remember
 from lib.http_errors import organisation_object_or_404
 from vms import metrics, selectors, services
 from vms.actions import create_refusal, migration_needs_grant, vm_action, vm_change_refusal
@@ -160,30 +163,58 @@ def vm_detail(request: PortalRequest, vm_id: str) -> HttpResponse:
         "ranges": metrics.RANGES.values(),
         "chart_titles": [(chart["key"], chart["title"]) for chart in metrics.CHARTS],
         "default_range": metrics.DEFAULT_RANGE,
+        "default_aggregate": metrics.DEFAULT_AGGREGATE,
+        **_chart_choice(request),
     }
     return render(request, "vms/detail.html", context)
 
 
+def _chart_choice(request: PortalRequest) -> dict[str, str]:
+    """The charts' range and aggregate from the URL (`?range=7d&aggregate=max`, bookmarkable); an
+    unknown value falls back to the default rather than breaking a bookmark."""
+    range_key = request.GET.get("range", metrics.DEFAULT_RANGE)
+    aggregate = request.GET.get("aggregate", metrics.DEFAULT_AGGREGATE)
+    if not metrics.is_known(range_key, metrics.DEFAULT_AGGREGATE):
+        range_key = metrics.DEFAULT_RANGE
+    if not metrics.is_known(metrics.DEFAULT_RANGE, aggregate):
+        aggregate = metrics.DEFAULT_AGGREGATE
+    return {"chart_range": range_key, "chart_aggregate": aggregate}
+
+
 def _act(request: PortalRequest, vm_id: str, action: str) -> HttpResponse:
     partner = request.partner
+    key = action_idempotency_key(request.POST)
+    # The second of a double click, after the first was done (a deleted VM is gone from the cache):
+    # go where the first went. Only this partner's keys for this very URL are ever remembered.
+    may_write = roles.can(request.user, roles.VM_WRITE)
+    done = form_outcome(partner_pk=partner.pk, path=request.path, key=key) if key and may_write else None
+    if done:
+        return redirect(done)
     vm = organisation_object_or_404(VM, "VM", partner=partner, vm_id=vm_id)
     check = vm_action(request.user, vm, action)
     if not check.allowed:
         messages.error(request, check.reason)
         return redirect("vms:detail", vm_id=vm_id)
+    if key is None:
+        messages.error(
+            request, f"Nothing was sent to NovaCron: the page was out of date. {vm.name} as it is now:"
+        )
+        return redirect("vms:detail", vm_id=vm_id)
     service = {"start": services.vm_start, "stop": services.vm_stop, "delete": services.vm_delete}[action]
     try:
-        service(partner=partner, client=request.novacron, vm_id=vm_id)
+        service(partner=partner, client=request.novacron, vm_id=vm_id, idempotency_key=key)
     except _PASS_THROUGH:
         raise
     except NovaCronError as error:
         messages.error(request, f"Could not {action} {vm.name}: {api_failure_message(error)}")
         return redirect("vms:detail", vm_id=vm_id)
+    target = reverse("vms:list") if action == "delete" else reverse("vms:detail", args=[vm_id])
+    form_outcome_remember(partner_pk=partner.pk, path=request.path, key=key, location=target)
     if action == "delete":
         messages.success(request, f"{vm.name} is being deleted.")
-        return redirect("vms:list")
-    messages.success(request, f"{vm.name}: {action} requested.")
-    return redirect("vms:detail", vm_id=vm_id)
+    else:
+        messages.success(request, f"{vm.name}: {action} requested.")
+    return redirect(target)
 
 
 @require_POST
@@ -243,7 +274,9 @@ def vm_metrics(request: PortalRequest, vm_id: str) -> JsonResponse:
 def vm_create(request: PortalRequest) -> HttpResponse:
     partner = request.partner
     clusters = selectors.cluster_list(partner=partner)
-    form = VMCreateForm(request.POST or None, clusters=clusters)
+    form = VMCreateForm(
+        request.POST or None, clusters=clusters, networks=selectors.networks_by_region(partner=partner)
+    )
     refusal, needs_grant = create_refusal(request.user)
     quota = None if refusal else services.vm_create_quota(partner=partner, client=request.novacron)
     if request.method == "POST" and not refusal and quota and quota["allowed"] and form.is_valid():

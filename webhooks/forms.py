@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
-from lib.forms import StyledForm, public_http_url
+from lib.forms import IdempotentForm, StyledForm, public_http_url
 from webhooks.subscriptions import WEBHOOK_EVENT_TYPES
 
 
-class SubscriptionForm(StyledForm):
+class SubscriptionForm(StyledForm, IdempotentForm):
     url = forms.CharField(
         label="Delivery URL",
         max_length=1000,

@@ -30,6 +30,7 @@ from live.services import publish
 from partners.models import Partner
 from vms import publishing
 from vms.cache import store_migration, store_vm
+from vms.metrics import METRIC_LABELS
 from vms.models import VM
 from vms.quota_gauges import quota_refresh_soon
 from webhooks.models import Notification, WebhookEvent, WebhookRejection
@@ -318,23 +319,49 @@ def vm_apply_event(*, partner: Partner, event_type: str, data: Mapping[str, Any]
     return (stored.vm or stored.removed) if stored.changed else None
 
 
-def _notification_title(event_type: str, data: Mapping[str, Any]) -> str:
-    if event_type == "alert.critical":
-        resource = data.get("resource_id") or data.get("resource_type") or "a resource"
-        return f"Critical alert on {resource}: {data.get('metric', 'metric')} at {data.get('value')}"
-    return f"Quota exceeded: {data.get('quota', 'quota')} ({data.get('used')}/{data.get('limit')})"
+def _figure(value: Any, unit: str) -> str:
+    """`95.3 %`, `420 Mbit/s`: one decimal at most, and the unit."""
+    try:
+        number = f"{float(value):.1f}".removesuffix(".0")
+    except (TypeError, ValueError):
+        number = str(value)
+    return f"{number} {unit}".strip()
+
+
+def _notification_text(*, partner: Partner, event_type: str, data: Mapping[str, Any]) -> tuple[str, str]:
+    """The title (what, where, how much) and the text (what it is measured against), never the same words.
+
+    An alert on a VM names it as people know it (its cached name; its id when the portal has never
+    seen it) and the page links to it (`data.resource_id`).
+    """
+    if event_type != "alert.critical":
+        title = f"Quota exceeded: {data.get('quota', 'quota')} ({data.get('used')}/{data.get('limit')})"
+        message = str(data.get("message") or "")
+        return title, "" if message.strip().rstrip(".") in title else message
+    metric = str(data.get("metric") or "metric")
+    label, unit = METRIC_LABELS.get(metric, (metric.replace("_", " ").capitalize(), ""))
+    resource = str(data.get("resource_id") or data.get("resource_type") or "a resource")
+    if data.get("resource_type", "vm") == "vm":
+        resource = (
+            VM.objects.filter(partner=partner, vm_id=resource).values_list("name", flat=True).first()
+            or resource
+        )
+    title = f"{label} at {_figure(data.get('value'), unit)} on {resource}"
+    threshold = data.get("threshold")
+    return title, f"Above the threshold of {_figure(threshold, unit)}." if threshold is not None else ""
 
 
 def notification_from_event(*, event: WebhookEvent) -> Notification | None:
     """One notification per event (re-processing finds the existing one and returns None)."""
     data = event.payload.get("data") or {}
+    title, message = _notification_text(partner=event.partner, event_type=event.event_type, data=data)
     notification, created = Notification.objects.get_or_create(
         partner=event.partner,
         source_event_id=event.event_id,
         defaults={
             "kind": event.event_type,
-            "title": _notification_title(event.event_type, data)[:200],
-            "message": str(data.get("message") or ""),
+            "title": title[:200],
+            "message": message,
             "data": dict(data),
             "created_at": timezone.now(),
         },

@@ -20,7 +20,7 @@ from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
 from accounts.http import PortalRequest
-from lib.forms import apply_api_field_errors
+from lib.forms import action_idempotency_key, apply_api_field_errors
 from lib.http_errors import NotInYourOrganisation
 from webhooks import delivery_log, subscriptions
 from webhooks.forms import SubscriptionForm
@@ -72,11 +72,13 @@ def webhook_create(request: PortalRequest) -> HttpResponse:
                 partner=request.partner,
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except novacron_errors.ValidationError as exc:
             apply_api_field_errors(exc.fields, form)
             if not exc.fields:
                 form.add_error(None, exc.message)
+            form.renew_idempotency_key()
         else:
             _show_secret_once(request, new_secret, rotated=False)
             messages.success(request, f"Subscribed {new_secret.url}.")
@@ -129,9 +131,15 @@ def webhook_delete(request: PortalRequest, subscription_id: str) -> HttpResponse
 def webhook_rotate_secret(request: PortalRequest, subscription_id: str) -> HttpResponse:
     subscription = _subscription(request, subscription_id)
     own_receiver = subscriptions.is_own_receiver(partner=request.partner, url=subscription.url)
-    if request.method == "POST":
+    key = action_idempotency_key(request.POST) if request.method == "POST" else None
+    if request.method == "POST" and key is None:
+        messages.error(request, "Nothing was rotated: the page was out of date. Try again.")
+    elif request.method == "POST":
         new_secret = subscriptions.subscription_rotate_secret(
-            client=request.novacron, partner=request.partner, subscription_id=subscription_id
+            client=request.novacron,
+            partner=request.partner,
+            subscription_id=subscription_id,
+            idempotency_key=key,
         )
         _show_secret_once(request, new_secret, rotated=True)
         messages.success(request, "Secret rotated.")
@@ -144,7 +152,12 @@ def webhook_rotate_secret(request: PortalRequest, subscription_id: str) -> HttpR
 @needs_partner_admin_scope
 @require_POST
 def webhook_send_test(request: PortalRequest, subscription_id: str) -> HttpResponse:
-    delivery = request.novacron.send_test_event(subscription_id)
+    key = action_idempotency_key(request.POST)
+    if key is None:
+        _subscription(request, subscription_id)  # another partner's id is a 404 all the same
+        messages.error(request, "Nothing was sent: the page was out of date. Try again.")
+        return redirect("webhooks:webhook_deliveries", subscription_id=subscription_id)
+    delivery = request.novacron.send_test_event(subscription_id, idempotency_key=key)
     messages.success(request, f"Test event {delivery.event_id} queued for delivery ({delivery.status}).")
     return redirect("webhooks:webhook_deliveries", subscription_id=subscription_id)
 
@@ -183,7 +196,12 @@ def webhook_deliveries(request: PortalRequest, subscription_id: str) -> HttpResp
 @needs_partner_admin_scope
 @require_POST
 def delivery_redeliver(request: PortalRequest, subscription_id: str, delivery_id: str) -> HttpResponse:
-    delivery = request.novacron.redeliver(subscription_id, delivery_id)
+    key = action_idempotency_key(request.POST)
+    if key is None:
+        _subscription(request, subscription_id)  # another partner's id is a 404 all the same
+        messages.error(request, "Nothing was redelivered: the page was out of date. Try again.")
+        return redirect("webhooks:webhook_deliveries", subscription_id=subscription_id)
+    delivery = request.novacron.redeliver(subscription_id, delivery_id, idempotency_key=key)
     messages.success(request, f"Event {delivery.event_id} will be delivered again.")
     return redirect("webhooks:webhook_deliveries", subscription_id=subscription_id)
 

@@ -11,6 +11,7 @@ deliveries already in flight (and retries) still verify.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from novacron.errors import NotFoundError
 from novacron.models import EVENT_TYPES
 
@@ -60,12 +62,33 @@ def subscription_list(*, client: novacron.Client) -> list[WebhookSubscription]:
     return list(client.list_webhooks(limit=100).auto_paging_iter())
 
 
+def form_webhook_secret(*, partner: Partner, idempotency_key: str | None) -> str:
+    """The secret a form's request gives a subscription: the same for the same form key.
+
+    NovaCron replays a POST only when its body is the same, and the body holds the secret: a double
+    click must send the same one, or the repeat is a conflict. Derived from the key with the
+    portal's SECRET_KEY (nothing stored); without a key, a random one.
+    """
+    if not idempotency_key:
+        return new_webhook_secret()
+    digest = salted_hmac(
+        "webhooks.form_webhook_secret", f"{partner.pk}:{idempotency_key}", algorithm="sha256"
+    ).digest()
+    return "whsec_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def subscription_create(
-    *, client: novacron.Client, partner: Partner, url: str, events: list[str]
+    *,
+    client: novacron.Client,
+    partner: Partner,
+    url: str,
+    events: list[str],
+    idempotency_key: str | None = None,
 ) -> NewSecret:
+    """Subscribe at NovaCron; the same `idempotency_key` again (the form posted twice) subscribes once."""
     secret = own_receiver_secret(partner=partner) if is_own_receiver(partner=partner, url=url) else None
-    secret = secret or new_webhook_secret()
-    subscription = client.subscribe_webhook(events, url, secret)
+    secret = secret or form_webhook_secret(partner=partner, idempotency_key=idempotency_key)
+    subscription = client.subscribe_webhook(events, url, secret, idempotency_key=idempotency_key)
     return NewSecret(subscription_id=subscription.subscription_id, url=subscription.url, secret=secret)
 
 
@@ -81,15 +104,24 @@ def own_receiver_secret(*, partner: Partner) -> str:
 
 
 def subscription_rotate_secret(
-    *, client: novacron.Client, partner: Partner, subscription_id: str, now: datetime | None = None
+    *,
+    client: novacron.Client,
+    partner: Partner,
+    subscription_id: str,
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> NewSecret:
     """Give the subscription a new secret at NovaCron; for the portal's receiver, keep the old one
-    valid for 24 hours and move every subscription to that receiver onto the new secret."""
+    valid for 24 hours and move every subscription to that receiver onto the new secret.
+
+    The same `idempotency_key` again (the form posted twice) rotates once: the same new secret is
+    sent again (a PATCH to the same value changes nothing), and the receiver's previous secret stays
+    the one before the rotation rather than becoming the new one."""
     subscriptions = subscription_list(client=client)
     target = next((s for s in subscriptions if s.subscription_id == subscription_id), None)
     if target is None:
         raise NotFoundError(f"no webhook subscription {subscription_id}", status=404, code="not_found")
-    secret = new_webhook_secret()
+    secret = form_webhook_secret(partner=partner, idempotency_key=idempotency_key)
     if not is_own_receiver(partner=partner, url=target.url):
         rotated = client.update_webhook(subscription_id, {"secret": secret})
         return NewSecret(subscription_id=rotated.subscription_id, url=rotated.url, secret=secret)
@@ -97,6 +129,8 @@ def subscription_rotate_secret(
     # The receiver learns the new secret first (the old one stays valid), so no delivery signed
     # with either is rejected while NovaCron switches over. No lock is held during the API calls.
     before = _receiver_secrets_replace(partner=partner, secret=secret, now=now or timezone.now())
+    if before is None:  # a repeat: the receiver already has this secret
+        before = {name: getattr(partner, name) for name in _SECRET_FIELDS}
     try:
         for subscription in subscriptions:
             if is_own_receiver(partner=partner, url=subscription.url):
@@ -111,9 +145,14 @@ _SECRET_FIELDS = ["webhook_secret", "previous_webhook_secret", "previous_webhook
 
 
 @transaction.atomic
-def _receiver_secrets_replace(*, partner: Partner, secret: str, now: datetime) -> dict[str, object]:
+def _receiver_secrets_replace(*, partner: Partner, secret: str, now: datetime) -> dict[str, object] | None:
+    """The secrets before; None when the receiver has this secret already (nothing changed)."""
     locked = Partner.objects.select_for_update().get(pk=partner.pk)
     before = {name: getattr(locked, name) for name in _SECRET_FIELDS}
+    if locked.webhook_secret == secret:
+        for name in _SECRET_FIELDS:
+            setattr(partner, name, getattr(locked, name))
+        return None
     keep_previous_webhook_secret(partner=locked, previous=locked.webhook_secret, now=now)
     locked.webhook_secret = secret
     locked.save(update_fields=[*_SECRET_FIELDS, "updated_at"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from django.utils.html import format_html
 from django_htmx.middleware import HtmxDetails
 
 from accounts import scopes
+from lib.forms import IDEMPOTENCY_FIELD, new_idempotency_key
 
 register = template.Library()
 
@@ -47,3 +49,20 @@ def has_scope_filter(user: Any, scope: str) -> bool:
 @register.simple_tag
 def scope_description(scope: str) -> str:
     return scopes.scope_description(scope)
+
+
+@register.simple_tag
+def idempotency_key_field(*state: object) -> str:
+    """The hidden Idempotency-Key of a one-button form: new each time the form is rendered, or, given
+    the `state` it acts on (action, object id, its `updated_at`), the same for that state.
+
+    A fragment pushed live is drawn once per set of controls and must draw the same for each to be
+    sent once (live.services.publish_with_controls); a key of the state does, and a click on the
+    same state twice is still one request at NovaCron, while a new state gets a new key.
+    """
+    key = (
+        hashlib.sha256("\x1f".join(str(part) for part in state).encode()).hexdigest()[:32]
+        if state
+        else new_idempotency_key()
+    )
+    return format_html('<input type="hidden" name="{}" value="{}">', IDEMPOTENCY_FIELD, key)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import responses
 
+from tests.factories import form_key
 from tests.partner_api import PARTNER_API, error_json, integration_json, page
 
 LIST_URL = "/partner/integrations/"
@@ -59,7 +60,7 @@ def test_it_creates_an_integration_with_an_endpoint(api: responses.RequestsMock,
         **endpoint_rows(BACKUP_ENDPOINT, extra=1),
     }
 
-    response = admin_client.post(NEW_URL, data)
+    response = admin_client.post(NEW_URL, {**data, **form_key()})
 
     assert response.status_code == 302
     assert response["Location"] == LIST_URL
@@ -109,7 +110,7 @@ def test_it_creates_an_integration_with_three_endpoint_rows(
     ]
     data = {"name": "Backups", "type": "api", "status": "active", "config": "", **endpoint_rows(*rows)}
 
-    response = admin_client.post(NEW_URL, data)
+    response = admin_client.post(NEW_URL, {**data, **form_key()})
 
     assert response.status_code == 302
     sent = json.loads(api.calls[0].request.body)
@@ -124,7 +125,8 @@ def test_it_refuses_a_configuration_that_is_not_a_json_object_without_calling_no
     api: responses.RequestsMock, admin_client: Any, config: str, message: str
 ) -> None:
     response = admin_client.post(
-        NEW_URL, {"name": "x", "type": "api", "status": "active", "config": config, **endpoint_rows()}
+        NEW_URL,
+        {**form_key(), "name": "x", "type": "api", "status": "active", "config": config, **endpoint_rows()},
     )
 
     assert response.status_code == 400
@@ -146,7 +148,8 @@ def test_it_validates_endpoint_rows_before_calling_novacron(
     row = {**BACKUP_ENDPOINT, field: value}
 
     response = admin_client.post(
-        NEW_URL, {"name": "x", "type": "api", "status": "active", "config": "", **endpoint_rows(row)}
+        NEW_URL,
+        {**form_key(), "name": "x", "type": "api", "status": "active", "config": "", **endpoint_rows(row)},
     )
 
     assert response.status_code == 400
@@ -175,7 +178,7 @@ def test_it_puts_novacrons_field_errors_on_the_endpoint_row_they_name(
         **endpoint_rows(BACKUP_ENDPOINT, second),
     }
 
-    response = admin_client.post(NEW_URL, data)
+    response = admin_client.post(NEW_URL, {**data, **form_key()})
 
     assert response.status_code == 400
     endpoints = response.context["endpoints"]
@@ -192,7 +195,8 @@ def test_a_duplicate_name_is_shown_on_the_name_field(api: responses.RequestsMock
     )
 
     response = admin_client.post(
-        NEW_URL, {"name": "Backups", "type": "api", "status": "active", "config": "", **endpoint_rows()}
+        NEW_URL,
+        {**form_key(), "name": "Backups", "type": "api", "status": "active", "config": "", **endpoint_rows()},
     )
 
     assert response.status_code == 400
@@ -351,7 +355,15 @@ def test_the_configuration_may_be_written_as_key_value_lines(
     config = '# nightly\nbackup_schedule = 0 2 * * *\nretention_days = 30\nenabled: true\nlabel = "x = y"'
 
     response = admin_client.post(
-        NEW_URL, {"name": "Backups", "type": "api", "status": "active", "config": config, **endpoint_rows()}
+        NEW_URL,
+        {
+            **form_key(),
+            "name": "Backups",
+            "type": "api",
+            "status": "active",
+            "config": config,
+            **endpoint_rows(),
+        },
     )
 
     assert response.status_code == 302
@@ -371,7 +383,8 @@ def test_a_key_value_line_it_cannot_read_is_pointed_out(
     api: responses.RequestsMock, admin_client: Any, config: str, message: str
 ) -> None:
     response = admin_client.post(
-        NEW_URL, {"name": "x", "type": "api", "status": "active", "config": config, **endpoint_rows()}
+        NEW_URL,
+        {**form_key(), "name": "x", "type": "api", "status": "active", "config": config, **endpoint_rows()},
     )
 
     assert response.status_code == 400

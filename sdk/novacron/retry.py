@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import APIConnectionError, NovaCronError, RateLimitError, ServerError
+from .errors import APIConnectionError, ConflictError, NovaCronError, RateLimitError, ServerError
 
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
@@ -17,7 +17,9 @@ class RetryPolicy:
     """Exponential backoff with jitter; a 429 waits for the server's own hint.
 
     Every method is retried: GET, PATCH and DELETE are idempotent on this API, and every POST
-    carries an ``Idempotency-Key`` the server deduplicates on.
+    carries an ``Idempotency-Key`` the server deduplicates on. A 409 saying that the first request
+    with this key is still in progress (a double click, a retry that overtook its original) is
+    retried too: once the first finishes, the server replays its answer.
     """
 
     max_retries: int = 3
@@ -33,6 +35,8 @@ class RetryPolicy:
         if attempt >= self.max_retries:
             return False
         if isinstance(error, APIConnectionError | RateLimitError):
+            return True
+        if isinstance(error, ConflictError) and error.details.get("in_progress") is True:
             return True
         return isinstance(error, ServerError) and error.status in RETRYABLE_STATUSES
 

@@ -115,6 +115,27 @@
       });
   }
 
+  // The range and aggregate live in the URL (?range=7d&aggregate=max): a bookmark or a shared link
+  // opens the same charts, and Back returns to the previous choice.
+  function toUrl() {
+    var url = new URL(window.location.href);
+    [["range", section.dataset.defaultRange], ["aggregate", section.dataset.defaultAggregate]].forEach(
+      function (pair) {
+        if (state[pair[0]] === pair[1]) {
+          url.searchParams.delete(pair[0]);
+        } else {
+          url.searchParams.set(pair[0], state[pair[0]]);
+        }
+      });
+    return url.pathname + url.search + url.hash;
+  }
+
+  function show() {
+    pressed("range", state.range);
+    pressed("aggregate", state.aggregate);
+    load();
+  }
+
   section.addEventListener("click", function (event) {
     var button = event.target.closest("button");
     if (!button || !section.contains(button)) {
@@ -122,14 +143,24 @@
     }
     if (button.dataset.range) {
       state.range = button.dataset.range;
-      pressed("range", state.range);
     } else if (button.dataset.aggregate) {
       state.aggregate = button.dataset.aggregate;
-      pressed("aggregate", state.aggregate);
     } else {
       return;
     }
-    load();
+    window.history.pushState({ charts: { range: state.range, aggregate: state.aggregate } }, "", toUrl());
+    show();
+  });
+
+  window.addEventListener("popstate", function (event) {
+    var params = new URLSearchParams(window.location.search);
+    var chosen = (event.state && event.state.charts) || {
+      range: params.get("range") || section.dataset.defaultRange,
+      aggregate: params.get("aggregate") || section.dataset.defaultAggregate,
+    };
+    state.range = chosen.range;
+    state.aggregate = chosen.aggregate;
+    show();
   });
 
   load();

@@ -61,7 +61,7 @@ def valid_form(**overrides):
         "cloud_provider": "aws",
         "region": "us-east-1",
         "cluster": "",
-        "tags": "env=prod\nteam = api\n",
+        "tags": "env:prod\nteam : api\n",
         "idempotency_key": uuid.uuid4().hex,
     }
     data.update(overrides)
@@ -130,7 +130,7 @@ def test_a_valid_form_creates_the_vm_through_novacron_and_caches_it(
         ({"memory_gb": "2048"}, "memory_gb", "less than or equal to 1024"),
         ({"disk_size_gb": "5"}, "disk_size_gb", "greater than or equal to 10"),
         ({"template": "windows-95"}, "template", "Select a valid choice"),
-        ({"tags": "env=prod\nbroken"}, "tags", "Line 2: write each tag as key=value."),
+        ({"tags": "env:prod\nbroken"}, "tags", "“broken”: write each tag as key:value, e.g. env:prod."),
         ({"cluster": "cl-gcp-euw1-a"}, "cluster", "CL-GCP-EUW1-A is in gcp, not aws."),
         ({"cloud_provider": "gcp"}, "region", "No gcp cluster in us-east-1."),
         ({"name": ""}, "name", "This field is required."),

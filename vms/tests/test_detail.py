@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.factories import make_cluster, make_migration, make_vm
+from tests.factories import form_key, make_cluster, make_migration, make_vm
 from tests.fakes import ROOT, error_body, vm_payload
 from vms.models import VM
 
@@ -32,7 +32,7 @@ def test_the_page_shows_spec_tags_cluster_and_the_state_novacron_reports_now(
     body = response.content.decode()
     assert response.status_code == 200
     assert 'data-vm-status="stopped"' in body
-    assert "CL-AWS-USE1-A" in body and "us-east-1" in body and "team: web" in body and "ubuntu-22.04" in body
+    assert "CL-AWS-USE1-A" in body and "us-east-1" in body and "team:web" in body and "ubuntu-22.04" in body
     assert VM.objects.get(pk=vm.pk).status == "stopped"
     assert 'data-metrics-url="/vms/vm-00001/metrics.json"' in body
 
@@ -160,7 +160,7 @@ def test_stopping_a_running_vm_goes_through_novacron_and_updates_the_cache(vm, w
         json=vm_payload(1, name="alpha", status="stopped", updated_at="2026-03-01T00:00:00Z"),
     )
 
-    response = client_of(writer).post("/vms/vm-00001/stop/")
+    response = client_of(writer).post("/vms/vm-00001/stop/", form_key())
 
     assert response.status_code == 302 and response["Location"] == "/vms/vm-00001/"
     assert stop.call_count == 1
@@ -175,13 +175,13 @@ def test_starting_a_stopped_vm_updates_the_cache(partner, writer, client_of, moc
         json=vm_payload(1, status="provisioning", updated_at="2026-03-01T00:00:00Z"),
     )
 
-    client_of(writer).post("/vms/vm-00001/start/")
+    client_of(writer).post("/vms/vm-00001/start/", form_key())
 
     assert VM.objects.get(pk=vm.pk).status == "provisioning"
 
 
 def test_an_action_that_does_not_apply_is_refused_without_calling_novacron(vm, writer, client_of, mocked_api):
-    response = client_of(writer).post("/vms/vm-00001/start/", follow=True)
+    response = client_of(writer).post("/vms/vm-00001/start/", form_key(), follow=True)
 
     assert "A running VM can&#x27;t be started." in response.content.decode()
     assert not [call for call in mocked_api.calls if call.request.method == "POST"]
@@ -190,7 +190,7 @@ def test_an_action_that_does_not_apply_is_refused_without_calling_novacron(vm, w
 def test_a_viewer_cannot_act_even_by_posting_directly(vm, viewer, grant, api_settings, client_of, mocked_api):
     grant(viewer, "openid profile email vm:read vm:write")
 
-    client_of(viewer).post("/vms/vm-00001/stop/")
+    client_of(viewer).post("/vms/vm-00001/stop/", form_key())
 
     assert len(mocked_api.calls) == 0
     assert VM.objects.get(pk=vm.pk).status == "running"
@@ -200,7 +200,7 @@ def test_a_conflict_from_novacron_is_explained(vm, writer, client_of, mocked_api
     mocked_api.post(f"{ROOT}/vms/vm-00001/stop", status=409, body=error_body("conflict", "VM is migrating"))
     _serve_vm(mocked_api, status="migrating")
 
-    response = client_of(writer).post("/vms/vm-00001/stop/", follow=True)
+    response = client_of(writer).post("/vms/vm-00001/stop/", form_key(), follow=True)
 
     assert "Could not stop alpha: VM is migrating" in response.content.decode()
 
@@ -216,7 +216,7 @@ def test_delete_asks_for_confirmation_first(vm, writer, client_of, mocked_api):
 def test_confirming_delete_removes_the_vm(vm, writer, client_of, mocked_api):
     delete = mocked_api.delete(f"{ROOT}/vms/vm-00001", status=204)
 
-    response = client_of(writer).post("/vms/vm-00001/delete/")
+    response = client_of(writer).post("/vms/vm-00001/delete/", form_key())
 
     assert response.status_code == 302 and response["Location"] == "/vms/"
     assert delete.call_count == 1

@@ -114,7 +114,7 @@ def test_a_bad_filter_value_is_ignored_rather_than_an_error(fleet, owner, client
 
     assert response.status_code == 200
     assert len(names(response)) == 5
-    assert "Write a tag as key:value." in response.content.decode()
+    assert "Write a tag as key:value, e.g. env:prod." in response.content.decode()
 
 
 @pytest.mark.parametrize("per_page", [25, 50, 100, 200])

@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from live.audiences import controls_audience
 from live.models import EVERYONE, Event
 from partners.models import Quota
+from tests.factories import form_key
 from tests.webhook_payloads import at, migration_data
 from vms.models import VM, Cluster, Migration
 
@@ -112,7 +113,7 @@ def test_an_exhausted_quota_disables_the_form_and_says_why(
     assert "<fieldset disabled" in page
     assert "All 2 concurrent migrations" in page
     response = client.post(
-        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
+        "/vms/vm-0001/migrate/", {**form_key(), "target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
     )
     assert response.status_code == 403
     assert len(mocked_api.calls) == 0
@@ -125,7 +126,7 @@ def test_a_viewer_is_refused_with_the_reason(client_of, viewer, grant, vm, mocke
     assert "<fieldset disabled" in page
     assert "Your role (viewer)" in page
     response = client.post(
-        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
+        "/vms/vm-0001/migrate/", {**form_key(), "target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
     )
     assert response.status_code == 403
     assert len(mocked_api.calls) == 0
@@ -139,7 +140,7 @@ def test_without_the_migration_scope_it_offers_a_grant_link(client_of, operator,
     assert 'data-grant-scope="migration:execute"' in page
     assert "<fieldset disabled" in page
     response = client.post(
-        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
+        "/vms/vm-0001/migrate/", {**form_key(), "target_cluster": "cl-aws-usw2-a", "migration_type": "live"}
     )
     assert response.status_code == 403
     assert len(mocked_api.calls) == 0
@@ -155,6 +156,7 @@ def test_an_operator_starts_a_migration_and_the_cache_holds_novacrons_answer(
         response = client_of(operator).post(
             "/vms/vm-0001/migrate/",
             {
+                **form_key(),
                 "target_cluster": "cl-aws-usw2-a",
                 "migration_type": "live",
                 "downtime_window_minutes": "30",
@@ -191,7 +193,7 @@ def test_a_refusal_from_novacron_shows_on_the_form(client_of, operator, grant, v
         },
     )
     response = client_of(operator).post(
-        "/vms/vm-0001/migrate/", {"target_cluster": "cl-aws-usw2-a", "migration_type": "cold"}
+        "/vms/vm-0001/migrate/", {**form_key(), "target_cluster": "cl-aws-usw2-a", "migration_type": "cold"}
     )
     assert response.status_code == 409
     assert "VM is already migrating" in response.content.decode()
@@ -262,7 +264,7 @@ def test_another_partners_migration_is_a_404_everywhere(client_of, outsider, gra
     client = client_of(outsider)
     assert client.get("/migrations/mig-0001/").status_code == 404
     assert client.get("/migrations/mig-0001/panel/").status_code == 404
-    assert client.post("/migrations/mig-0001/cancel/").status_code == 404
+    assert client.post("/migrations/mig-0001/cancel/", form_key()).status_code == 404
     assert "mig-0001" not in client.get("/migrations/").content.decode()
     assert len(mocked_api.calls) == 0
 
@@ -275,7 +277,7 @@ def test_an_operator_cancels_a_running_migration(client_of, operator, grant, par
         f"{API}/migrations/mig-0001/cancel",
         json=migration_data(status="cancelled", phase="data_sync", progress=30, updated=50),
     )
-    response = client_of(operator).post("/migrations/mig-0001/cancel/", HTTP_HX_REQUEST="true")
+    response = client_of(operator).post("/migrations/mig-0001/cancel/", form_key(), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert 'data-status="cancelled"' in response.content.decode()
     assert Migration.objects.get().status == "cancelled"
@@ -284,7 +286,7 @@ def test_an_operator_cancels_a_running_migration(client_of, operator, grant, par
 def test_a_viewer_cannot_cancel(client_of, viewer, grant, partner, mocked_api):
     grant(viewer, "openid vm:read migration:execute")
     _migration(partner)
-    assert client_of(viewer).post("/migrations/mig-0001/cancel/").status_code == 403
+    assert client_of(viewer).post("/migrations/mig-0001/cancel/", form_key()).status_code == 403
     assert len(mocked_api.calls) == 0
     assert Migration.objects.get().status == "in_progress"
 
@@ -331,7 +333,7 @@ def test_after_switchover_cancel_is_not_offered_nor_sent(client_of, operator, gr
     _migration(partner, phase="switchover")
     client = client_of(operator)
     assert "Cancel migration" not in client.get("/migrations/mig-0001/panel/").content.decode()
-    client.post("/migrations/mig-0001/cancel/")
+    client.post("/migrations/mig-0001/cancel/", form_key())
     assert len(mocked_api.calls) == 0
 
 
@@ -469,7 +471,7 @@ def test_cancelling_from_a_row_answers_with_the_row(client_of, operator, grant, 
         json=migration_data(status="cancelled", phase="data_sync", progress=30, updated=50),
     )
     response = client_of(operator).post(
-        "/migrations/mig-0001/cancel/", {"display": "row"}, HTTP_HX_REQUEST="true"
+        "/migrations/mig-0001/cancel/", {**form_key(), "display": "row"}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
     assert response.status_code == 200

@@ -11,6 +11,7 @@ from django.utils import timezone
 from novacron.webhooks import sign_payload
 
 from partners.models import Partner
+from tests.factories import form_key
 from tests.partner_api import PARTNER_API, delivery_json, error_json, page, subscription_json
 from webhooks.subscriptions import expired_webhook_secrets_drop, subscription_rotate_secret
 from webhooks.tasks import drop_expired_webhook_secrets
@@ -109,7 +110,11 @@ def test_a_new_secret_is_shown_once_and_then_never_again(
 
     created = admin_client.post(
         "/partner/webhooks/new/",
-        {"url": "https://hooks.acme.example/novacron", "events": ["vm.created", "migration.completed"]},
+        {
+            **form_key(),
+            "url": "https://hooks.acme.example/novacron",
+            "events": ["vm.created", "migration.completed"],
+        },
     )
     sent = json.loads(api.calls[0].request.body)
     secret = sent["secret"]
@@ -130,7 +135,7 @@ def test_subscribing_our_own_receiver_uses_the_secret_the_receiver_checks(
 ) -> None:
     api.post(f"{PARTNER_API}/webhooks", json=subscription_json(url=RECEIVER), status=201)
 
-    admin_client.post("/partner/webhooks/new/", {"url": RECEIVER, "events": ["vm.created"]})
+    admin_client.post("/partner/webhooks/new/", {**form_key(), "url": RECEIVER, "events": ["vm.created"]})
 
     assert json.loads(api.calls[0].request.body)["secret"] == partner.webhook_secret
 
@@ -146,7 +151,7 @@ def test_novacrons_validation_errors_land_on_the_subscription_fields(
     )
 
     response = admin_client.post(
-        "/partner/webhooks/new/", {"url": "https://nowhere.example/", "events": ["vm.created"]}
+        "/partner/webhooks/new/", {**form_key(), "url": "https://nowhere.example/", "events": ["vm.created"]}
     )
 
     assert response.status_code == 400
@@ -158,7 +163,7 @@ def test_a_subscription_needs_at_least_one_event_and_an_http_url(
 ) -> None:
     api.get(f"{PARTNER_API}/webhooks", json=page([]))
 
-    response = admin_client.post("/partner/webhooks/new/", {"url": "javascript:alert(1)"})
+    response = admin_client.post("/partner/webhooks/new/", {**form_key(), "url": "javascript:alert(1)"})
 
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"url", "events"}
@@ -193,7 +198,7 @@ def test_send_test_event_asks_novacron_and_shows_the_deliveries(
         f"{PARTNER_API}/webhooks/whs-1/test", json=delivery_json(status="pending", attempts=[]), status=202
     )
 
-    response = admin_client.post("/partner/webhooks/whs-1/test/")
+    response = admin_client.post("/partner/webhooks/whs-1/test/", form_key())
 
     assert response.status_code == 302
     assert response["Location"] == "/partner/webhooks/whs-1/deliveries/"
@@ -248,7 +253,7 @@ def test_redeliver_starts_a_new_attempt_series(api: responses.RequestsMock, admi
         status=202,
     )
 
-    response = admin_client.post("/partner/webhooks/whs-1/deliveries/dlv-1/redeliver/")
+    response = admin_client.post("/partner/webhooks/whs-1/deliveries/dlv-1/redeliver/", form_key())
 
     assert response.status_code == 302
     assert api.calls[0].request.url.endswith("/webhooks/whs-1/deliveries/dlv-1/redeliver")
@@ -261,7 +266,7 @@ def test_rotating_an_outside_subscription_sets_a_new_secret_at_novacron_only(
     api.patch(f"{PARTNER_API}/webhooks/whs-1", json=subscription_json())
     before = partner.webhook_secret
 
-    response = admin_client.post("/partner/webhooks/whs-1/rotate/")
+    response = admin_client.post("/partner/webhooks/whs-1/rotate/", form_key())
 
     new_secret = json.loads(api.calls[-1].request.body)["secret"]
     assert response.status_code == 302
@@ -292,7 +297,7 @@ def test_rotating_our_receivers_secret_moves_every_subscription_to_it_and_keeps_
     )
     old = partner.webhook_secret
 
-    response = admin_client.post("/partner/webhooks/whs-own/rotate/")
+    response = admin_client.post("/partner/webhooks/whs-own/rotate/", form_key())
 
     assert response.status_code == 302
     partner.refresh_from_db()
