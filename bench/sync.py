@@ -273,6 +273,8 @@ def child() -> int:
         f"full sync: {cached:,} VMs cached in {full_seconds:.1f} s ({cached / full_seconds:,.0f} VMs/s), "
         f"{full.api_calls} API calls, of which the pacer waited {full_pacer.waited:.1f} s"
     )
+    quarters = [page_rss[min(len(page_rss) - 1, len(page_rss) * q // 4)] / 1024 for q in (1, 2, 3, 4)]
+    print("  RSS after 25/50/75/100% of the pages: " + " / ".join(f"{mb:.0f} MB" for mb in quarters))
     print(
         f"  memory: RSS {rss_before / 1024:.0f} MB before, peak (VmHWM) {peak_kb / 1024:.0f} MB "
         f"(+{(peak_kb - rss_before) / 1024:.0f} MB); RSS after pages 5-10 {early_rss / 1024:.0f} MB, "
