@@ -53,6 +53,8 @@ T = TypeVar("T")
 PAGE_SIZE = 500
 # Re-read a little before the watermark: NovaCron's clock and commit order are not ours.
 WATERMARK_OVERLAP = timedelta(seconds=5)
+# How much older than `updated_since` a listed VM must be to show that NovaCron ignored the filter.
+FILTER_PRECISION = timedelta(seconds=1)
 RECENT_MIGRATIONS = 50
 ACTIVE_MIGRATION_STATUSES = ("pending", "in_progress")
 
@@ -244,7 +246,9 @@ def sync_vms_incremental(
 
 def _check_updated_since(since: datetime, page: novacron.Page[novacron.VM]) -> None:
     """Raise when the first page of an `updated_since` list shows NovaCron ignored the filter."""
-    older = [vm.vm_id for vm in page.data if vm.updated_at is not None and vm.updated_at < since]
+    # A second's slack: a NovaCron that keeps coarser stamps than ours may round `since` down.
+    cutoff = since - FILTER_PRECISION
+    older = [vm.vm_id for vm in page.data if vm.updated_at is not None and vm.updated_at < cutoff]
     if older:
         raise UpdatedSinceUnsupported(
             f"NovaCron listed {len(older)} VMs updated before updated_since={since.isoformat()} "
