@@ -1,4 +1,4 @@
-"""Command line of the sandbox: `python -m sandbox serve|seed|partner-credentials|tick|register-client|…`.
+"""Command line of the sandbox: `python -m sandbox serve|seed|partner-credentials|tick|churn|register-client|…`.
 
 Anything that is not a sandbox command goes to Django's management (`migrate`, `makemigrations`, …).
 """
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox.cli import tick
 
         return tick(args[1:])
+    if command == "churn":
+        from sandbox.cli import churn
+
+        return churn(args[1:])
     if command == "register-client":
         from sandbox.identity.cli import register_client
 

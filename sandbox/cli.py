@@ -1,4 +1,4 @@
-"""The sandbox's own commands (see __main__.py): serve, seed, partner-credentials, tick."""
+"""The sandbox's own commands (see __main__.py): serve, seed, partner-credentials, tick, churn."""
 
 from __future__ import annotations
 
@@ -92,4 +92,20 @@ def tick(argv: list[str]) -> int:
     from sandbox.engine.runner import engine_step
 
     print(json.dumps(engine_step()))
+    return 0
+
+
+def churn(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox churn")
+    parser.add_argument("--partner", required=True, help="the partner id whose VMs change")
+    parser.add_argument("--vms", type=int, required=True, help="how many VMs to change")
+    parser.add_argument("--delete-share", type=float, default=0.1, help="share of them deleted (0..1)")
+    parser.add_argument("--seed", type=int, default=0, help="which VMs are chosen (deterministic)")
+    args = parser.parse_args(argv)
+    from sandbox.core.churn import vms_churn
+    from sandbox.core.models import Partner
+
+    partner = Partner.objects.get(partner_id=args.partner)
+    report = vms_churn(partner=partner, count=args.vms, delete_share=args.delete_share, seed=args.seed)
+    print(json.dumps(report.as_json()))
     return 0

@@ -29,6 +29,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import batched
@@ -149,6 +150,33 @@ def coalesced() -> Iterator[None]:
 # --- VMs ----------------------------------------------------------------------------------------
 
 
+# Partners (pk) whose overview counts are published once at the end of the current bulk write, and
+# whether that write changed them yet (see `fleet_counts_once`).
+_fleet_deferred: ContextVar[dict[int, bool] | None] = ContextVar("fleet_deferred", default=None)
+
+
+@contextmanager
+def fleet_counts_once(*, partner: Partner) -> Iterator[None]:
+    """Within this block the overview's fleet counts of `partner` are published once, at its end.
+
+    A sync writes the fleet page by page; each page still publishes its changed VMs at once, but
+    recounting 100,000 VMs after every page of 500 would cost more than the page. The counts go out
+    after the last page (once committed), and only when some page changed them.
+    """
+    deferred = dict(_fleet_deferred.get() or {})
+    if partner.pk in deferred:
+        yield
+        return
+    token = _fleet_deferred.set({**deferred, partner.pk: False})
+    try:
+        yield
+    finally:
+        changed = (_fleet_deferred.get() or {}).get(partner.pk, False)
+        _fleet_deferred.reset(token)
+        if changed:
+            transaction.on_commit(lambda: _publish_fleet(partner), robust=True)
+
+
 def vms_changed(
     *, partner: Partner, vm_ids: Iterable[str] = (), removed: Iterable[VM] = (), added: int = 0
 ) -> None:
@@ -192,6 +220,14 @@ def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM])
             topic=VM_TOPIC,
             render=partial(_vm_action_cards, chunk, clusters=clusters),
         )
+    deferred = _fleet_deferred.get()
+    if deferred is not None and partner.pk in deferred:
+        deferred[partner.pk] = True
+        return
+    _publish_fleet(partner)
+
+
+def _publish_fleet(partner: Partner) -> None:
     fleet = {**fleet_context(partner=partner), "oob": True}
     html = render_to_string("vms/overview.html#fleet_total", fleet) + render_to_string(
         "vms/overview.html#fleet", fleet

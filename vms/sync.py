@@ -8,12 +8,22 @@ starts again from the last good point.
 - `sync_vms_incremental`: clusters, VMs changed since the last watermark (tombstones delete the
   cached row) and active + recent migrations (every ~30 s).
 - `sync_vms_full`: every VM, page by page, then removes what NovaCron no longer has (every ~15 min).
+
+`updated_since` is an extension of the reference (docs/partner-api.md): a NovaCron that ignores it
+answers with VMs older than the watermark, and one that refuses it answers 400 naming it. Either way
+the incremental run is recorded as failed with that reason and a full reconciliation runs in its place,
+so the cache still converges (deletions included, by the sweep) at the cost of a full run.
+
+Deletions reach the cache two ways: the tombstones `updated_since` always lists, and the full
+reconciliation's sweep of the VMs no page listed (the reference offers no deletion feed; the periodic
+full run is what catches a deletion missed any other way).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
@@ -22,11 +32,13 @@ from typing import TYPE_CHECKING, TypeVar
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from novacron.errors import ValidationError
 from novacron.models import VMListOptions
 
 from partners import reachability
 from partners.clients import partner_client
 from partners.models import Partner, Quota
+from vms import publishing
 from vms.cache import store_clusters, store_migrations, store_vms, sweep_vms
 from vms.models import SyncRun
 from vms.pacing import SyncPacer, partner_limit_per_minute
@@ -41,6 +53,8 @@ T = TypeVar("T")
 PAGE_SIZE = 500
 # Re-read a little before the watermark: NovaCron's clock and commit order are not ours.
 WATERMARK_OVERLAP = timedelta(seconds=5)
+# How much older than `updated_since` a listed VM must be to show that NovaCron ignored the filter.
+FILTER_PRECISION = timedelta(seconds=1)
 RECENT_MIGRATIONS = 50
 ACTIVE_MIGRATION_STATUSES = ("pending", "in_progress")
 
@@ -189,30 +203,57 @@ def sync_partner(
 # --- VMs, clusters, migrations -----------------------------------------------------------------
 
 
+class UpdatedSinceUnsupported(Exception):
+    """NovaCron ignored or refused the `updated_since` extension: only a full run can sync this partner."""
+
+
 def sync_vms_incremental(
     *, partner: Partner, client: novacron.Client | None = None, pacer: SyncPacer | None = None
 ) -> SyncRun:
     """Clusters, the VMs changed since the watermark, and active + recent migrations.
 
-    With no watermark yet (a partner's first sync) this is a full reconciliation.
+    With no watermark yet (a partner's first sync) this is a full reconciliation, and so it is when
+    NovaCron does not support `updated_since` (see the module's docstring).
     """
     watermark = last_watermark(partner)
     if watermark is None:
         return sync_vms_full(partner=partner, client=client, pacer=pacer)
     session = open_session(partner, client=client, pacer=pacer)
+    since = watermark - WATERMARK_OVERLAP
+    unsupported = False
     with recorded_run(partner, SyncRun.Kind.VMS_INCREMENTAL, session) as run:
         _sync_clusters(partner, session)
-        options = VMListOptions(updated_since=watermark - WATERMARK_OVERLAP, limit=PAGE_SIZE)
+        options = VMListOptions(updated_since=since, limit=PAGE_SIZE)
         latest = watermark
-        for page in _vm_pages(session, options):
-            stored = store_vms(partner=partner, vms=page)
-            run.items += stored.stored
-            run.deleted += stored.deleted
-            if stored.latest_update and stored.latest_update > latest:
-                latest = stored.latest_update
+        pages = _vm_pages(session, options, first_page_check=partial(_check_updated_since, since))
+        with publishing.fleet_counts_once(partner=partner):
+            try:
+                for page in pages:
+                    stored = store_vms(partner=partner, vms=page)
+                    run.items += stored.stored
+                    run.deleted += stored.deleted
+                    if stored.latest_update and stored.latest_update > latest:
+                        latest = stored.latest_update
+            except UpdatedSinceUnsupported:
+                unsupported = True
+                raise  # recorded as this run's failure, then the full run below takes its place
         _sync_migrations(partner, session)
         run.watermark = latest
+    if unsupported:
+        return sync_vms_full(partner=partner, client=session.client, pacer=session.pacer)
     return run
+
+
+def _check_updated_since(since: datetime, page: novacron.Page[novacron.VM]) -> None:
+    """Raise when the first page of an `updated_since` list shows NovaCron ignored the filter."""
+    # A second's slack: a NovaCron that keeps coarser stamps than ours may round `since` down.
+    cutoff = since - FILTER_PRECISION
+    older = [vm.vm_id for vm in page.data if vm.updated_at is not None and vm.updated_at < cutoff]
+    if older:
+        raise UpdatedSinceUnsupported(
+            f"NovaCron listed {len(older)} VMs updated before updated_since={since.isoformat()} "
+            "(the filter is an extension it does not apply): a full reconciliation runs instead"
+        )
 
 
 def sync_vms_full(
@@ -232,28 +273,55 @@ def sync_vms_full(
         sweep_before = timezone.now()
         options = VMListOptions(include_deleted=True, limit=PAGE_SIZE)
         latest: datetime | None = None
-        for page in _vm_pages(session, options):
-            stored = store_vms(partner=partner, vms=page)
-            run.items += stored.stored
-            run.deleted += stored.deleted
-            if stored.latest_update and (latest is None or stored.latest_update > latest):
-                latest = stored.latest_update
-        run.deleted += sweep_vms(partner=partner, unseen_since=sweep_before)
+        with publishing.fleet_counts_once(partner=partner):
+            for page in _vm_pages(session, options):
+                stored = store_vms(partner=partner, vms=page)
+                run.items += stored.stored
+                run.deleted += stored.deleted
+                if stored.latest_update and (latest is None or stored.latest_update > latest):
+                    latest = stored.latest_update
+            run.deleted += sweep_vms(partner=partner, unseen_since=sweep_before)
         _sync_migrations(partner, session)
         run.watermark = latest or last_watermark(partner) or sweep_before
     return run
 
 
-def _vm_pages(session: SyncSession, options: VMListOptions) -> Iterator[list[novacron.VM]]:
-    """Pages of VMs, one paced request each; only one page is held in memory at a time."""
-    page_number = 1
-    while True:
-        page = session.call(partial(session.client.list_vms, options, page=page_number))
-        if page.data:
-            yield page.data
-        if not page.has_more or not page.data:
-            return
-        page_number += 1
+def _vm_pages(
+    session: SyncSession,
+    options: VMListOptions,
+    *,
+    first_page_check: Callable[[novacron.Page[novacron.VM]], None] | None = None,
+) -> Iterator[list[novacron.VM]]:
+    """Pages of VMs, one paced request each, the next one fetched while the caller stores this one.
+
+    NovaCron's answer time and the cache's write time overlap instead of adding up; at most two pages
+    are held in memory (the one being stored and the one arriving). Requests stay one at a time, in
+    page order, on one thread, so pacing and the client are used as before.
+    """
+
+    def fetch(number: int) -> novacron.Page[novacron.VM]:
+        try:
+            return session.call(partial(session.client.list_vms, options, page=number))
+        except ValidationError as error:
+            if options.updated_since is not None and "updated_since" in f"{error} {error.details}":
+                raise UpdatedSinceUnsupported(f"NovaCron refused updated_since: {error}") from error
+            raise
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pages") as fetcher:
+        arriving = fetcher.submit(fetch, 1)
+        page_number = 1
+        while True:
+            page = arriving.result()
+            if page_number == 1 and first_page_check is not None:
+                first_page_check(page)
+            more = bool(page.has_more and page.data)
+            if more:
+                page_number += 1
+                arriving = fetcher.submit(fetch, page_number)
+            if page.data:
+                yield page.data
+            if not more:
+                return
 
 
 def _sync_clusters(partner: Partner, session: SyncSession) -> None:
