@@ -88,6 +88,10 @@ async def asynchronous(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     Django consumes a synchronous iterator under ASGI by reading it whole into a list first, which
     would hold the entire export in memory; an async iterator streams.
     """
-    read = sync_to_async(next, thread_sensitive=True)
-    while (chunk := await read(chunks, None)) is not None:
+    read = sync_to_async(_next_chunk, thread_sensitive=True)
+    while (chunk := await read(chunks)) is not None:
         yield chunk
+
+
+def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
+    return next(chunks, None)

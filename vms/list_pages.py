@@ -16,7 +16,7 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -95,7 +95,8 @@ def beyond(vms: QuerySet[VM], sort: Sort, *, key: Any, pk: int, forward: bool = 
                 GreaterThan(key_expr, key) | (Exact(key_expr, key) & GreaterThan(pk_expr, pk)),
             )
         return vms.filter(
-            LessThanOrEqual(key_expr, key), LessThan(key_expr, key) | (Exact(key_expr, key) & LessThan(pk_expr, pk))
+            LessThanOrEqual(key_expr, key),
+            LessThan(key_expr, key) | (Exact(key_expr, key) & LessThan(pk_expr, pk)),
         )
     lookup = TupleGreaterThan if later else TupleLessThan
     return vms.filter(lookup(Tuple(F(sort.column), F("pk")), (key, pk)))
@@ -171,7 +172,9 @@ def vm_page(
         if cursor is None:
             continue
         window = beyond(vms, sort, key=cursor.key, pk=cursor.pk, forward=forward)
-        rows = _rows(window.order_by(*sort.order_by(reverse=not forward))[: per_page + 1], sort, reverse=not forward)
+        rows = _rows(
+            window.order_by(*sort.order_by(reverse=not forward))[: per_page + 1], sort, reverse=not forward
+        )
         more = len(rows) > per_page
         rows = rows[:per_page]
         if forward and rows:
@@ -187,7 +190,9 @@ def vm_page(
     offset = (number - 1) * per_page
     rows = _rows(vms.order_by(*sort.order_by())[offset : offset + per_page + 1], sort)
     more = len(rows) > per_page
-    return ListPage(rows[:per_page], number, paginator, filters=filters, more_after=more, more_before=number > 1)
+    return ListPage(
+        rows[:per_page], number, paginator, filters=filters, more_after=more, more_before=number > 1
+    )
 
 
 def _number(paginator: Paginator, page: str | None) -> int:  # type: ignore[type-arg]

@@ -88,7 +88,9 @@ def test_a_cursor_url_is_a_bookmark_that_shows_the_same_page_again(fleet, owner,
     client = client_of(owner)
     page_two = URL + _link(client.get(f"{URL}?sort=cpu"), "next")
 
-    assert _ids(client.get(page_two)) == _ids(client.get(page_two)) == _ids(client.get(f"{URL}?sort=cpu&page=2"))
+    assert (
+        _ids(client.get(page_two)) == _ids(client.get(page_two)) == _ids(client.get(f"{URL}?sort=cpu&page=2"))
+    )
 
 
 @pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "W10", "", "%00" * 3, "A" * 600])
@@ -141,7 +143,9 @@ def test_changing_a_filter_or_the_sort_leaves_the_cursor_behind(fleet, owner, cl
     assert not any("after=" in link or "before=" in link for link in status_links + sort_links)
 
 
-def test_a_cursor_from_another_partner_shows_only_ones_own_vms(fleet, owner, outsider, client_of, other_partner):
+def test_a_cursor_from_another_partner_shows_only_ones_own_vms(
+    fleet, owner, outsider, client_of, other_partner
+):
     make_vms(other_partner, 30, start=500)
     cursor = _link(client_of(owner).get(f"{URL}?sort=cpu"), "next").split("after=")[1]
 
