@@ -47,6 +47,8 @@ PAGES: dict[str, int] = {
     "/": 13,
     "/vms/": 11,
     "/vms/new/": 12,  # the networks in use per region, for the network picker
+    # Streamed: the rows are read as the body is sent (keyset chunks), after the view has answered.
+    "/vms/export.csv": 3,
     # Refreshes the VM from NovaCron and writes the cache row (upsert in a savepoint) before rendering.
     "/vms/vm-00001/": 17,
     # A cache miss: the series are fetched and stored in the database cache (count, then write).

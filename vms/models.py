@@ -78,9 +78,19 @@ class VM(models.Model):
             models.Index(
                 fields=["partner", "cluster", "status", "created_at"], name="vm_cluster_status_created"
             ),
-            models.Index(fields=["partner", "created_at"], name="vm_partner_created"),
             models.Index(fields=["partner", "name"], name="vm_partner_name"),
-            models.Index("partner", Lower("name"), name="vm_partner_lower_name"),
+            # One index per sort of the list, ending in the row id (the tie-breaker), so any page of
+            # any order is a seek and a short walk: page 1 reads the first entries, a cursor page
+            # (vms/list_pages.py) seeks to its (key, id). The row id is written out because
+            # PostgreSQL, unlike SQLite, does not end every index with it.
+            models.Index("partner", Lower("name"), "id", name="vm_sort_name"),
+            models.Index(fields=["partner", "status", "id"], name="vm_sort_status"),
+            models.Index(fields=["partner", "created_at", "id"], name="vm_sort_created"),
+            models.Index(fields=["partner", "region", "id"], name="vm_sort_region"),
+            models.Index(fields=["partner", "cpu_cores", "id"], name="vm_sort_cpu"),
+            models.Index(fields=["partner", "memory_gb", "id"], name="vm_sort_memory"),
+            # Search: a pasted IP address is an exact lookup (a VM id has the unique constraint's index).
+            models.Index(fields=["partner", "ip_address"], name="vm_partner_ip"),
         ]
 
     def __str__(self) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Max, QuerySet, Subquery, Value
+from django.db.models import Count, F, Max, OrderBy, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -60,6 +62,11 @@ class VMFilters:
         return any((self.status, self.cloud_provider, self.region, self.cluster, self.tag_key, self.q))
 
 
+# A pasted VM id ("vm-" and its hex, as the contract names them) or IP address is looked up exactly,
+# on the (partner, vm_id) and (partner, ip_address) indexes; anything else searches names.
+_VM_ID = re.compile(r"vm-[0-9a-z]{1,60}", re.IGNORECASE)
+
+
 def _filtered(partner: Partner, filters: VMFilters, *, with_status: bool = True) -> QuerySet[VM]:
     vms = VM.objects.filter(partner=partner)
     if with_status and filters.status:
@@ -71,10 +78,23 @@ def _filtered(partner: Partner, filters: VMFilters, *, with_status: bool = True)
     if filters.cluster:
         vms = vms.filter(cluster=filters.cluster)
     if filters.q:
-        vms = vms.filter(name__icontains=filters.q)
+        vms = _searched(vms, filters.q)
     if filters.tag_key:
         vms = _with_tag(vms, filters.tag_key, filters.tag_value)
     return vms
+
+
+def _searched(vms: QuerySet[VM], q: str) -> QuerySet[VM]:
+    try:
+        address = ipaddress.ip_address(q)
+    except ValueError:
+        pass
+    else:
+        return vms.filter(ip_address__in=sorted({q, str(address)}))
+    if _VM_ID.fullmatch(q):
+        # Both exact, so both are index lookups: the VM with this id, or one named exactly so.
+        return vms.alias(lower_name=Lower("name")).filter(Q(vm_id=q) | Q(lower_name=q.lower()))
+    return vms.filter(name__icontains=q)
 
 
 def _with_tag(vms: QuerySet[VM], key: str, value: str) -> QuerySet[VM]:
@@ -85,36 +105,39 @@ def _with_tag(vms: QuerySet[VM], key: str, value: str) -> QuerySet[VM]:
     return vms.filter(Exact(KeyTextTransform(key, "tags"), Value(value)))
 
 
+@dataclass(frozen=True)
+class Sort:
+    """One of the list's orders: a column, its direction, and the row id as the tie-breaker."""
+
+    key: str  # the list's sort name without its sign ("cpu")
+    column: str
+    descending: bool
+
+    @property
+    def expression(self) -> Lower | F:
+        # Names sort as people read them (case-insensitive), on the (partner, lower(name), id) index.
+        return Lower(self.column) if self.column == "name" else F(self.column)
+
+    def order_by(self, *, reverse: bool = False) -> list[OrderBy]:
+        # The row id breaks ties: unique, stable, and the last column of every sort index, so a walk
+        # of the index in (key, id) order needs no sort at all.
+        descending = self.descending != reverse
+        key, pk = self.expression, F("pk")
+        return [key.desc(), pk.desc()] if descending else [key.asc(), pk.asc()]
+
+
+def sort_of(filters: VMFilters) -> Sort:
+    key = filters.sort.lstrip("-")
+    if key not in SORTS:
+        key, descending = DEFAULT_SORT, False
+    else:
+        descending = filters.sort.startswith("-")
+    return Sort(key=key, column=SORTS[key], descending=descending)
+
+
 def vm_list(*, partner: Partner, filters: VMFilters) -> QuerySet[VM]:
     """The partner's VMs, filtered and sorted; only the columns the list shows."""
-    descending = filters.sort.startswith("-")
-    column = SORTS.get(filters.sort.lstrip("-"), SORTS[DEFAULT_SORT])
-    # Names sort as people read them (case-insensitive), on the (partner, lower(name)) index.
-    key = Lower(column) if column == "name" else F(column)
-    # The row id breaks ties: unique, stable, and the last column of every index, so an index walk
-    # in (created_at, id) order needs no sort at all.
-    order = [key.desc(), F("pk").desc()] if descending else [key.asc(), F("pk").asc()]
-    return _filtered(partner, filters).only(*VM_LIST_COLUMNS).order_by(*order)
-
-
-class DeferredRows:
-    """A sliceable stand-in for the list query: sorts ids only, then loads just the page's rows.
-
-    In one query, the database sorts the filtered ids (narrow records) in a subquery and reads the
-    full rows of the one page shown by primary key, instead of sorting every matching row with all
-    its columns. The paginator only ever slices it (its count comes from the status counts).
-    """
-
-    def __init__(self, vms: QuerySet[VM]) -> None:
-        self._vms = vms
-
-    def __getitem__(self, window: slice) -> list[VM]:
-        page_ids = self._vms.values("pk")[window]
-        rows = VM.objects.only(*VM_LIST_COLUMNS).filter(pk__in=Subquery(page_ids))
-        return list(rows.order_by(*self._vms.query.order_by))
-
-    def __len__(self) -> int:  # pragma: no cover - the view sets the paginator's count itself
-        return self._vms.count()
+    return _filtered(partner, filters).only(*VM_LIST_COLUMNS).order_by(*sort_of(filters).order_by())
 
 
 def vm_status_counts(*, partner: Partner, filters: VMFilters) -> dict[str, int]:
@@ -123,7 +146,8 @@ def vm_status_counts(*, partner: Partner, filters: VMFilters) -> dict[str, int]:
         _filtered(partner, filters, with_status=False)
         .order_by()
         .values_list("status")
-        .annotate(count=Count("id"))
+        # COUNT(*), not COUNT(id): nothing to read per row but the index entry (measurably faster).
+        .annotate(count=Count("*"))
     )
     counts = dict.fromkeys(STATUS_ORDER, 0)
     counts.update(dict(rows))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +31,7 @@ from lib.http_errors import organisation_object_or_404
 from vms import metrics, selectors, services
 from vms.actions import create_refusal, migration_needs_grant, vm_action, vm_change_refusal
 from vms.forms import PAGE_SIZES, VMCreateForm, VMFilterForm
+from vms.list_pages import vm_page
 from vms.migration_panel import shows_compact_rows
 from vms.models import VM
 from vms.publishing import fleet_context, vm_card_context
@@ -79,12 +79,15 @@ def vm_list(request: PortalRequest) -> HttpResponse:
         changed = _list_change(request.headers.get("X-Shown-Count"), count)
         context = {"filters": filters, "counts": counts, "total": sum(counts.values()), "changed": changed}
         return render(request, "vms/list.html#live_counts", {**context, "oob": True})
-    rows = selectors.DeferredRows(selectors.vm_list(partner=partner, filters=filters))
-    # DeferredRows is only ever sliced, which is all the paginator does with it here; the stubs ask
-    # for a whole sequence (indexing, iteration).
-    paginator: Paginator[VM] = Paginator(rows, form.page_size())  # type: ignore[arg-type]
-    paginator.count = count
-    page = paginator.get_page(request.GET.get("page"))
+    page = vm_page(
+        selectors.vm_list(partner=partner, filters=filters),
+        filters=filters,
+        count=count,
+        per_page=form.page_size(),
+        page=request.GET.get("page"),
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
     context = {
         "form": form,
         "filters": filters,

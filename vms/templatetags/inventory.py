@@ -18,12 +18,14 @@ register = template.Library()
 def query_with(context: dict[str, Any], **changes: Any) -> str:
     """The current query string with some parameters replaced (None or "" removes one).
 
-    Changing anything but the page goes back to page 1: page 7 of another filter rarely exists.
+    Changing anything but the page goes back to page 1: page 7 of another filter rarely exists. The
+    page is its number or a cursor (`after`, `before`: vms/list_pages.py), so all three go together.
     """
     request = context.get("request")
     query: QueryDict = request.GET.copy() if request is not None else QueryDict(mutable=True)
-    if "page" not in changes:
-        query.pop("page", None)
+    for position in ("page", "after", "before"):
+        if position not in changes:
+            query.pop(position, None)
     for key, value in changes.items():
         if value in (None, ""):
             query.pop(key, None)
