@@ -16,6 +16,7 @@ from novacron.errors import ConflictError, InsufficientScopeError, NovaCronError
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
 from accounts.roles import MIGRATION_EXECUTE, role_required
+from audit.trail import audited, refuse
 from lib.http_errors import organisation_object_or_404
 from vms.actions import migration_start_refusal
 from vms.migration_forms import MigrationStartForm
@@ -47,6 +48,13 @@ def _start_context(request: PortalRequest, vm: VM, form: MigrationStartForm) -> 
     return {"vm": vm, "form": form, "quota": quota, "blocked": blocked, "needs_grant": needs_grant}
 
 
+@audited(
+    "migration.start",
+    object_type="vm",
+    object_id="vm_id",
+    link="vms:detail",
+    parameters=("target_cluster", "migration_type", "downtime_window_minutes", "verify_after_migration"),
+)
 @require_http_methods(["GET", "POST"])
 @partner_required
 def migration_start(request: PortalRequest, vm_id: str) -> HttpResponse:
@@ -102,6 +110,7 @@ def migration_panel(request: PortalRequest, migration_id: str) -> HttpResponse:
     return render(request, _fragment_template(request.GET.get("display", "")), {"migration": migration})
 
 
+@audited("migration.cancel", object_type="migration", object_id="migration_id", link="vms:migration_detail")
 @require_POST
 @partner_required
 @role_required(MIGRATION_EXECUTE)
@@ -110,6 +119,7 @@ def migration_cancel(request: PortalRequest, migration_id: str) -> HttpResponse:
         Migration, "migration", partner=request.partner, migration_id=migration_id
     )
     if not build_panel(migration).cancellable:
+        refuse(request, "the migration can no longer be cancelled", "not_cancellable")
         messages.warning(request, "This migration can no longer be cancelled.")
     else:
         try:
