@@ -78,10 +78,7 @@ class AuditEntry(models.Model):
             models.Index(fields=["partner", "-created_at", "-id"], name="audit_partner_recent"),
             models.Index(fields=["partner", "actor", "-created_at", "-id"], name="audit_partner_actor"),
             models.Index(fields=["partner", "action", "-created_at", "-id"], name="audit_partner_action"),
-            models.Index(
-                fields=["partner", "object_type", "object_id", "-created_at", "-id"],
-                name="audit_partner_object",
-            ),
+            models.Index(fields=["partner", "object_id", "-created_at", "-id"], name="audit_partner_object"),
             # Retention pruning, across partners.
             models.Index(fields=["created_at"], name="audit_created_at"),
         ]

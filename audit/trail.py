@@ -210,13 +210,10 @@ def _conclude(trail: Trail, response: HttpResponse, object_id: str) -> None:
 
 def _write(request: HttpRequest, user: Any, trail: Trail, link: str) -> None:
     object_link = ""
-    if link and trail.object_id:
-        try:
-            object_link = reverse(link, args=[trail.object_id])
-        except NoReverseMatch:
-            object_link = ""
-    elif link:
-        object_link = reverse(link)
+    if link:
+        # The object's page, or (a create whose new id is unknown, a delete) the list it belongs to.
+        with contextlib.suppress(NoReverseMatch):
+            object_link = reverse(link, args=[trail.object_id]) if trail.object_id else reverse(link)
     entry_record(
         request=request,
         actor=user,

@@ -70,6 +70,9 @@ PAGES: dict[str, int] = {
     "/partner/webhooks/received/": 9,
     "/partner/webhooks/received/{event}/payload/": 8,
     "/accounts/": 7,
+    # The audit log: the partner's people for the filter, one keyset page of entries.
+    "/audit/": 9,
+    "/audit/export.csv": 9,
     # The admin already holds the scope, so the step-up sends them straight back.
     "/accounts/grant/?scope=vm:write&next=/vms/": 3,
 }
