@@ -173,6 +173,7 @@ def audited(
                     _write(request, user, trail, link)
 
         wrapper.audit_action = action  # type: ignore[attr-defined]
+        wrapper.audit_object_argument = object_id  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
