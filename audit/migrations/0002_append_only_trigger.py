@@ -33,7 +33,7 @@ DROP FUNCTION IF EXISTS audit_entry_append_only();
 def _on_postgresql(sql: str) -> Any:
     def run(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)  # the function body has a literal %
 
     return run
 
