@@ -3,8 +3,6 @@ other staff only their own partner's (lib.admin_tenancy)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
@@ -34,6 +32,3 @@ class AuditEntryAdmin(PartnerScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        return {}
