@@ -100,3 +100,15 @@ def test_a_confirmation_page_is_not_a_change() -> None:
     signed_in(root).post("/admin/auth/group/", {"action": "delete_selected", "_selected_action": [group.pk]})
 
     assert rows() == []
+
+
+def test_every_registered_model_admin_belongs_to_the_audited_site() -> None:
+    """Structural: the site wraps every admin view, so a model registered later is audited too."""
+    from django.contrib import admin
+
+    from audit.admin_site import AuditedAdminSite
+
+    assert admin.site._registry
+    assert all(
+        isinstance(model_admin.admin_site, AuditedAdminSite) for model_admin in admin.site._registry.values()
+    )
