@@ -22,6 +22,7 @@ from novacron.oauth import Token
 
 from accounts import oauth
 from accounts.models import OAuthToken, User
+from audit.trail import observe_novacron_response
 from lib.logs import correlation_id
 from partners.models import Partner
 
@@ -271,7 +272,10 @@ def user_client(*, user: User | AnonymousUser) -> novacron.Client:
         from partners.clients import recording_session
 
         # A person's calls spend the partner's budget too: keep the figures the admin pages show fresh.
-        options["session"] = recording_session(partner, pool_maxsize=4)
+        session = recording_session(partner, pool_maxsize=4)
+        # The audit log learns NovaCron's answer to a person's write, even when the page catches it.
+        session.hooks["response"].append(observe_novacron_response)
+        options["session"] = session
     return novacron.Client.with_token(
         settings.NOVACRON_API_URL,
         token.access_token,

@@ -26,11 +26,15 @@ from requests import RequestException
 
 from accounts import oauth, roles, scopes, services
 from accounts.http import SignedInRequest
+from audit.models import AuditEntry
+from audit.services import entry_record
+from audit.trail import DECLARED_ACTIONS, audited, not_audited, note
 
 logger = logging.getLogger(__name__)
 
 # The session remembers, per OAuth `state`, why the flow started and where to go afterwards.
 FLOW_SESSION_KEY = "novacron_flows"
+DECLARED_ACTIONS.add("scope.grant")
 MAX_PENDING_FLOWS = 5
 
 
@@ -92,6 +96,7 @@ def _failure(request: HttpRequest, reason: str, *, status: int = 400, next_path:
     )
 
 
+@not_audited("starts the sign-in at NovaCron: nothing is written until it comes back")
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     """The sign-in page (GET) and the start of the flow (POST from its button)."""
@@ -158,6 +163,9 @@ def _oauth_error(request: HttpRequest, error: AuthlibBaseError, flow: dict[str, 
     code = getattr(error, "error", "") or ""
     if code == "access_denied":
         if flow["intent"] == "grant" and request.user.is_authenticated:
+            _audit_grant(
+                request, flow["scope"], refused="access_denied", reason="declined at NovaCron's consent"
+            )
             messages.info(request, "Access was not granted; nothing changed.")
             return HttpResponseRedirect(safe_next(request, flow["next"]))
         reason = "You declined access on NovaCron's consent page, so you are not signed in."
@@ -174,19 +182,45 @@ def _finish_grant(
 ) -> HttpResponse:
     user = request.user
     if not user.is_authenticated or user.novacron_sub != claims.sub:
+        if user.is_authenticated:
+            _audit_grant(
+                request, flow["scope"], refused="another_user", reason="approved as another NovaCron user"
+            )
         return _failure(
             request,
             "You approved access as a different NovaCron user than the one signed in "
             "here. Sign out and sign in again as that user.",
         )
     services.token_store(user=user, token=token, requested_scopes=flow["requested"])
-    if flow["scope"] in scopes.granted_scopes(user):
+    granted = flow["scope"] in scopes.granted_scopes(user)
+    _audit_grant(request, flow["scope"], refused="" if granted else "not_granted", reason="")
+    if granted:
         messages.success(
             request, f"Access granted: {scopes.GRANTABLE_SCOPES.get(flow['scope'], flow['scope'])}."
         )
     else:
         messages.warning(request, f"NovaCron did not grant “{flow['scope']}” (your role may not allow it).")
     return HttpResponseRedirect(safe_next(request, flow["next"]))
+
+
+def _audit_grant(request: HttpRequest, scope: str, *, refused: str, reason: str) -> None:
+    """A scope grant ends in the callback (a GET), so it is recorded here rather than by `@audited`."""
+    outcome = AuditEntry.Outcome
+    if refused == "another_user":
+        result = outcome.REFUSED_BY_PORTAL
+    else:
+        result = outcome.REFUSED_BY_NOVACRON if refused else outcome.SUCCESS
+    entry_record(
+        request=request,
+        actor=request.user,
+        action="scope.grant",
+        object_type="scope",
+        object_id=scope,
+        object_link=reverse("accounts:account"),
+        outcome=result,
+        error_code=refused,
+        reason=reason or ("NovaCron did not grant it" if refused else ""),
+    )
 
 
 @login_required
@@ -207,6 +241,7 @@ def grant(request: SignedInRequest) -> HttpResponse:
     )
 
 
+@not_audited("ends the person's own session here; changes nothing of the partner or at NovaCron")
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
@@ -233,11 +268,13 @@ def account(request: SignedInRequest) -> HttpResponse:
     )
 
 
+@audited("account.disconnect", object_type="account")
 @login_required
 @require_POST
 def disconnect(request: SignedInRequest) -> HttpResponse:
     """Revoke the portal's access at NovaCron, forget the tokens and sign out."""
     revoked = services.user_disconnect(user=request.user)
+    note(request, revoked_at_novacron=revoked)
     logout(request)
     if revoked:
         messages.success(

@@ -16,6 +16,7 @@ from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
 from accounts.http import PortalRequest
+from audit.trail import audited
 from integrations.forms import (
     EndpointFormSet,
     IntegrationCreateForm,
@@ -53,6 +54,12 @@ def _integration_save(form: IntegrationForm, endpoints: Any, save: Callable[[dic
     return True
 
 
+@audited(
+    "integration.create",
+    object_type="integration",
+    link="integrations:integration_list",
+    parameters=("name", "type", "status"),
+)
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
@@ -80,6 +87,13 @@ def _form_page(request: PortalRequest, context: dict[str, Any]) -> HttpResponse:
     return render(request, "integrations/integration_form.html", context, status=status)
 
 
+@audited(
+    "integration.update",
+    object_type="integration",
+    object_id="integration_id",
+    link="integrations:integration_edit",
+    parameters=("name", "type", "status"),
+)
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
@@ -104,6 +118,7 @@ def integration_edit(request: PortalRequest, integration_id: str) -> HttpRespons
     return _form_page(request, context)
 
 
+@audited("integration.delete", object_type="integration", object_id="integration_id")
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from audit.services import entries_prune as audit_entries_prune
 from vms.retention import sync_runs_prune
 from webhooks.retention import notifications_prune, webhook_events_prune, webhook_rejections_prune
 
@@ -27,6 +28,7 @@ def old_records_prune() -> dict[str, int]:
         ),
         "sync_runs": sync_runs_prune(older_than=settings.RETENTION_SYNC_RUNS_DAYS * days),
         "notifications": notifications_prune(older_than=settings.RETENTION_NOTIFICATIONS_DAYS * days),
+        "audit_entries": audit_entries_prune(older_than=settings.AUDIT_RETENTION_DAYS * days),
     }
     if any(deleted.values()):
         logger.info("pruned old records: %s", ", ".join(f"{n} {table}" for table, n in deleted.items()))

@@ -65,7 +65,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, its default site recording every change in the audit log.
+    "audit.admin_apps.AuditedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "portal",
     "accounts",
     "partners",
+    "audit",
     "integrations",
     "vms",
     "webhooks",
@@ -423,6 +425,9 @@ RETENTION_WEBHOOK_REJECTIONS_DAYS = int(env("RETENTION_WEBHOOK_REJECTIONS_DAYS",
 RETENTION_SYNC_RUNS_DAYS = int(env("RETENTION_SYNC_RUNS_DAYS", "30"))
 # Acknowledged notifications; an unacknowledged one stays until someone has seen it.
 RETENTION_NOTIFICATIONS_DAYS = int(env("RETENTION_NOTIFICATIONS_DAYS", "90"))
+# The audit log (who did what): partners that are audited themselves keep years of it. Each prune that
+# removes rows writes an audit row saying how many.
+AUDIT_RETENTION_DAYS = int(env("AUDIT_RETENTION_DAYS", "400"))
 CELERY_BEAT_SCHEDULE["prune-old-records"] = {"task": "portal.prune_old_records", "schedule": 3600.0}
 
 # A job not started within its own interval is dropped: the next one is already due, so a worker that

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import errors, views
+from portal import audit_views, errors, views
 
 urlpatterns = [
     # `/healthz` predates the split and keeps its meaning for existing load balancers: readiness.
@@ -18,6 +18,9 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("live/", include("live.urls")),
     path("jobs/", include("jobs.urls")),
+    # The audit log, for the partner's admins (portal/audit_views.py).
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("", include("vms.urls")),
 ]
 

@@ -1,6 +1,6 @@
 """The portal's dependencies point one way, and no modules import each other in a circle.
 
-    lib  ←  partners  ←  accounts  ←  live, integrations  ←  vms  ←  webhooks  ←  jobs  ←  portal
+    lib  ←  partners  ←  audit  ←  accounts  ←  live, integrations  ←  vms  ←  webhooks  ←  jobs  ←  portal
 
 Every module of these packages is parsed (not imported), with the imports inside functions too, and the
 graph of module imports is checked. Tests, and the helpers they share under `tests/`, are not part of it.
@@ -19,6 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: list[set[str]] = [
     {"lib"},
     {"partners"},  # the tenant, its credentials, the partner (HMAC) client
+    # The audit log: below accounts, whose own writes (Disconnect, scope grants) it records; it knows
+    # the partner and, by AUTH_USER_MODEL, the person, nothing of the domain. Its page, which needs
+    # accounts' role guard, is in portal.
+    {"audit"},
     {"accounts"},  # users, sign-in, tokens, roles and scopes
     {"live", "integrations"},  # the live outbox and stream; NovaCron's integrations pages
     {"vms"},  # the cache of VMs, clusters, migrations and its pages

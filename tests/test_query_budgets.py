@@ -76,6 +76,9 @@ PAGES: dict[str, int] = {
     "/jobs/new/?action=stop&selection=filter&status=running": 11,
     "/jobs/job-00001/": 12,
     "/jobs/job-00001/progress/": 7,
+    # The audit log: the partner's people for the filter, one keyset page of entries.
+    "/audit/": 9,
+    "/audit/export.csv": 9,
     # The admin already holds the scope, so the step-up sends them straight back.
     "/accounts/grant/?scope=vm:write&next=/vms/": 3,
 }

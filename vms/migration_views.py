@@ -17,6 +17,7 @@ from accounts import roles
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
 from accounts.roles import MIGRATION_EXECUTE, role_required
+from audit.trail import audited, refuse
 from lib.forms import action_idempotency_key, form_outcome, form_outcome_remember
 from lib.http_errors import organisation_object_or_404
 from vms.actions import migration_start_refusal
@@ -49,6 +50,13 @@ def _start_context(request: PortalRequest, vm: VM, form: MigrationStartForm) -> 
     return {"vm": vm, "form": form, "quota": quota, "blocked": blocked, "needs_grant": needs_grant}
 
 
+@audited(
+    "migration.start",
+    object_type="vm",
+    object_id="vm_id",
+    link="vms:detail",
+    parameters=("target_cluster", "migration_type", "downtime_window_minutes", "verify_after_migration"),
+)
 @require_http_methods(["GET", "POST"])
 @partner_required
 def migration_start(request: PortalRequest, vm_id: str) -> HttpResponse:
@@ -124,6 +132,7 @@ def migration_panel(request: PortalRequest, migration_id: str) -> HttpResponse:
     return render(request, _fragment_template(request.GET.get("display", "")), {"migration": migration})
 
 
+@audited("migration.cancel", object_type="migration", object_id="migration_id", link="vms:migration_detail")
 @require_POST
 @partner_required
 @role_required(MIGRATION_EXECUTE)
@@ -133,6 +142,7 @@ def migration_cancel(request: PortalRequest, migration_id: str) -> HttpResponse:
     )
     key = action_idempotency_key(request.POST)
     if not build_panel(migration).cancellable:
+        refuse(request, "the migration can no longer be cancelled", "not_cancellable")
         messages.warning(request, "This migration can no longer be cancelled.")
     elif key is None:
         messages.warning(request, "Nothing was sent to NovaCron: the page was out of date. Try again.")

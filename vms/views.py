@@ -26,6 +26,7 @@ from novacron.errors import (
 from accounts import roles
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
+from audit.trail import audited, refuse
 from lib.forms import action_idempotency_key, form_outcome, form_outcome_remember
 from lib.http_errors import organisation_object_or_404
 from vms import metrics, selectors, services
@@ -196,6 +197,7 @@ def _act(request: PortalRequest, vm_id: str, action: str) -> HttpResponse:
     vm = organisation_object_or_404(VM, "VM", partner=partner, vm_id=vm_id)
     check = vm_action(request.user, vm, action)
     if not check.allowed:
+        refuse(request, check.reason, "not_allowed")
         messages.error(request, check.reason)
         return redirect("vms:detail", vm_id=vm_id)
     if key is None:
@@ -220,18 +222,21 @@ def _act(request: PortalRequest, vm_id: str, action: str) -> HttpResponse:
     return redirect(target)
 
 
+@audited("vm.start", object_type="vm", object_id="vm_id", link="vms:detail")
 @require_POST
 @partner_required
 def vm_start(request: PortalRequest, vm_id: str) -> HttpResponse:
     return _act(request, vm_id, "start")
 
 
+@audited("vm.stop", object_type="vm", object_id="vm_id", link="vms:detail")
 @require_POST
 @partner_required
 def vm_stop(request: PortalRequest, vm_id: str) -> HttpResponse:
     return _act(request, vm_id, "stop")
 
 
+@audited("vm.delete", object_type="vm", object_id="vm_id", link="vms:detail")
 @require_http_methods(["GET", "POST"])
 @partner_required
 def vm_delete(request: PortalRequest, vm_id: str) -> HttpResponse:
@@ -272,6 +277,22 @@ def vm_metrics(request: PortalRequest, vm_id: str) -> JsonResponse:
 # --- create --------------------------------------------------------------------------------------
 
 
+@audited(
+    "vm.create",
+    object_type="vm",
+    object_id="vm_id",
+    link="vms:detail",
+    parameters=(
+        "name",
+        "template",
+        "cpu_cores",
+        "memory_gb",
+        "disk_size_gb",
+        "cloud_provider",
+        "region",
+        "cluster",
+    ),
+)
 @require_http_methods(["GET", "POST"])
 @partner_required
 def vm_create(request: PortalRequest) -> HttpResponse:
@@ -305,6 +326,8 @@ def vm_create(request: PortalRequest) -> HttpResponse:
             name = vm.name if vm else form.cleaned_data["name"]
             messages.success(request, f"{name} is being created.")
             return redirect("vms:detail", vm_id=vm.vm_id) if vm else redirect("vms:list")
+    if request.method == "POST":  # not created: the role, the quota, or the form (NovaCron's refusal is seen)
+        refuse(request, refusal or "the form was not valid, or the quota is used up", "invalid")
     context = {
         "form": form,
         "refusal": refusal,

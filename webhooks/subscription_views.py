@@ -20,6 +20,7 @@ from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
 from accounts.http import PortalRequest
+from audit.trail import audited, identify, refuse
 from lib.forms import action_idempotency_key, apply_api_field_errors
 from lib.http_errors import NotInYourOrganisation
 from webhooks import delivery_log, subscriptions
@@ -59,6 +60,12 @@ def _show_secret_once(request: PortalRequest, new_secret: subscriptions.NewSecre
     }
 
 
+@audited(
+    "webhook_subscription.create",
+    object_type="webhook subscription",
+    link="webhooks:webhook_list",
+    parameters=("url", "events"),
+)
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
@@ -80,6 +87,7 @@ def webhook_create(request: PortalRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
             form.renew_idempotency_key()
         else:
+            identify(request, new_secret.subscription_id)
             _show_secret_once(request, new_secret, rotated=False)
             messages.success(request, f"Subscribed {new_secret.url}.")
             return redirect("webhooks:webhook_list")
@@ -113,6 +121,7 @@ def _subscription(request: PortalRequest, subscription_id: str) -> Any:
     raise NotInYourOrganisation("This webhook subscription isn't in your organisation")
 
 
+@audited("webhook_subscription.delete", object_type="webhook subscription", object_id="subscription_id")
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
@@ -125,6 +134,12 @@ def webhook_delete(request: PortalRequest, subscription_id: str) -> HttpResponse
     return render(request, "webhooks/webhook_confirm_delete.html", {"subscription": subscription})
 
 
+@audited(
+    "webhook_subscription.rotate_secret",
+    object_type="webhook subscription",
+    object_id="subscription_id",
+    link="webhooks:webhook_deliveries",
+)
 @partner_admin_page
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
@@ -148,6 +163,12 @@ def webhook_rotate_secret(request: PortalRequest, subscription_id: str) -> HttpR
     return render(request, "webhooks/webhook_confirm_rotate.html", context)
 
 
+@audited(
+    "webhook_subscription.send_test",
+    object_type="webhook subscription",
+    object_id="subscription_id",
+    link="webhooks:webhook_deliveries",
+)
 @partner_admin_page
 @needs_partner_admin_scope
 @require_POST
@@ -192,6 +213,7 @@ def webhook_deliveries(request: PortalRequest, subscription_id: str) -> HttpResp
     return render(request, "webhooks/webhook_deliveries.html", context)
 
 
+@audited("webhook_delivery.redeliver", object_type="webhook delivery", object_id="delivery_id")
 @partner_admin_page
 @needs_partner_admin_scope
 @require_POST
@@ -246,11 +268,18 @@ def received_payload(request: PortalRequest, pk: int) -> HttpResponse:
     return render(request, template, {"event": event, "payload": payload})
 
 
+@audited(
+    "webhook_event.reprocess",
+    object_type="received webhook event",
+    object_id="pk",
+    link="webhooks:received_payload",
+)
 @partner_admin_page
 @require_POST
 def received_reprocess(request: PortalRequest, pk: int) -> HttpResponse:
     event = _received_event_or_404(request, pk)
     if event.status == WebhookEvent.Status.IGNORED:
+        refuse(request, "an event of a kind the portal does not apply", "nothing_to_reprocess")
         messages.info(
             request, f"Event {event.event_id} is of a kind the portal does not apply: nothing to reprocess."
         )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
+from audit.trail import audited, not_audited
 from lib.http_errors import organisation_object_or_404
 from webhooks.selectors import notification_list
 from webhooks.services import MAX_BODY_BYTES, notification_acknowledge, webhook_delivery_receive
@@ -31,6 +32,7 @@ def _read_body(request: HttpRequest) -> bytes | None:
     return None if len(body) > MAX_BODY_BYTES else body
 
 
+@not_audited("NovaCron's deliveries, not a person's write: the received log keeps each one")
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, partner_id: str) -> HttpResponse:
@@ -66,6 +68,7 @@ def notifications(request: PortalRequest) -> HttpResponse:
     return render(request, "webhooks/notifications.html", {"page": page, "show": show})
 
 
+@audited("notification.acknowledge", object_type="notification", object_id="pk")
 @require_POST
 @partner_required
 def acknowledge(request: PortalRequest, pk: int) -> HttpResponse:

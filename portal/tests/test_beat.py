@@ -13,10 +13,12 @@ def test_every_beat_entry_expires_so_a_worker_back_from_downtime_does_not_replay
 
 
 def test_every_beat_entry_names_a_real_task(settings: Any) -> None:
+    from django.apps import apps
+
     from portal.celery import app
 
-    # What the worker's autodiscovery imports: each app's tasks module.
-    for app_name in settings.INSTALLED_APPS:
+    # What the worker's autodiscovery imports: each app's tasks module (entries may name an AppConfig).
+    for app_name in (config.name for config in apps.get_app_configs()):
         if find_spec(app_name) and find_spec(f"{app_name}.tasks"):
             import_module(f"{app_name}.tasks")
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
