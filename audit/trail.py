@@ -58,6 +58,7 @@ class Trail:
     # NovaCron's refusal of a write call seen during the request (the view may have caught it).
     novacron_refusal: novacron_errors.NovaCronError | None = None
     portal_refusal: str = ""
+    read_only: bool = False  # the POST turned out to change nothing (a form's "preview again")
 
     def refused_by_novacron(self, error: novacron_errors.NovaCronError) -> None:
         self.outcome = Outcome.FAILED if _is_no_answer(error) else Outcome.REFUSED_BY_NOVACRON
@@ -97,6 +98,13 @@ def refuse(request: HttpRequest, reason: str, code: str = "") -> None:
     if trail is not None:
         trail.portal_refusal = reason or "refused"
         trail.error_code = code
+
+
+def not_a_write(request: HttpRequest) -> None:
+    """This POST only shows something (a preview): it changes nothing, so it is not recorded."""
+    trail: Trail | None = getattr(request, "audit_trail", None)
+    if trail is not None:
+        trail.read_only = True
 
 
 def note(request: HttpRequest, **parameters: Any) -> None:
@@ -169,7 +177,7 @@ def audited(
                 return response
             finally:
                 _current.reset(token)
-                if response is None or response.status_code != 405:
+                if (response is None or response.status_code != 405) and not trail.read_only:
                     _write(request, user, trail, link)
 
         wrapper.audit_action = action  # type: ignore[attr-defined]

@@ -40,6 +40,8 @@ class Job(models.Model):
     # Who asked, kept when the person's account is gone.
     created_by_email = models.CharField(max_length=254, blank=True)
     created_at = models.DateTimeField()
+    # The Idempotency-Key of the form that asked for the job (lib.forms), blank when none.
+    form_key = models.CharField(max_length=32, blank=True, default="")
     finished_at = models.DateTimeField(null=True, blank=True)
     # The action's options (migrate: target_cluster, migration_type, verify, downtime window).
     parameters = models.JSONField(default=dict, blank=True)
@@ -51,7 +53,13 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["partner", "job_id"], name="job_unique_per_partner")]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "job_id"], name="job_unique_per_partner"),
+            # One job per rendered form: a double click or a resubmitted form finds the first one.
+            models.UniqueConstraint(
+                fields=["partner", "form_key"], condition=~models.Q(form_key=""), name="job_unique_form_key"
+            ),
+        ]
         indexes = [models.Index(fields=["partner", "-created_at"], name="job_partner_created")]
 
     def __str__(self) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from novacron.errors import (
     ConflictError,
@@ -72,10 +72,33 @@ def job_create(
     filters: dict[str, Any],
     selection: str,
     parameters: dict[str, Any] | None = None,
+    form_key: str = "",
 ) -> Job:
     """Snapshot the selection as items (eligible ones pending, the others skipped with their reason)
-    and queue the job. `vms` is read once, here: the job acts on the VMs that matched now."""
-    parameters = dict(parameters or {})
+    and queue the job. `vms` is read once, here: the job acts on the VMs that matched now.
+
+    `form_key`: the asking form's Idempotency-Key; a second request with it gets the first's job."""
+    if form_key and (existing := Job.objects.filter(partner=partner, form_key=form_key).first()):
+        return existing
+    try:
+        return _job_create(partner, user, kind, vms, filters, selection, dict(parameters or {}), form_key)
+    except IntegrityError:
+        if not form_key:
+            raise
+        # The other click of a double click made it between our look and our insert.
+        return Job.objects.get(partner=partner, form_key=form_key)
+
+
+def _job_create(
+    partner: Partner,
+    user: Any,
+    kind: str,
+    vms: Iterable[VM],
+    filters: dict[str, Any],
+    selection: str,
+    parameters: dict[str, Any],
+    form_key: str,
+) -> Job:
     target = None
     if kind == Job.Kind.MIGRATE:
         target = Cluster.objects.filter(partner=partner, cluster_id=parameters.get("target_cluster")).first()
@@ -91,6 +114,7 @@ def job_create(
             parameters=parameters,
             filters=filters,
             selection=selection,
+            form_key=form_key,
         )
         items = []
         for position, vm in enumerate(vms):

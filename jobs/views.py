@@ -20,12 +20,14 @@ from accounts import roles
 from accounts.decorators import partner_required
 from accounts.http import PortalRequest
 from accounts.roles import role_required
+from audit.trail import audited, identify, not_a_write, refuse
 from jobs import publishing, selectors, services
 from jobs.budget import JobsPacer
 from jobs.eligibility import preview
 from jobs.forms import JobForm
 from jobs.models import Job, JobItem
 from jobs.permissions import job_refusal
+from lib.forms import action_idempotency_key
 from lib.http_errors import organisation_object_or_404
 from vms import selectors as vm_selectors
 from vms.forms import VMFilterForm
@@ -63,6 +65,12 @@ def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
     return cost
 
 
+@audited(
+    "job.create",
+    object_type="job",
+    link="jobs:detail",
+    parameters=("action", "selection", "target_cluster", "migration_type"),
+)
 @require_http_methods(["GET", "POST"])
 @partner_required
 @role_required(roles.VM_WRITE)
@@ -84,11 +92,22 @@ def job_new(request: PortalRequest) -> HttpResponse:
         migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
         rows = vms.only("vm_id", "name", "status", "cloud_provider", "cluster").iterator(chunk_size=2000)
         shown = preview(kind, rows, migrating_ids=migrating, target=target)
+    if request.method == "POST" and data.get("preview"):
+        not_a_write(request)
+    elif request.method == "POST" and refusal:
+        refuse(request, refusal, "not_allowed")
+    elif request.method == "POST" and shown is None:
+        refuse(request, "the form is invalid", "invalid")
     if request.method == "POST" and shown is not None and not data.get("preview"):
         if kind == Job.Kind.DELETE and form.cleaned_data.get("confirm", "").strip() != str(shown.eligible):
             form.add_error("confirm", f"Type {shown.eligible} to delete {shown.eligible} VMs.")
+            refuse(request, "the count typed did not match", "invalid")
+        elif (key := action_idempotency_key(request.POST)) is None:
+            form.add_error(None, "This form is out of date: reload the page and try again.")
+            refuse(request, "the form was out of date", "invalid")
         elif not shown.eligible:
             form.add_error(None, "No VM of this selection can be acted on: nothing to do.")
+            refuse(request, "no VM of the selection can be acted on", "nothing_to_do")
         else:
             job = services.job_create(
                 partner=partner,
@@ -100,7 +119,9 @@ def job_new(request: PortalRequest) -> HttpResponse:
                 filters=filters,
                 selection=selection,
                 parameters=form.parameters(),
+                form_key=key,
             )
+            identify(request, job.job_id)
             messages.success(request, f"Job {job.job_id} started.")
             return redirect("jobs:detail", job_id=job.job_id)
     context = {
@@ -156,10 +177,14 @@ def job_progress(request: PortalRequest, job_id: str) -> HttpResponse:
 def _may_change(request: PortalRequest, job: Job) -> bool:
     refusal, _ = job_refusal(request.user, job.kind)
     if refusal:
+        refuse(request, refusal, "not_allowed")
         messages.error(request, refusal)
     return not refusal
 
 
+@audited(
+    "job.cancel", object_type="job", object_id="job_id", link="jobs:detail", parameters=("cancel_migrations",)
+)
 @require_POST
 @partner_required
 @role_required(roles.VM_WRITE)
@@ -167,6 +192,7 @@ def job_cancel(request: PortalRequest, job_id: str) -> HttpResponse:
     job = organisation_object_or_404(Job, "job", partner=request.partner, job_id=job_id)
     if _may_change(request, job):
         if job.status != Job.Status.RUNNING:
+            refuse(request, "the job is no longer running", "not_running")
             messages.info(request, "This job is no longer running.")
         else:
             skipped = services.job_cancel(
@@ -176,6 +202,7 @@ def job_cancel(request: PortalRequest, job_id: str) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.job_id)
 
 
+@audited("job.retry", object_type="job", object_id="job_id", link="jobs:detail")
 @require_POST
 @partner_required
 @role_required(roles.VM_WRITE)
@@ -183,6 +210,8 @@ def job_retry(request: PortalRequest, job_id: str) -> HttpResponse:
     job = organisation_object_or_404(Job, "job", partner=request.partner, job_id=job_id)
     if _may_change(request, job):
         retried = services.job_retry(job=job)
+        if not retried:
+            refuse(request, "no failed items to retry", "nothing_to_retry")
         messages.success(
             request, f"{retried} failed items queued again." if retried else "No failed items to retry."
         )

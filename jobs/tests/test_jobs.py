@@ -11,7 +11,7 @@ from django.test import Client
 from jobs import services
 from jobs.models import Job, JobItem
 from partners.models import Quota
-from tests.factories import make_cluster, make_migration, make_vm
+from tests.factories import form_key, make_cluster, make_migration, make_vm
 from tests.fakes import T0, migration_payload
 from vms.cache import store_migration
 from vms.models import VM
@@ -196,7 +196,9 @@ def test_only_the_roles_of_the_single_vm_actions_create_a_job(partner, runner, g
     client = Client()
     client.force_login(person)
 
-    response = client.post("/jobs/new/", {"action": "stop", "selection": "filter", "status": "running"})
+    response = client.post(
+        "/jobs/new/", {"action": "stop", "selection": "filter", "status": "running", **form_key()}
+    )
 
     assert Job.objects.filter(partner=partner).exists() == allowed
     assert response.status_code == (302 if allowed else 403)
@@ -219,7 +221,7 @@ def test_a_bulk_delete_needs_the_count_typed(partner, operator, runner, grant):
     grant(operator, "openid profile email vm:read vm:write")
     client = Client()
     client.force_login(operator)
-    form = {"action": "delete", "selection": "filter", "status": "running"}
+    form = {"action": "delete", "selection": "filter", "status": "running", **form_key()}
 
     wrong = client.post("/jobs/new/", {**form, "confirm": "3"})
     right = client.post("/jobs/new/", {**form, "confirm": "7"})  # six running on aws, one on azure
@@ -267,3 +269,19 @@ def test_preview_again_is_a_post_that_creates_nothing(partner, operator, runner,
     assert page.status_code == 200 and b'<strong class="job-eligible">7</strong>' in page.content
     assert b'formmethod="get"' not in page.content  # the CSRF token never travels in a URL
     assert not Job.objects.exists()
+
+
+def test_a_double_click_on_start_the_job_makes_one_job(partner, operator, runner, grant):
+    _fleet(partner)
+    grant(operator, "openid profile email vm:read vm:write")
+    client = Client()
+    client.force_login(operator)
+    form = {"action": "stop", "selection": "filter", "status": "running", **form_key()}
+
+    first = client.post("/jobs/new/", form)
+    second = client.post("/jobs/new/", form)
+    stale = client.post("/jobs/new/", {**form, "idempotency_key": ""})
+
+    assert first.status_code == second.status_code == 302 and first["Location"] == second["Location"]
+    assert Job.objects.filter(partner=partner).count() == 1
+    assert stale.status_code == 200 and b"out of date" in stale.content

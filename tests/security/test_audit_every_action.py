@@ -9,6 +9,7 @@ NovaCron is the `responses` world of the query budgets, plus the one write each 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,18 @@ def _stopped(portal: Portal) -> None:
     portal.partner.vms.filter(vm_id="vm-00002").update(status="stopped")
 
 
+def _failed_item(portal: Portal, status: str = "failed") -> None:
+    from jobs.models import JobItem
+
+    JobItem.objects.filter(job__job_id="job-00001", vm_id="vm-00001").update(status=status)
+
+
+def _job_finished(portal: Portal) -> None:
+    from jobs.models import Job
+
+    Job.objects.filter(job_id="job-00001").update(status=Job.Status.FINISHED)
+
+
 def _ok(body: Any, status: int = 200) -> dict[str, Any]:
     return {"status": status, "body": json.dumps(body) if body is not None else "", "headers": RATE_LIMIT}
 
@@ -75,7 +88,7 @@ VM_FORM = {
     "cloud_provider": "aws",
     "region": "us-east-1",
     "cluster": "",
-    "tags": "env=prod",
+    "tags": "env:prod",
     "idempotency_key": "0" * 32,
 }
 INTEGRATION_FORM = {
@@ -136,6 +149,10 @@ CASES: dict[str, Case] = {
         write=("POST", f"{SUBSCRIPTION}/deliveries/dlv-00001/redeliver", _ok(delivery_json(1), 202))
     ),
     "partner/webhooks/received/<int:pk>/reprocess/": Case(),
+    # Bulk jobs talk to NovaCron only when their items run (in Celery, after the request).
+    "jobs/new/": Case({"action": "stop", "selection": "filter"}),
+    "jobs/<str:job_id>/cancel/": Case(),
+    "jobs/<str:job_id>/retry/": Case(setup=lambda portal: _failed_item(portal)),
 }
 
 
@@ -158,7 +175,8 @@ def _post(
             mock.add(method, novacron_url, **answer)
         client.post(
             url,
-            case.data,
+            # Every portal form carries its own Idempotency-Key, made when it was rendered.
+            {"idempotency_key": uuid.uuid4().hex, **case.data},
             headers={"X-CSRFToken": client.cookies[settings.CSRF_COOKIE_NAME].value},
         )
     assert AuditEntry.objects.count() - before == 1, f"{name}: not exactly one audit row"
@@ -211,7 +229,13 @@ PORTAL_REFUSALS: dict[str, Callable[[Portal], None]] = {
     "partner/webhooks/received/<int:pk>/reprocess/": lambda portal: WebhookEvent.objects.filter(
         partner=portal.partner
     ).update(status=WebhookEvent.Status.IGNORED),
+    # No action chosen: the job form is invalid and nothing is created.
+    "jobs/new/": lambda portal: None,
+    # A job that has ended cannot be cancelled; one without failed items has nothing to retry.
+    "jobs/<str:job_id>/cancel/": _job_finished,
+    "jobs/<str:job_id>/retry/": lambda portal: _failed_item(portal, status="pending"),
 }
+PORTAL_REFUSAL_FORMS = {"jobs/new/": {"selection": "filter"}}
 # Disconnect cannot be refused: revoking at NovaCron may fail, but the tokens are forgotten all the same
 # (the row says whether NovaCron revoked them: parameters.revoked_at_novacron).
 UNREFUSABLE = {"accounts/disconnect/"}
@@ -227,6 +251,8 @@ def test_a_refused_post_writes_one_row_with_who_refused_and_why(
     if name in PORTAL_REFUSALS:
         PORTAL_REFUSALS[name](portal)
         missing = "/webhooks/notifications/999999/acknowledge/" if "notifications" in name else ""
+        if name in PORTAL_REFUSAL_FORMS:
+            case = Case(PORTAL_REFUSAL_FORMS[name])
         entry = _post(portal, admin, name, case, None, missing)
         assert entry.outcome == Outcome.REFUSED_BY_PORTAL
         assert entry.error_code and entry.reason
