@@ -234,9 +234,14 @@ def account(request: SignedInRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def disconnect(request: SignedInRequest) -> HttpResponse:
-    """Revoke the portal's access at NovaCron, forget the tokens and sign out."""
+    """Revoke the portal's access at NovaCron, forget the tokens and sign out; a GET asks first.
+
+    The question is a page of its own, so it is asked without JavaScript too (the account page links here).
+    """
+    if request.method == "GET":
+        return render(request, "accounts/disconnect_confirm.html")
     revoked = services.user_disconnect(user=request.user)
     logout(request)
     if revoked:

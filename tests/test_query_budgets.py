@@ -70,6 +70,7 @@ PAGES: dict[str, int] = {
     "/partner/webhooks/received/": 9,
     "/partner/webhooks/received/{event}/payload/": 8,
     "/accounts/": 7,
+    "/accounts/disconnect/": 7,  # the question before Disconnect
     # The admin already holds the scope, so the step-up sends them straight back.
     "/accounts/grant/?scope=vm:write&next=/vms/": 3,
 }
