@@ -188,7 +188,8 @@
     document.documentElement.dataset.portalOpen = open.join(" ");
   });
 
-  document.addEventListener("htmx:afterSwap", function () {
+  // After the settle: htmx puts back the old element's attributes until then, and takes them away again.
+  document.addEventListener("htmx:afterSettle", function () {
     var open = (document.documentElement.dataset.portalOpen || "").split(" ");
     delete document.documentElement.dataset.portalOpen;
     open.forEach(function (id) {
