@@ -174,27 +174,21 @@
 
   // --- open sections stay open ------------------------------------------------------------------------
 
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var target = event.detail.target;
-    if (!target) {
-      return;
+  // Which sections are open (or opening) is kept here, as Bootstrap reports it, and put back on new content.
+  var open = {};
+  document.addEventListener("show.bs.collapse", function (event) {
+    if (event.target.id) {
+      open[event.target.id] = true;
     }
-    var open = Array.prototype.map.call(target.querySelectorAll(".collapse.show[id]"), function (section) {
-      return section.id;
-    });
-    if (target.matches(".collapse.show[id]")) {
-      open.push(target.id);
-    }
-    document.documentElement.dataset.portalOpen = open.join(" ");
+  });
+  document.addEventListener("hide.bs.collapse", function (event) {
+    delete open[event.target.id];
   });
 
-  // After the settle: htmx puts back the old element's attributes until then, and takes them away again.
-  document.addEventListener("htmx:afterSettle", function () {
-    var open = (document.documentElement.dataset.portalOpen || "").split(" ");
-    delete document.documentElement.dataset.portalOpen;
-    open.forEach(function (id) {
-      var section = id && document.getElementById(id);
-      if (!section) {
+  function reopen() {
+    Object.keys(open).forEach(function (id) {
+      var section = document.getElementById(id);
+      if (!section || section.classList.contains("show") || section.classList.contains("collapsing")) {
         return;
       }
       section.classList.add("show");
@@ -203,7 +197,11 @@
         toggle.classList.remove("collapsed");
       });
     });
-  });
+  }
+
+  // After the swap and again after the settle: htmx puts the old element's attributes back until then.
+  document.addEventListener("htmx:afterSwap", reopen);
+  document.addEventListener("htmx:afterSettle", reopen);
 
   // --- plain forms: sent once ------------------------------------------------------------------------
 
