@@ -270,9 +270,14 @@ def account(request: SignedInRequest) -> HttpResponse:
 
 @audited("account.disconnect", object_type="account")
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def disconnect(request: SignedInRequest) -> HttpResponse:
-    """Revoke the portal's access at NovaCron, forget the tokens and sign out."""
+    """Revoke the portal's access at NovaCron, forget the tokens and sign out; a GET asks first.
+
+    The question is a page of its own, so it is asked without JavaScript too (the account page links here).
+    """
+    if request.method == "GET":
+        return render(request, "accounts/disconnect_confirm.html")
     revoked = services.user_disconnect(user=request.user)
     note(request, revoked_at_novacron=revoked)
     logout(request)

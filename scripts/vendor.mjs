@@ -11,6 +11,8 @@ const FILES = [
   { path: "node_modules/bootstrap/dist/js/bootstrap.bundle.min.js", map: true },
   { path: "node_modules/chart.js/dist/chart.umd.min.js", map: false },
   { path: "node_modules/chartjs-adapter-date-fns/dist/chartjs-adapter-date-fns.bundle.min.js", map: false },
+  // For the browser tests only (tests/e2e/test_pages.py injects it): the pages never load it.
+  { path: "node_modules/axe-core/axe.min.js", map: false },
 ];
 const SOURCE_MAP_COMMENT = /\n?(\/\/# sourceMappingURL=[^\n]*|\/\*# sourceMappingURL=[^*]*\*\/)\s*$/;
 

@@ -79,6 +79,7 @@ PAGES: dict[str, int] = {
     # The audit log: the partner's people for the filter, one keyset page of entries.
     "/audit/": 9,
     "/audit/export.csv": 9,
+    "/accounts/disconnect/": 7,  # the question before Disconnect
     # The admin already holds the scope, so the step-up sends them straight back.
     "/accounts/grant/?scope=vm:write&next=/vms/": 3,
 }

@@ -23,8 +23,12 @@ def grant_url(scope: str, next_path: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def grant_link(context: dict[str, Any], scope: str, label: str = "Grant access", css: str = "") -> str:
-    """A link that runs NovaCron's consent for `scope` and comes back to the current page."""
+def grant_link(context: dict[str, Any], scope: str, label: str = "", css: str = "") -> str:
+    """A link that runs NovaCron's consent for `scope` and comes back to the current page.
+
+    Its label names the scope ("Grant vm:write"): two grant links side by side (the account page, a
+    VM's page) would otherwise read as the same button twice.
+    """
     request: HttpRequest | None = context.get("request")
     next_path = request.get_full_path() if request is not None else "/"
     htmx: HtmxDetails | None = getattr(request, "htmx", None)
@@ -36,7 +40,7 @@ def grant_link(context: dict[str, Any], scope: str, label: str = "Grant access",
         css or "btn btn-sm btn-outline-primary",
         grant_url(scope, next_path),
         scope,
-        label,
+        label or f"Grant {scope}",
     )
 
 

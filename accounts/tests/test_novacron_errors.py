@@ -84,7 +84,7 @@ def test_the_grant_link_returns_to_the_current_page(owner: Any) -> None:
     request.user = owner
     html = Template('{% load portal_tags %}{% grant_link "vm:write" %}').render(Context({"request": request}))
     assert 'href="/accounts/grant/?scope=vm%3Awrite&amp;next=%2Fvms%2Fvm-1%2F%3Ftab%3Dactions"' in html
-    assert ">Grant access</a>" in html
+    assert ">Grant vm:write</a>" in html
 
 
 def test_the_has_scope_filter_reads_the_granted_scopes(owner: Any, grant: Any) -> None:

@@ -12,7 +12,16 @@
   if (!section || typeof window.Chart === "undefined") {
     return;
   }
-  var COLORS = ["#0d6efd", "#fd7e14", "#198754", "#6f42c1"];
+  // The theme's colours (Bootstrap's CSS variables), read again when the theme changes (static/js/theme.js).
+  var COLOR_VARIABLES = ["--bs-primary", "--bs-orange", "--bs-success", "--bs-purple"];
+  var COLORS = [];
+  function readThemeColors() {
+    var style = window.getComputedStyle(document.documentElement);
+    COLORS = COLOR_VARIABLES.map(function (name) { return style.getPropertyValue(name).trim(); });
+    window.Chart.defaults.color = style.getPropertyValue("--bs-secondary-color").trim();
+    window.Chart.defaults.borderColor = style.getPropertyValue("--bs-border-color-translucent").trim();
+  }
+  readThemeColors();
   var UNITS = { "1h": "minute", "6h": "hour", "24h": "hour", "7d": "day", "30d": "day" };
   // 24-hour labels, the same on every machine whatever its locale.
   var FORMATS = { minute: "HH:mm", hour: "HH:mm", day: "MMM d" };
@@ -161,6 +170,24 @@
     state.range = chosen.range;
     state.aggregate = chosen.aggregate;
     show();
+  });
+
+  document.addEventListener("portal:theme", function () {
+    readThemeColors();
+    Object.keys(charts).forEach(function (key) {
+      var chart = charts[key];
+      chart.data.datasets.forEach(function (dataset, index) {
+        dataset.borderColor = COLORS[index % COLORS.length];
+        dataset.backgroundColor = COLORS[index % COLORS.length];
+      });
+      ["x", "y"].forEach(function (axis) {
+        chart.options.scales[axis].ticks.color = window.Chart.defaults.color;
+        chart.options.scales[axis].grid.color = window.Chart.defaults.borderColor;
+      });
+      chart.options.scales.y.title.color = window.Chart.defaults.color;
+      chart.options.plugins.legend.labels.color = window.Chart.defaults.color;
+      chart.update("none");
+    });
   });
 
   load();

@@ -63,7 +63,8 @@ def test_disconnect_revokes_and_signs_out(signed_in_page: Any, portal_server: Po
     page.goto(f"{portal_server.url}/accounts/")
     assert page.locator("#account-partner").inner_text().startswith("Globex")
 
-    page.click("#disconnect")
+    page.click("#disconnect")  # the question first (a page of its own, no JavaScript needed)
+    page.click("#disconnect-confirm")
 
     page.wait_for_url(re.compile(re.escape(portal_server.url) + "/accounts/login/"))
     assert "revoked" in page.locator("#messages").inner_text()

@@ -129,7 +129,8 @@ def test_sign_in_step_up_refresh_and_disconnect_work_against_a_plain_provider(
 
     # Disconnect: revoked at the provider, forgotten by the portal, signed out.
     page.goto(f"{portal.url}/accounts/")
-    page.click("#disconnect")
+    page.click("#disconnect")  # the question first (a page of its own, no JavaScript needed)
+    page.click("#disconnect-confirm")
     page.wait_for_url(re.compile(re.escape(portal.url) + "/accounts/login/"))
     assert "revoked" in page.locator("#messages").inner_text()
     assert stored_token(portal) is None

@@ -121,4 +121,6 @@ def test_an_outsider_sees_only_their_own_partners_figures(partner, quotas, outsi
 def test_the_nav_links_to_the_overview_and_the_vm_list(owner, client_of):
     body = client_of(owner).get("/").content.decode()
 
-    assert 'class="nav-link" href="/"' in body and 'class="nav-link" href="/vms/"' in body
+    # The overview is the current page; the VM list is one link away.
+    assert 'class="nav-link active" aria-current="page" href="/"' in body
+    assert 'class="nav-link" href="/vms/"' in body
