@@ -74,7 +74,7 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
     _wait_until(page, "(r) => document.querySelector('#id_region').value === r", region)
     rows = page.locator("#vm-table tbody tr[data-vm-id]")
     assert rows.count() > 0
-    assert set(page.locator("#vm-table tbody tr[data-vm-id] td:nth-child(6)").all_inner_texts()) == {region}
+    assert set(page.locator("#vm-table tbody tr[data-vm-id] td.vm-region").all_inner_texts()) == {region}
     assert _statuses(page) == {"running"}
     assert page.evaluate("window.__sameDocument") is True  # htmx swapped the table, no reload
     query = parse_qs(urlsplit(page.url).query)

@@ -26,7 +26,7 @@ def test_a_pasted_ip_finds_its_vm_and_the_csv_of_a_filtered_list_has_the_lists_c
     # Search by IP: the row's address, pasted into the search box, finds that VM alone.
     row = page.locator("#vm-table tbody tr[data-vm-id]").nth(3)
     vm_id = row.get_attribute("data-vm-id")
-    ip = row.locator("td:nth-child(8)").inner_text().strip()
+    ip = row.locator("td.vm-ip").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f.:]+", ip), ip
     page.fill("#id_q", ip)
     _wait_until(page, "(ip) => new URLSearchParams(location.search).get('q') === ip", ip)

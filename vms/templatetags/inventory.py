@@ -93,8 +93,8 @@ _ROW = (
     # page of 200 rows costs no template renders; a change replaces it on open pages by that id.
     '<td><span id="vm-status-{vm_id}" class="badge vm-status {badge}" data-vm-status="{status}">'
     "{status}</span></td>"
-    "<td>{cpu}</td><td>{memory} GB</td><td>{cloud}</td><td>{region}</td><td>{cluster}</td>"
-    '<td class="font-monospace small">{ip}</td><td class="small">{tags}</td>'
+    '<td>{cpu}</td><td>{memory} GB</td><td>{cloud}</td><td class="vm-region">{region}</td><td>{cluster}</td>'
+    '<td class="font-monospace small vm-ip">{ip}</td><td class="small">{tags}</td>'
     '<td class="small text-nowrap">{created}</td></tr>'
 )
 _TAG = '<span class="badge text-bg-light border me-1">{}:{}</span>'
