@@ -17,6 +17,7 @@ urlpatterns = [
     # The receiver, notifications and the partner admins' webhook pages (`partner/webhooks/...`).
     path("", include("webhooks.urls")),
     path("live/", include("live.urls")),
+    path("", include("usage.urls")),
     path("", include("vms.urls")),
 ]
 

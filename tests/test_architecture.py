@@ -1,6 +1,6 @@
 """The portal's dependencies point one way, and no modules import each other in a circle.
 
-    lib  ←  partners  ←  accounts  ←  live, integrations  ←  vms  ←  webhooks  ←  portal
+    lib  ←  partners  ←  accounts  ←  live, integrations  ←  vms  ←  webhooks, usage  ←  portal
 
 Every module of these packages is parsed (not imported), with the imports inside functions too, and the
 graph of module imports is checked. Tests, and the helpers they share under `tests/`, are not part of it.
@@ -22,7 +22,9 @@ LAYERS: list[set[str]] = [
     {"accounts"},  # users, sign-in, tokens, roles and scopes
     {"live", "integrations"},  # the live outbox and stream; NovaCron's integrations pages
     {"vms"},  # the cache of VMs, clusters, migrations and its pages
-    {"webhooks"},  # the receiver, processing, subscriptions, both delivery logs
+    # webhooks: the receiver, processing, subscriptions, both delivery logs;
+    # usage: daily and monthly usage rolled up from vms' state intervals, its page and CSV
+    {"webhooks", "usage"},
     {"portal"},  # settings, URLs, Celery, health, error pages
 ]
 LAYER_OF = {app: index for index, apps in enumerate(LAYERS) for app in apps}
