@@ -239,14 +239,18 @@ def days_to_refresh(*, partner: Partner, now: datetime) -> tuple[set[date], date
     written = VMStateInterval.objects.filter(partner=partner)
     if refresh is not None:
         written = written.filter(recorded_at__gt=refresh.recorded_until)
-    span = written.aggregate(first=Min("started_at"), newest=Max("recorded_at"))
+    span = written.aggregate(
+        first=Min("started_at"), created=Min("vm_created_at"), newest=Max("recorded_at")
+    )
     days: set[date] = set()
     today = local_day(now, zone)
     if refresh is not None:
         days |= set(_days(local_day(refresh.refreshed_at, zone), today))
     if span["first"] is not None:
         # A written row touches its own days and its neighbour's end: from its start to now.
-        days |= set(_days(local_day(span["first"], zone), today))
+        # Its VM's creation day counts it among the day's creations.
+        first = min(x for x in (span["first"], span["created"]) if x is not None)
+        days |= set(_days(local_day(first, zone), today))
     moved = Migration.objects.filter(partner=partner, status=Migration.Status.COMPLETED)
     if refresh is not None:
         moved = moved.filter(synced_at__gt=refresh.refreshed_at)
