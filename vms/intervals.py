@@ -140,8 +140,14 @@ def _place(rows: dict[datetime, VMStateInterval], partner: Partner, seen: StateS
         _take(held, seen)
 
 
-def _walk(ordered: list[VMStateInterval], fallback: Mapping[str, Any]) -> tuple[list[VMStateInterval], list[VMStateInterval]]:
-    """Derive, chain and truncate the rows of one VM in stamp order: (kept, dropped)."""
+def _walk(
+    ordered: list[VMStateInterval], fallback: Mapping[str, Any], *, base: VMStateInterval | None
+) -> tuple[list[VMStateInterval], list[VMStateInterval]]:
+    """Derive, chain and truncate the rows of one VM in stamp order: (kept, dropped).
+
+    `base`, the first row, is stamped before every new state and is not `migrating`: it stays as it is
+    and tells where a migration after it returns the VM to.
+    """
     kept: list[VMStateInterval] = []
     dropped: list[VMStateInterval] = []
     settled = ""  # the last status that was not `migrating`: where a migration returns the VM to
@@ -150,6 +156,10 @@ def _walk(ordered: list[VMStateInterval], fallback: Mapping[str, Any]) -> tuple[
             dropped.append(row)
             continue
         before = kept[-1] if kept else None
+        if row is base:
+            settled = row.status
+            kept.append(row)
+            continue
         source: Mapping[str, Any] = (
             {name: getattr(before, name) for name in (*SIZE_AND_TAGS, *PLACEMENT)} if before else fallback
         )
@@ -209,24 +219,32 @@ def record(*, partner: Partner, seen: Iterable[StateSeen], now: datetime) -> int
     for vm_id, states in by_vm.items():
         last = open_rows.get(vm_id)
         earliest = min(state.at for state in states)
-        if last is None or earliest >= last.started_at:
-            loaded = [last] if last is not None else []
+        base: VMStateInterval | None = None
+        if last is None:
+            loaded = []
+        elif earliest > last.started_at and last.status != MIGRATING:
+            loaded = [last]
+            base = last
         else:
-            base = (
+            # From the last settled row before the new states (a migration's end needs the status
+            # before its start), or from the VM's first row.
+            since = (
                 VMStateInterval.objects.filter(partner=partner, vm_id=vm_id, started_at__lt=earliest)
+                .exclude(status=MIGRATING)
                 .order_by("-started_at")
                 .values_list("started_at", flat=True)
                 .first()
             )
             tail = VMStateInterval.objects.select_for_update().filter(partner=partner, vm_id=vm_id)
-            if base is not None:
-                tail = tail.filter(started_at__gte=base)
+            if since is not None:
+                tail = tail.filter(started_at__gte=since)
             loaded = list(tail.order_by("started_at"))
+            base = loaded[0] if since is not None else None
         before = {row.pk: (_state(row), row.ended_at) for row in loaded}
         rows = {row.started_at: row for row in loaded}
         for state in states:
             _place(rows, partner, state, now)
-        kept, gone = _walk([rows[at] for at in sorted(rows)], fallbacks.get(vm_id, {}))
+        kept, gone = _walk([rows[at] for at in sorted(rows)], fallbacks.get(vm_id, {}), base=base)
         for row in kept:
             if row.pk is None:
                 created.append(row)

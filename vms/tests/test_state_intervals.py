@@ -136,3 +136,25 @@ def test_a_derived_state_takes_its_size_from_a_vm_state_that_arrives_later(partn
         ("running", 16),
         ("migrating", 16),
     ]
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_stopped_vm_migrated_stays_stopped_on_its_target(partner: Any, late: bool) -> None:
+    created = {"created_at": at(100), "source_vm_id": "vm-0001", "target_cluster": "cl-gcp-euw1-a",
+               "migration_type": "cold"}  # fmt: skip
+    done = migration_data(status="completed", phase="completed", progress=100, updated=400,
+                          finished_at=at(300), **created)  # fmt: skip
+    store_vm(partner=partner, vm=vm_data(status="stopped", updated=0))
+    if late:  # the VM's later start is heard of before the migration
+        store_vm(partner=partner, vm=vm_data(status="running", updated=900, cluster="cl-gcp-euw1-a"))
+    store_migration(partner=partner, migration=migration_data(status="in_progress", updated=160, **created))
+    store_migration(partner=partner, migration=done)
+    if not late:
+        store_vm(partner=partner, vm=vm_data(status="running", updated=900, cluster="cl-gcp-euw1-a"))
+
+    assert [(row[2], row[4]) for row in _intervals(partner)] == [
+        ("stopped", "cl-aws-use1-a"),
+        ("migrating", "cl-aws-use1-a"),
+        ("stopped", "cl-gcp-euw1-a"),
+        ("running", "cl-gcp-euw1-a"),
+    ]
