@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from django.db.models import Sum
 
-
 from usage.models import DimensionDayUsage
 from usage.services import usage_refresh
 from webhooks.models import WebhookEvent
@@ -46,8 +45,13 @@ def _simulated_month(tmp_path: Path) -> dict[str, Any]:
     }
     done = subprocess.run(
         [sys.executable, "-m", "sandbox", "usage-month", "--seed", str(SEED)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return dict(json.loads(done.stdout))
 
 

@@ -31,6 +31,9 @@ class VMDayUsage(models.Model):
     class Meta:
         indexes = [models.Index(fields=["partner", "day", "vm_id"], name="usage_vmday_partner_day")]
 
+    def __str__(self) -> str:
+        return f"{self.vm_id} on {self.day}: {self.vcpu_hours:.1f} vCPU-hours"
+
 
 class DimensionDayUsage(models.Model):
     """The day's totals for one value of one breakdown: `cloud`, `region`, `cluster` or `tag:<key>`."""
@@ -50,6 +53,9 @@ class DimensionDayUsage(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.value} on {self.day}"
+
 
 class UsageDay(models.Model):
     """The day's fleet totals, migrations and creations, and when they were computed."""
@@ -68,6 +74,9 @@ class UsageDay(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["partner", "day"], name="usage_day_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.day}: {self.vcpu_hours:.1f} vCPU-hours"
+
 
 class UsageRefresh(models.Model):
     """Where the partner's rollups stand: intervals recorded up to `recorded_until` are counted."""
@@ -75,3 +84,6 @@ class UsageRefresh(models.Model):
     partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="usage_refresh")
     refreshed_at = models.DateTimeField()
     recorded_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"usage refreshed at {self.refreshed_at:%Y-%m-%d %H:%M:%S}"

@@ -72,10 +72,18 @@ class UsageMonth:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-SUMS = {"vm_hours": Sum("vm_hours"), "vcpu_hours": Sum("vcpu_hours"), "memory_gb_hours": Sum("memory_gb_hours")}
-DAY_SUMS = {**SUMS, "vms_created": Sum("vms_created"), "migrations": Sum("migrations"),
-            "migration_gb_moved": Sum("migration_gb_moved"),
-            "migration_downtime_seconds": Sum("migration_downtime_seconds")}  # fmt: skip
+SUMS = {
+    "vm_hours": Sum("vm_hours"),
+    "vcpu_hours": Sum("vcpu_hours"),
+    "memory_gb_hours": Sum("memory_gb_hours"),
+}
+DAY_SUMS = {
+    **SUMS,
+    "vms_created": Sum("vms_created"),
+    "migrations": Sum("migrations"),
+    "migration_gb_moved": Sum("migration_gb_moved"),
+    "migration_downtime_seconds": Sum("migration_downtime_seconds"),
+}
 
 
 def _totals(partner: Partner, month: date) -> dict[str, float]:
@@ -92,13 +100,17 @@ def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
     )
     ranked = list(values.values("value").annotate(**SUMS).order_by("-vcpu_hours", "value"))
     previous = dict(
-        DimensionDayUsage.objects.filter(partner=partner, dimension=dimension, day__range=(before[0], before[-1]))
+        DimensionDayUsage.objects.filter(
+            partner=partner, dimension=dimension, day__range=(before[0], before[-1])
+        )
         .values("value")
         .annotate(total=Sum("vcpu_hours"))
         .values_list("value", "total")
     )
     rows = [
-        UsageRow(r["value"], r["vm_hours"], r["vcpu_hours"], r["memory_gb_hours"], previous.get(r["value"], 0.0))
+        UsageRow(
+            r["value"], r["vm_hours"], r["vcpu_hours"], r["memory_gb_hours"], previous.get(r["value"], 0.0)
+        )
         for r in ranked
     ]
     charted = [row.value for row in rows[:CHART_SERIES]]
@@ -109,13 +121,19 @@ def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
     if len(rows) > CHART_SERIES:
         series[OTHER] = [0.0] * len(days)
         daily = dict(
-            UsageDay.objects.filter(partner=partner, day__range=(days[0], days[-1])).values_list("day", "vcpu_hours")
+            UsageDay.objects.filter(partner=partner, day__range=(days[0], days[-1])).values_list(
+                "day", "vcpu_hours"
+            )
         )
         for day, total in daily.items():
             series[OTHER][index[day]] = max(0.0, total - sum(series[v][index[day]] for v in charted))
     summaries = UsageDay.objects.filter(partner=partner, day__range=(days[0], days[-1]))
     created = list(summaries.order_by("day").values_list("day", "vms_created"))
-    quota = Quota.objects.filter(partner=partner, name="vm_create_per_day").values_list("limit", flat=True).first()
+    quota = (
+        Quota.objects.filter(partner=partner, name="vm_create_per_day")
+        .values_list("limit", flat=True)
+        .first()
+    )
     refresh = UsageRefresh.objects.filter(partner=partner).first()
     computed = summaries.aggregate(latest=Max("computed_at"))["latest"]
     return UsageMonth(
@@ -127,7 +145,9 @@ def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
         chart={
             "labels": [day.isoformat() for day in days],
             "unit": "vCPU-hours",
-            "datasets": [{"label": value, "data": [round(v, 2) for v in data]} for value, data in series.items()],
+            "datasets": [
+                {"label": value, "data": [round(v, 2) for v in data]} for value, data in series.items()
+            ],
         },
         totals=_totals(partner, month),
         previous_totals=_totals(partner, previous_month(month)),
@@ -139,8 +159,20 @@ def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
     )
 
 
-CSV_COLUMNS = ["day", "vm_id", "vm_name", "cloud_provider", "region", "cluster", "cpu_cores", "memory_gb",
-               "tags", "vm_hours", "vcpu_hours", "memory_gb_hours"]  # fmt: skip
+CSV_COLUMNS = [
+    "day",
+    "vm_id",
+    "vm_name",
+    "cloud_provider",
+    "region",
+    "cluster",
+    "cpu_cores",
+    "memory_gb",
+    "tags",
+    "vm_hours",
+    "vcpu_hours",
+    "memory_gb_hours",
+]
 
 
 def usage_detail_rows(*, partner: Partner, month: date) -> Iterator[list[Any]]:
@@ -149,7 +181,7 @@ def usage_detail_rows(*, partner: Partner, month: date) -> Iterator[list[Any]]:
     rows = (
         VMDayUsage.objects.filter(partner=partner, day__range=(days[0], days[-1]))
         .order_by("day", "vm_id", "pk")
-        .values_list(*[c for c in CSV_COLUMNS])
+        .values_list(*CSV_COLUMNS)
     )
     for row in rows.iterator(chunk_size=2000):
         *head, tags, vm_hours, vcpu_hours, memory_gb_hours = row

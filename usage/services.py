@@ -74,12 +74,30 @@ class _Piece:
     seconds: float = 0.0
 
     def key(self) -> tuple[Any, ...]:
-        return (self.vm_id, self.cloud_provider, self.region, self.cluster,
-                tuple(sorted(self.tags.items())), self.cpu_cores, self.memory_gb)  # fmt: skip
+        return (
+            self.vm_id,
+            self.cloud_provider,
+            self.region,
+            self.cluster,
+            tuple(sorted(self.tags.items())),
+            self.cpu_cores,
+            self.memory_gb,
+        )
 
 
-INTERVAL_COLUMNS = ("vm_id", "started_at", "ended_at", "status", "vm_name", "cpu_cores", "memory_gb",
-                    "cloud_provider", "region", "cluster", "tags")  # fmt: skip
+INTERVAL_COLUMNS = (
+    "vm_id",
+    "started_at",
+    "ended_at",
+    "status",
+    "vm_name",
+    "cpu_cores",
+    "memory_gb",
+    "cloud_provider",
+    "region",
+    "cluster",
+    "tags",
+)
 
 
 def _billable_pieces(
@@ -124,11 +142,20 @@ def _billable_pieces(
 def _vm_day_rows(partner: Partner, day: date, pieces: Iterable[_Piece]) -> list[VMDayUsage]:
     return [
         VMDayUsage(
-            partner=partner, day=day, vm_id=p.vm_id, vm_name=p.vm_name, cloud_provider=p.cloud_provider,
-            region=p.region, cluster=p.cluster, tags=p.tags, cpu_cores=p.cpu_cores, memory_gb=p.memory_gb,
-            vm_hours=p.seconds / 3600, vcpu_hours=p.seconds * p.cpu_cores / 3600,
+            partner=partner,
+            day=day,
+            vm_id=p.vm_id,
+            vm_name=p.vm_name,
+            cloud_provider=p.cloud_provider,
+            region=p.region,
+            cluster=p.cluster,
+            tags=p.tags,
+            cpu_cores=p.cpu_cores,
+            memory_gb=p.memory_gb,
+            vm_hours=p.seconds / 3600,
+            vcpu_hours=p.seconds * p.cpu_cores / 3600,
             memory_gb_hours=p.seconds * p.memory_gb / 3600,
-        )  # fmt: skip
+        )
         for p in pieces
     ]
 
@@ -153,8 +180,15 @@ def _dimension_rows(partner: Partner, day: date, rows: list[VMDayUsage]) -> list
             total[1] += row.vcpu_hours
             total[2] += row.memory_gb_hours
     return [
-        DimensionDayUsage(partner=partner, day=day, dimension=dimension, value=value[:255],
-                          vm_hours=t[0], vcpu_hours=t[1], memory_gb_hours=t[2])  # fmt: skip
+        DimensionDayUsage(
+            partner=partner,
+            day=day,
+            dimension=dimension,
+            value=value[:255],
+            vm_hours=t[0],
+            vcpu_hours=t[1],
+            memory_gb_hours=t[2],
+        )
         for (dimension, value), t in totals.items()
     ]
 
@@ -211,11 +245,17 @@ def usage_days_compute(*, partner: Partner, days: list[date], now: datetime) -> 
             moved = migrations.get(day, [0, 0.0, 0.0])
             summaries.append(
                 UsageDay(
-                    partner=partner, day=day, computed_at=now,
-                    vm_hours=sum(r.vm_hours for r in rows), vcpu_hours=sum(r.vcpu_hours for r in rows),
-                    memory_gb_hours=sum(r.memory_gb_hours for r in rows), vms_created=created.get(day, 0),
-                    migrations=int(moved[0]), migration_gb_moved=moved[1], migration_downtime_seconds=moved[2],
-                )  # fmt: skip
+                    partner=partner,
+                    day=day,
+                    computed_at=now,
+                    vm_hours=sum(r.vm_hours for r in rows),
+                    vcpu_hours=sum(r.vcpu_hours for r in rows),
+                    memory_gb_hours=sum(r.memory_gb_hours for r in rows),
+                    vms_created=created.get(day, 0),
+                    migrations=int(moved[0]),
+                    migration_gb_moved=moved[1],
+                    migration_downtime_seconds=moved[2],
+                )
             )
         UsageDay.objects.bulk_create(summaries)
 
@@ -239,9 +279,7 @@ def days_to_refresh(*, partner: Partner, now: datetime) -> tuple[set[date], date
     written = VMStateInterval.objects.filter(partner=partner)
     if refresh is not None:
         written = written.filter(recorded_at__gt=refresh.recorded_until)
-    span = written.aggregate(
-        first=Min("started_at"), created=Min("vm_created_at"), newest=Max("recorded_at")
-    )
+    span = written.aggregate(first=Min("started_at"), created=Min("vm_created_at"), newest=Max("recorded_at"))
     days: set[date] = set()
     today = local_day(now, zone)
     if refresh is not None:
@@ -254,7 +292,9 @@ def days_to_refresh(*, partner: Partner, now: datetime) -> tuple[set[date], date
     moved = Migration.objects.filter(partner=partner, status=Migration.Status.COMPLETED)
     if refresh is not None:
         moved = moved.filter(synced_at__gt=refresh.refreshed_at)
-    days |= {local_day(m, zone) for m in moved.exclude(finished_at=None).values_list("finished_at", flat=True)}
+    days |= {
+        local_day(m, zone) for m in moved.exclude(finished_at=None).values_list("finished_at", flat=True)
+    }
     return days, span["newest"]
 
 

@@ -30,8 +30,10 @@ def usage_role_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     @wraps(view)
     def wrapper(request: PortalRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.role not in USAGE_ROLES:
-            reason = (f"Your role ({request.user.role or 'no'}) does not allow you to see usage reports. "
-                      "Ask a partner admin: this needs the role admin or operator.")  # fmt: skip
+            reason = (
+                f"Your role ({request.user.role or 'no'}) does not allow you to see usage reports. "
+                "Ask a partner admin: this needs the role admin or operator."
+            )
             return render(request, "roles/forbidden.html", {"reason": reason}, status=403)
         return view(request, *args, **kwargs)
 

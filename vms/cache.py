@@ -493,7 +493,9 @@ def store_migration(
     if from_event:
         row.last_event_at = now
     row.save()
-    intervals.record(partner=partner, seen=intervals.seen_migrations(partner=partner, migrations=[row]), now=now)
+    intervals.record(
+        partner=partner, seen=intervals.seen_migrations(partner=partner, migrations=[row]), now=now
+    )
     followed = _follow_on_vm(row)
     publishing.migrations_changed(partner=partner, migration_ids=[row.migration_id])
     publishing.vms_changed(partner=partner, vm_ids=[vm.vm_id for vm in followed])
@@ -553,7 +555,9 @@ def store_migrations(
         update_fields=MIGRATION_UPDATE_FIELDS,
     )
     result.stored = len(rows)
-    intervals.record(partner=partner, seen=intervals.seen_migrations(partner=partner, migrations=rows), now=now)
+    intervals.record(
+        partner=partner, seen=intervals.seen_migrations(partner=partner, migrations=rows), now=now
+    )
     publishing.migrations_changed(partner=partner, migration_ids=newer)
     result.latest_update = max((m.updated_at for m in newer.values() if m.updated_at), default=None)
     return result

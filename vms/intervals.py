@@ -93,7 +93,13 @@ def seen_migration(migration: Migration, *, target: Cluster | None) -> list[Stat
             if target is not None:
                 placement |= {"cloud_provider": target.cloud_provider, "region": target.region}
             seen.append(
-                StateSeen(migration.source_vm_id, max(ended, migration.created_at), Origin.MIGRATION_LANDED, "", placement)
+                StateSeen(
+                    migration.source_vm_id,
+                    max(ended, migration.created_at),
+                    Origin.MIGRATION_LANDED,
+                    "",
+                    placement,
+                )
             )
         else:
             seen.append(
@@ -185,9 +191,16 @@ def _walk(
 
 def _fallback(partner: Partner, vm_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """What a derived state of a VM without earlier rows starts from: the cached VM row, if any."""
-    names = {"name": "vm_name", "created_at": "vm_created_at", "cpu_cores": "cpu_cores",
-             "memory_gb": "memory_gb", "tags": "tags", "cloud_provider": "cloud_provider",
-             "region": "region", "cluster": "cluster"}  # fmt: skip
+    names = {
+        "name": "vm_name",
+        "created_at": "vm_created_at",
+        "cpu_cores": "cpu_cores",
+        "memory_gb": "memory_gb",
+        "tags": "tags",
+        "cloud_provider": "cloud_provider",
+        "region": "region",
+        "cluster": "cluster",
+    }
     return {
         row["vm_id"]: {names[key]: value for key, value in row.items() if key in names}
         for row in VM.objects.filter(partner=partner, vm_id__in=list(vm_ids)).values("vm_id", *names)
@@ -209,9 +222,10 @@ def record(*, partner: Partner, seen: Iterable[StateSeen], now: datetime) -> int
         )
     }
     derived_without_rows = [
-        vm_id for vm_id, states in by_vm.items()
+        vm_id
+        for vm_id, states in by_vm.items()
         if vm_id not in open_rows and any(s.origin != Origin.VM for s in states)
-    ]  # fmt: skip
+    ]
     fallbacks = _fallback(partner, derived_without_rows) if derived_without_rows else {}
     created: list[VMStateInterval] = []
     updated: list[VMStateInterval] = []
@@ -246,16 +260,18 @@ def record(*, partner: Partner, seen: Iterable[StateSeen], now: datetime) -> int
             _place(rows, partner, state, now)
         kept, gone = _walk([rows[at] for at in sorted(rows)], fallbacks.get(vm_id, {}), base=base)
         for row in kept:
-            if row.pk is None:
+            if row._state.adding:  # not saved yet
                 created.append(row)
             elif before[row.pk] != (_state(row), row.ended_at):
                 row.recorded_at = now
                 updated.append(row)
-        dropped += [row for row in gone if row.pk is not None]
+        dropped += [row for row in gone if not row._state.adding]
     if dropped:
         VMStateInterval.objects.filter(pk__in=[row.pk for row in dropped]).delete()
     if updated:
-        VMStateInterval.objects.bulk_update(updated, ["ended_at", *STATE_FIELDS, "recorded_at"], batch_size=500)
+        VMStateInterval.objects.bulk_update(
+            updated, ["ended_at", *STATE_FIELDS, "recorded_at"], batch_size=500
+        )
     if created:
         VMStateInterval.objects.bulk_create(created, batch_size=500, ignore_conflicts=True)
     return len(created) + len(updated) + len(dropped)

@@ -272,7 +272,7 @@ class IdempotencyRecord(models.Model):
 
 class VMStateChange(models.Model):
     """The sandbox's own record of every VM state change: the ground truth usage reports are checked
-    against (the portal never reads it; its accuracy test does, through the sandbox's test harness).
+    against (the portal never reads it: `python -m sandbox usage-month` reports it beside the events).
 
     Written wherever a VM's status, size or placement changes (sandbox.core.services.history), with the
     VM as it is from that moment on.
@@ -291,3 +291,6 @@ class VMStateChange(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["partner", "vm_id", "at"], name="vm_state_change_vm_at")]
+
+    def __str__(self) -> str:
+        return f"{self.vm_id} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"

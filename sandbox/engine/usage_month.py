@@ -36,26 +36,42 @@ CLUSTERS = [
 def _setup() -> Partner:
     partner, _ = Partner.objects.get_or_create(
         partner_id=PARTNER_ID,
-        defaults={"name": "Usage Co", "type": "reseller", "tier": "platinum",
-                  "quota_limits": {"vm_create_per_day": 1000, "migration_concurrent": 100}},
-    )  # fmt: skip
+        defaults={
+            "name": "Usage Co",
+            "type": "reseller",
+            "tier": "platinum",
+            "quota_limits": {"vm_create_per_day": 1000, "migration_concurrent": 100},
+        },
+    )
     for cluster_id, cloud, region in CLUSTERS:
         Cluster.objects.get_or_create(
             cluster_id=cluster_id,
-            defaults={"name": cluster_id, "cloud_provider": cloud, "region": region,
-                      "link_speed_mbps": 10000, "vcpus_total": 10000, "memory_gb_total": 40000},
-        )  # fmt: skip
+            defaults={
+                "name": cluster_id,
+                "cloud_provider": cloud,
+                "region": region,
+                "link_speed_mbps": 10000,
+                "vcpus_total": 10000,
+                "memory_gb_total": 40000,
+            },
+        )
     return partner
 
 
 def _spec(rng: random.Random, n: int) -> dict[str, Any]:
     cluster_id, cloud, region = rng.choice(CLUSTERS)
     return {
-        "name": f"usage-{n:03d}", "template": "ubuntu-24.04", "cpu_cores": rng.choice([1, 2, 4, 8]),
-        "memory_gb": rng.choice([2, 4, 8, 16]), "disk_size_gb": 20, "network_id": "net-default",
-        "cloud_provider": cloud, "region": region, "cluster": cluster_id,
+        "name": f"usage-{n:03d}",
+        "template": "ubuntu-24.04",
+        "cpu_cores": rng.choice([1, 2, 4, 8]),
+        "memory_gb": rng.choice([2, 4, 8, 16]),
+        "disk_size_gb": 20,
+        "network_id": "net-default",
+        "cloud_provider": cloud,
+        "region": region,
+        "cluster": cluster_id,
         "tags": {"cost-center": rng.choice(COST_CENTERS), "env": rng.choice(["prod", "dev"])},
-    }  # fmt: skip
+    }
 
 
 def _act(rng: random.Random, partner: Partner, now: datetime, created: list[int]) -> None:
@@ -72,8 +88,15 @@ def _act(rng: random.Random, partner: Partner, now: datetime, created: list[int]
         vm_start(vm=vm, now=now)
     elif roll < 0.21 and vm.status in ("running", "stopped"):
         target = rng.choice([c for c, _, _ in CLUSTERS if c != vm.cluster_id])
-        migration_create(partner=partner, spec={"source_vm_id": vm.vm_id, "target_cluster": target,
-                                                "migration_type": rng.choice(["live", "cold"])}, now=now)  # fmt: skip
+        migration_create(
+            partner=partner,
+            spec={
+                "source_vm_id": vm.vm_id,
+                "target_cluster": target,
+                "migration_type": rng.choice(["live", "cold"]),
+            },
+            now=now,
+        )
     elif roll < 0.225 and vm.status in ("running", "stopped"):
         vm_delete(vm=vm, now=now)
 

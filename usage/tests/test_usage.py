@@ -19,13 +19,23 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def _vm(vm_id: str, status: str, at: datetime, *, cpu: int = 4, cost_center: str = "cc-1", **extra: Any) -> dict[str, Any]:
+def _vm(
+    vm_id: str, status: str, at: datetime, *, cpu: int = 4, cost_center: str = "cc-1", **extra: Any
+) -> dict[str, Any]:
     return {
-        "vm_id": vm_id, "name": vm_id, "status": status, "cpu_cores": cpu, "memory_gb": 8,
-        "cloud_provider": "aws", "region": "us-east-1", "cluster": "cl-a",
+        "vm_id": vm_id,
+        "name": vm_id,
+        "status": status,
+        "cpu_cores": cpu,
+        "memory_gb": 8,
+        "cloud_provider": "aws",
+        "region": "us-east-1",
+        "cluster": "cl-a",
         "tags": {"cost-center": cost_center, "env": "prod"},
-        "created_at": datetime(2026, 11, 1, tzinfo=UTC).isoformat(), "updated_at": at.isoformat(), **extra,
-    }  # fmt: skip
+        "created_at": datetime(2026, 11, 1, tzinfo=UTC).isoformat(),
+        "updated_at": at.isoformat(),
+        **extra,
+    }
 
 
 def _day(partner: Any, day: date) -> UsageDay:
@@ -68,10 +78,15 @@ def test_breakdowns_add_up_and_a_vm_without_the_tag_is_none(partner: Any) -> Non
     usage_refresh(partner=partner, now=NOW)
 
     by_cost_center = dict(
-        DimensionDayUsage.objects.filter(partner=partner, dimension="tag:cost-center", day=date(2026, 11, 5))
-        .values_list("value", "vcpu_hours")
+        DimensionDayUsage.objects.filter(
+            partner=partner, dimension="tag:cost-center", day=date(2026, 11, 5)
+        ).values_list("value", "vcpu_hours")
     )
-    assert by_cost_center == {"cc-1": pytest.approx(40), "cc-2": pytest.approx(20), "(none)": pytest.approx(10)}
+    assert by_cost_center == {
+        "cc-1": pytest.approx(40),
+        "cc-2": pytest.approx(20),
+        "(none)": pytest.approx(10),
+    }
     assert _day(partner, date(2026, 11, 5)).vms_created == 0
     assert _day(partner, date(2026, 11, 1)).vms_created == 3
 
@@ -91,11 +106,16 @@ def test_a_late_event_is_counted_at_the_next_refresh(partner: Any) -> None:
 
 
 def _seed_usage(partner: Any, cost_center: str) -> None:
-    store_vm(partner=partner, vm=_vm(f"vm-{partner.pk}", "running", datetime(2026, 11, 3, tzinfo=UTC), cost_center=cost_center))
+    store_vm(
+        partner=partner,
+        vm=_vm(f"vm-{partner.pk}", "running", datetime(2026, 11, 3, tzinfo=UTC), cost_center=cost_center),
+    )
     usage_refresh(partner=partner, now=NOW)
 
 
-def test_the_page_shows_only_the_partners_own_usage(partner: Any, other_partner: Any, client_of: Any, owner: Any) -> None:
+def test_the_page_shows_only_the_partners_own_usage(
+    partner: Any, other_partner: Any, client_of: Any, owner: Any
+) -> None:
     _seed_usage(partner, "cc-acme")
     _seed_usage(other_partner, "cc-globex")
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from tests.webhook_payloads import BASE_TIME, at, migration_data, vm_data
-from vms.cache import forget_vm, store_migration, store_vm, store_vms
-from vms.cache import as_api_vm
+from vms.cache import as_api_vm, forget_vm, store_migration, store_vm, store_vms
 from vms.models import VMStateInterval
 
 pytestmark = pytest.mark.django_db
@@ -58,10 +57,15 @@ def test_states_in_order_chain_into_intervals_ending_with_the_deletion(partner: 
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_shuffled_and_duplicated_states_give_the_same_intervals(partner: Any, other_partner: Any, seed: int) -> None:
+def test_shuffled_and_duplicated_states_give_the_same_intervals(
+    partner: Any, other_partner: Any, seed: int
+) -> None:
     for data in LIFE:
-        store_vm(partner=other_partner, vm={**data, "partner_id": "partner-globex"},
-                 deleted=data["status"] == "deleted")  # fmt: skip
+        store_vm(
+            partner=other_partner,
+            vm={**data, "partner_id": "partner-globex"},
+            deleted=data["status"] == "deleted",
+        )
     arrivals = LIFE * 2
     random.Random(seed).shuffle(arrivals)
     for data in arrivals:
@@ -83,7 +87,9 @@ def test_a_late_state_splits_the_interval_it_falls_in(partner: Any) -> None:
     ]
 
 
-def test_a_state_stamped_after_the_deletion_is_ignored_and_an_earlier_deletion_truncates(partner: Any) -> None:
+def test_a_state_stamped_after_the_deletion_is_ignored_and_an_earlier_deletion_truncates(
+    partner: Any,
+) -> None:
     store_vm(partner=partner, vm=vm_data(status="running", updated=0))
     forget_vm(partner=partner, vm_id="vm-0001")  # the portal's delete: no stamp, our clock
     store_vm(partner=partner, vm=vm_data(status="deleted", updated=600), deleted=True)
@@ -113,8 +119,9 @@ def test_a_migration_makes_the_vm_migrating_then_lands_it_on_the_target(partner:
     store_migration(partner=partner, migration=migration_data(status="in_progress", updated=160, **created))
     store_migration(
         partner=partner,
-        migration=migration_data(status="completed", phase="completed", progress=100, updated=400,
-                                 finished_at=at(400), **created),  # fmt: skip
+        migration=migration_data(
+            status="completed", phase="completed", progress=100, updated=400, finished_at=at(400), **created
+        ),
     )
 
     assert _intervals(partner) == [
@@ -140,10 +147,15 @@ def test_a_derived_state_takes_its_size_from_a_vm_state_that_arrives_later(partn
 
 @pytest.mark.parametrize("late", [False, True])
 def test_a_stopped_vm_migrated_stays_stopped_on_its_target(partner: Any, late: bool) -> None:
-    created = {"created_at": at(100), "source_vm_id": "vm-0001", "target_cluster": "cl-gcp-euw1-a",
-               "migration_type": "cold"}  # fmt: skip
-    done = migration_data(status="completed", phase="completed", progress=100, updated=400,
-                          finished_at=at(300), **created)  # fmt: skip
+    created = {
+        "created_at": at(100),
+        "source_vm_id": "vm-0001",
+        "target_cluster": "cl-gcp-euw1-a",
+        "migration_type": "cold",
+    }
+    done = migration_data(
+        status="completed", phase="completed", progress=100, updated=400, finished_at=at(300), **created
+    )
     store_vm(partner=partner, vm=vm_data(status="stopped", updated=0))
     if late:  # the VM's later start is heard of before the migration
         store_vm(partner=partner, vm=vm_data(status="running", updated=900, cluster="cl-gcp-euw1-a"))
