@@ -207,7 +207,8 @@ def _fallback(partner: Partner, vm_ids: Iterable[str]) -> dict[str, dict[str, An
     }
 
 
-@transaction.atomic
+# Inside the caller's transaction when there is one: a savepoint would cost two queries per write.
+@transaction.atomic(savepoint=False)
 def record(*, partner: Partner, seen: Iterable[StateSeen], now: datetime) -> int:
     """Fold states into the partner's intervals; returns how many rows were written or dropped."""
     by_vm: dict[str, list[StateSeen]] = defaultdict(list)
