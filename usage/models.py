@@ -57,6 +57,31 @@ class DimensionDayUsage(models.Model):
         return f"{self.dimension}={self.value} on {self.day}"
 
 
+class DimensionMonthUsage(models.Model):
+    """A month's totals for one value of one breakdown: what the page's table and ranking read."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="dimension_month_usage")
+    month = models.DateField(help_text="the month's first day")
+    dimension = models.CharField(max_length=80)
+    value = models.CharField(max_length=255)
+    vm_hours = models.FloatField(default=0)
+    vcpu_hours = models.FloatField(default=0)
+    memory_gb_hours = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "month", "dimension", "value"], name="usage_dimension_month_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["partner", "month", "dimension", "-vcpu_hours"], name="usage_month_ranked")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.value} in {self.month:%Y-%m}"
+
+
 class UsageDay(models.Model):
     """The day's fleet totals, migrations and creations, and when they were computed."""
 

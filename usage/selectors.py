@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Max, Sum
 
 from partners.models import Partner, Quota
-from usage.models import DimensionDayUsage, UsageDay, UsageRefresh, VMDayUsage
+from usage.models import DimensionDayUsage, DimensionMonthUsage, UsageDay, UsageRefresh, VMDayUsage
 from usage.services import PLACEMENT_DIMENSIONS
 
 CHART_SERIES = 8  # the largest values get a series each; the rest are stacked as "other"
@@ -30,9 +30,10 @@ def previous_month(month: date) -> date:
 
 def dimensions(*, partner: Partner, month: date) -> list[str]:
     """The breakdowns offered: placement, then every tag key seen in the month or the one before."""
-    days = month_days(previous_month(month))[0], month_days(month)[-1]
     tags = (
-        DimensionDayUsage.objects.filter(partner=partner, day__range=days, dimension__startswith="tag:")
+        DimensionMonthUsage.objects.filter(
+            partner=partner, month__in=[month, previous_month(month)], dimension__startswith="tag:"
+        )
         .values_list("dimension", flat=True)
         .distinct()
     )
@@ -94,18 +95,18 @@ def _totals(partner: Partner, month: date) -> dict[str, float]:
 
 def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
     days = month_days(month)
-    before = month_days(previous_month(month))
     values = DimensionDayUsage.objects.filter(
         partner=partner, dimension=dimension, day__range=(days[0], days[-1])
     )
-    ranked = list(values.values("value").annotate(**SUMS).order_by("-vcpu_hours", "value"))
+    ranked = list(
+        DimensionMonthUsage.objects.filter(partner=partner, month=month, dimension=dimension)
+        .order_by("-vcpu_hours", "value")
+        .values("value", "vm_hours", "vcpu_hours", "memory_gb_hours")
+    )
     previous = dict(
-        DimensionDayUsage.objects.filter(
-            partner=partner, dimension=dimension, day__range=(before[0], before[-1])
-        )
-        .values("value")
-        .annotate(total=Sum("vcpu_hours"))
-        .values_list("value", "total")
+        DimensionMonthUsage.objects.filter(
+            partner=partner, month=previous_month(month), dimension=dimension
+        ).values_list("value", "vcpu_hours")
     )
     rows = [
         UsageRow(

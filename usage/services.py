@@ -22,11 +22,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
 
 from partners.models import Partner
-from usage.models import DimensionDayUsage, UsageDay, UsageRefresh, VMDayUsage
+from usage.models import DimensionDayUsage, DimensionMonthUsage, UsageDay, UsageRefresh, VMDayUsage
 from vms.models import Migration, VMStateInterval
 
 BILLABLE_STATUSES = frozenset({"running", "migrating"})
@@ -258,6 +258,32 @@ def usage_days_compute(*, partner: Partner, days: list[date], now: datetime) -> 
                 )
             )
         UsageDay.objects.bulk_create(summaries)
+    for month in sorted({day.replace(day=1) for day in days}):
+        _month_compute(partner, month)
+
+
+def _month_compute(partner: Partner, month: date) -> None:
+    """The month's totals per breakdown value, from its days (one grouped read, one write)."""
+    following = (month + timedelta(days=32)).replace(day=1)
+    totals = (
+        DimensionDayUsage.objects.filter(partner=partner, day__gte=month, day__lt=following)
+        .values("dimension", "value")
+        .annotate(vm=Sum("vm_hours"), vcpu=Sum("vcpu_hours"), memory=Sum("memory_gb_hours"))
+    )
+    rows = [
+        DimensionMonthUsage(
+            partner=partner,
+            month=month,
+            dimension=t["dimension"],
+            value=t["value"],
+            vm_hours=t["vm"],
+            vcpu_hours=t["vcpu"],
+            memory_gb_hours=t["memory"],
+        )
+        for t in totals
+    ]
+    DimensionMonthUsage.objects.filter(partner=partner, month=month).delete()
+    DimensionMonthUsage.objects.bulk_create(rows, batch_size=2000)
 
 
 def _batches(days: list[date]) -> Iterator[list[date]]:
