@@ -42,6 +42,7 @@ class PartnerAdminForm(forms.ModelForm):
             "status",
             "entitlements",
             "quota_limits",
+            "time_zone",
             *CREDENTIAL_FIELDS,
         ]
 

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from lib.fields import EncryptedTextField
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(f"{value!r} is not a time zone name (e.g. Europe/Paris)") from error
 
 
 class Partner(models.Model):
@@ -21,6 +31,8 @@ class Partner(models.Model):
     status = models.CharField(max_length=16, default="active")
     entitlements = models.JSONField(default=list, blank=True)
     quota_limits = models.JSONField(default=dict, blank=True)
+    # The IANA zone whose days and months the usage reports count in (`usage/`).
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
 
     # HMAC credentials for background work; encrypted at rest, never shown back.
     api_key = EncryptedTextField(blank=True)

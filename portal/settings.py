@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "integrations",
     "vms",
     "webhooks",
+    "usage",
     "live",
     "jobs",
 ]
@@ -406,6 +407,11 @@ CELERY_BEAT_SCHEDULE["webhooks-process-pending"] = {
 }
 # Runs whose worker died are marked abandoned (vms.sync), so nothing shows them as running for ever.
 CELERY_BEAT_SCHEDULE["vms-abandon-stale-runs"] = {"task": "vms.abandon_stale_runs", "schedule": 300.0}
+# Usage rollups (usage/): the days whose intervals changed are recomputed this often.
+CELERY_BEAT_SCHEDULE["usage-refresh"] = {
+    "task": "usage.refresh_all",
+    "schedule": float(env("USAGE_REFRESH_INTERVAL_SECONDS", "300")),
+}
 # Beat and a worker prove they are alive (reported by /healthz/status).
 HEARTBEAT_INTERVAL_SECONDS = 30.0
 CELERY_BEAT_SCHEDULE["portal-heartbeat"] = {

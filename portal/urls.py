@@ -21,6 +21,7 @@ urlpatterns = [
     # The audit log, for the partner's admins (portal/audit_views.py).
     path("audit/", audit_views.audit_log, name="audit_log"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
+    path("", include("usage.urls")),
     path("", include("vms.urls")),
 ]
 

@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox.cli import partner_credentials
 
         return partner_credentials(args[1:])
+    if command == "usage-month":
+        from sandbox.cli import usage_month
+
+        return usage_month(args[1:])
     if command == "tick":
         from sandbox.cli import tick
 

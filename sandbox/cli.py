@@ -87,6 +87,17 @@ def partner_credentials(argv: list[str]) -> int:
     return 0
 
 
+def usage_month(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox usage-month")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    from sandbox.engine.usage_month import run
+
+    call_command("migrate", interactive=False, verbosity=0)
+    print(json.dumps(run(seed=args.seed)))
+    return 0
+
+
 def tick(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="python -m sandbox tick").parse_args(argv)
     from sandbox.engine.runner import engine_step

@@ -1,6 +1,6 @@
 """The portal's dependencies point one way, and no modules import each other in a circle.
 
-    lib  ←  partners  ←  audit  ←  accounts  ←  live, integrations  ←  vms  ←  webhooks  ←  jobs  ←  portal
+    lib  ←  partners  ←  audit  ←  accounts  ←  live, integrations  ←  vms  ←  webhooks, usage  ←  jobs  ←  portal
 
 Every module of these packages is parsed (not imported), with the imports inside functions too, and the
 graph of module imports is checked. Tests, and the helpers they share under `tests/`, are not part of it.
@@ -26,7 +26,9 @@ LAYERS: list[set[str]] = [
     {"accounts"},  # users, sign-in, tokens, roles and scopes
     {"live", "integrations"},  # the live outbox and stream; NovaCron's integrations pages
     {"vms"},  # the cache of VMs, clusters, migrations and its pages
-    {"webhooks"},  # the receiver, processing, subscriptions, both delivery logs
+    # webhooks: the receiver, processing, subscriptions, both delivery logs;
+    # usage: daily and monthly usage rolled up from vms' state intervals, its page and CSV
+    {"webhooks", "usage"},
     # Bulk actions as jobs: act on cached VMs through vms' write path and notify through webhooks'
     # notifications; a finished migration reaches them through vms.cache's hook, not an import.
     {"jobs"},

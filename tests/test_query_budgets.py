@@ -49,8 +49,9 @@ PAGES: dict[str, int] = {
     "/vms/new/": 12,  # the networks in use per region, for the network picker
     # Streamed: the rows are read as the body is sent (keyset chunks), after the view has answered.
     "/vms/export.csv": 3,
-    # Refreshes the VM from NovaCron and writes the cache row (upsert in a savepoint) before rendering.
-    "/vms/vm-00001/": 17,
+    # Refreshes the VM from NovaCron and writes the cache row (upsert in a savepoint) before rendering,
+    # and folds the state it saw into the VM's intervals (vms.intervals: one read when nothing changed).
+    "/vms/vm-00001/": 18,
     # A cache miss: the series are fetched and stored in the database cache (count, then write).
     "/vms/vm-00001/metrics.json": 12,
     "/vms/vm-00001/delete/": 8,
@@ -80,6 +81,11 @@ PAGES: dict[str, int] = {
     "/audit/": 9,
     "/audit/export.csv": 9,
     "/accounts/disconnect/": 7,  # the question before Disconnect
+    # Rollups only (usage/): breakdowns offered, the month by value, the last month, the chart's days,
+    # the daily totals of both months, creations, the quota and freshness (+1 past 8 values: "other").
+    "/usage/?month=2026-11&by=tag:cost-center": 17,
+    # The rows are read while the CSV streams, after the view returns.
+    "/usage/export.csv": 4,
     # The admin already holds the scope, so the step-up sends them straight back.
     "/accounts/grant/?scope=vm:write&next=/vms/": 3,
 }

@@ -23,7 +23,7 @@ from novacron.models import Cluster as ApiCluster
 from novacron.models import MigrationStatus as ApiMigration
 
 from partners.models import Partner
-from vms import publishing
+from vms import intervals, publishing
 from vms.freshness import VMVersion, migration_is_newer, vm_is_newer
 from vms.models import VM, Cluster, Migration, VMTombstone
 
@@ -272,6 +272,8 @@ def store_vm(
         incoming = replace(incoming, status=VM.Status.DELETED)
     now = now or timezone.now()
     cached = VM.objects.select_for_update().filter(partner=partner, vm_id=incoming.vm_id).first()
+    # Before the ordering rule: a late event the row ignores still says what the VM was at its stamp.
+    intervals.record(partner=partner, seen=[intervals.seen_vm(incoming, now=now)], now=now)
     if incoming.is_deleted:
         _remember_deletions(partner, {incoming.vm_id: incoming.updated_at}, now)
     if cached is None:
@@ -307,6 +309,7 @@ def store_vms(*, partner: Partner, vms: Sequence[ApiVM], now: datetime | None = 
     if not vms:
         return result
     result.latest_update = max((vm.updated_at for vm in vms if vm.updated_at), default=None)
+    intervals.record(partner=partner, seen=[intervals.seen_vm(vm, now=now) for vm in vms], now=now)
     cached = {
         row["vm_id"]: row
         for row in VM.objects.filter(partner=partner, vm_id__in=[vm.vm_id for vm in vms]).values(
@@ -359,7 +362,9 @@ def store_vms(*, partner: Partner, vms: Sequence[ApiVM], now: datetime | None = 
 @transaction.atomic
 def forget_vm(*, partner: Partner, vm_id: str) -> None:
     """NovaCron no longer has the VM (404, or the portal deleted it: 204 without a body)."""
-    _remember_deletions(partner, {vm_id: None}, timezone.now())
+    now = timezone.now()
+    _remember_deletions(partner, {vm_id: None}, now)
+    intervals.record(partner=partner, seen=[intervals.seen_deleted(vm_id, at=now)], now=now)
     removed = list(VM.objects.select_for_update().filter(partner=partner, vm_id=vm_id))
     VM.objects.filter(pk__in=[vm.pk for vm in removed]).delete()
     publishing.vms_changed(partner=partner, removed=removed)
@@ -370,6 +375,12 @@ def sweep_vms(*, partner: Partner, unseen_since: datetime) -> int:
     """A full reconciliation's end: remove the VMs no page marked as seen since `unseen_since`."""
     unseen = list(VM.objects.select_for_update().filter(partner=partner, synced_at__lt=unseen_since))
     swept, _ = VM.objects.filter(pk__in=[vm.pk for vm in unseen]).delete()
+    # Gone some time after the sweep's run began: its start is the nearest stamp the portal has.
+    intervals.record(
+        partner=partner,
+        seen=[intervals.seen_deleted(vm.vm_id, at=unseen_since) for vm in unseen],
+        now=timezone.now(),
+    )
     publishing.vms_changed(partner=partner, removed=unseen)
     return swept
 
@@ -499,6 +510,9 @@ def store_migration(
     if from_event:
         row.last_event_at = now
     row.save()
+    intervals.record(
+        partner=partner, seen=intervals.seen_migrations(partner=partner, migrations=[row]), now=now
+    )
     _announce_finished(partner, row, cached.status if cached is not None else None)
     followed = _follow_on_vm(row)
     publishing.migrations_changed(partner=partner, migration_ids=[row.migration_id])
@@ -559,6 +573,9 @@ def store_migrations(
         update_fields=MIGRATION_UPDATE_FIELDS,
     )
     result.stored = len(rows)
+    intervals.record(
+        partner=partner, seen=intervals.seen_migrations(partner=partner, migrations=rows), now=now
+    )
     publishing.migrations_changed(partner=partner, migration_ids=newer)
     result.latest_update = max((m.updated_at for m in newer.values() if m.updated_at), default=None)
     return result

@@ -208,3 +208,52 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class VMStateInterval(models.Model):
+    """One stretch of a VM's life in one state, with its size, placement and tags at the time.
+
+    Written only by `vms.intervals` (called from `vms.cache`, so the sync, webhooks, polls and the
+    portal's own writes all feed it). A row starts at NovaCron's stamp of a state and ends where the
+    next row of the VM starts (`ended_at` is empty for the VM's last row); a deleted VM's last row has
+    status `deleted`. Every observed stamp is kept as a boundary, so an event that arrives late splits
+    the stretch it falls in and the rest stays right. Usage (`usage/`) is computed from these rows.
+    """
+
+    class Origin(models.TextChoices):
+        VM = "vm"  # NovaCron's VM object (event, sync page, action answer): every field is its word
+        MIGRATION_START = "migration_start"  # derived: the VM is migrating; the rest as before it
+        MIGRATION_LANDED = "migration_landed"  # derived: back to its prior status, on the target cluster
+        MIGRATION_RESTORED = "migration_restored"  # derived: back to its prior status, where it was
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="vm_state_intervals")
+    vm_id = models.CharField(max_length=64)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    origin = models.CharField(max_length=24, choices=Origin.choices, default=Origin.VM)
+    status = models.CharField(max_length=16)
+    vm_name = models.CharField(max_length=255, blank=True)
+    vm_created_at = models.DateTimeField(null=True, blank=True)
+    cpu_cores = models.IntegerField(default=0)
+    memory_gb = models.IntegerField(default=0)
+    cloud_provider = models.CharField(max_length=32, blank=True)
+    region = models.CharField(max_length=64, blank=True)
+    cluster = models.CharField(max_length=64, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    # When this row was last written: usage recomputes the days of rows written since its last run.
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "vm_id", "started_at"], name="vm_state_interval_unique_start"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["partner", "started_at"], name="vm_interval_partner_start"),
+            models.Index(fields=["partner", "recorded_at"], name="vm_interval_partner_recorded"),
+            models.Index(fields=["partner", "vm_id", "ended_at"], name="vm_interval_vm_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vm_id} {self.status} from {self.started_at:%Y-%m-%d %H:%M:%S}"

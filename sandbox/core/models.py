@@ -268,3 +268,29 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return str(self.pk)
+
+
+class VMStateChange(models.Model):
+    """The sandbox's own record of every VM state change: the ground truth usage reports are checked
+    against (the portal never reads it: `python -m sandbox usage-month` reports it beside the events).
+
+    Written wherever a VM's status, size or placement changes (sandbox.core.services.history), with the
+    VM as it is from that moment on.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="vm_state_changes")
+    vm_id = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    status = models.CharField(max_length=16)
+    cpu_cores = models.PositiveIntegerField()
+    memory_gb = models.PositiveIntegerField()
+    cloud_provider = models.CharField(max_length=16)
+    region = models.CharField(max_length=64)
+    cluster_id = models.CharField(max_length=64)
+    tags = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "vm_id", "at"], name="vm_state_change_vm_at")]
+
+    def __str__(self) -> str:
+        return f"{self.vm_id} {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -15,6 +15,7 @@ from sandbox.core.selectors import vm_get
 from sandbox.core.serializers import migration_event_data, vm_json
 from sandbox.core.services.alerts import alert_raise
 from sandbox.core.services.events import event_emit
+from sandbox.core.services.history import state_changed
 from sandbox.core.services.quotas import quota_require
 from sandbox.engine.clock import metrics_on_wall_clock, real_delta, simulated_since
 from sandbox.engine.migration_plan import POINT_OF_NO_RETURN, QUEUE_SECONDS, build_plan, state_at
@@ -67,6 +68,8 @@ def migration_create(*, partner: Partner, spec: dict[str, Any], now: datetime | 
             bytes_total=plan["bytes_total"], plan=plan, vm_prior_status=vm.status, created_at=now,
             updated_at=now, estimated_completion=now + real_delta(plan["end"]),
         )  # fmt: skip
+        vm.status, vm.updated_at = "migrating", now
+        state_changed(vm, at=now)
     return migration
 
 
@@ -182,9 +185,10 @@ def _emit_data(migration: Migration, event_type: str, data: dict[str, Any], at: 
 
 
 def _restore_vm(migration: Migration, now: datetime) -> None:
-    VM.objects.filter(pk=migration.vm_id, status="migrating").update(
+    if VM.objects.filter(pk=migration.vm_id, status="migrating").update(
         status=migration.vm_prior_status, updated_at=now
-    )
+    ):
+        state_changed(VM.objects.get(pk=migration.vm_id), at=now)
 
 
 def _land_vm(migration: Migration, now: datetime) -> None:
@@ -193,6 +197,7 @@ def _land_vm(migration: Migration, now: datetime) -> None:
     vm.cluster, vm.region, vm.cloud_provider = target, target.region, target.cloud_provider
     vm.status, vm.updated_at = migration.vm_prior_status, now
     vm.save(update_fields=["cluster", "region", "cloud_provider", "status", "updated_at"])
+    state_changed(vm, at=now)
     if migration.migration_type == "cold" and vm.status == "running":
         # A cold migration shut the VM down and booted it again on the target.
         event_emit(partner=vm.partner_id, event_type="vm.started", data=vm_json(vm), now=now)

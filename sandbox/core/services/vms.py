@@ -15,6 +15,7 @@ from sandbox.core.ids import new_id
 from sandbox.core.models import VM, Cluster, Partner
 from sandbox.core.serializers import vm_json
 from sandbox.core.services.events import event_emit
+from sandbox.core.services.history import state_changed
 from sandbox.core.services.quotas import quota_require
 from sandbox.engine.clock import real_delta
 
@@ -67,6 +68,7 @@ def vm_create(*, partner: Partner, spec: Mapping[str, Any], now: datetime | None
             updated_at=now,
             ready_at=now + real_delta(rng.uniform(*PROVISIONING_SIMULATED_SECONDS)),
         )
+        state_changed(vm, at=now)
         event_emit(partner=partner, event_type="vm.created", data=vm_json(vm), now=now)
     return vm
 
@@ -75,6 +77,7 @@ def _transition(vm: VM, *, status: str, event_type: str, now: datetime) -> VM:
     vm.status = status
     vm.updated_at = now
     vm.save(update_fields=["status", "updated_at"])
+    state_changed(vm, at=now)
     event_emit(partner=vm.partner_id, event_type=event_type, data=vm_json(vm), now=now)
     return vm
 
@@ -119,5 +122,6 @@ def vms_finish_provisioning(*, now: datetime | None = None) -> int:
             )
             if updated:
                 vm.status, vm.updated_at = "running", now
+                state_changed(vm, at=now)
                 event_emit(partner=vm.partner_id, event_type="vm.started", data=vm_json(vm), now=now)
     return len(ready)
