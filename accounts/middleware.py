@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import tzinfo
 from inspect import iscoroutinefunction
+from typing import cast
 
 from asgiref.sync import markcoroutinefunction
 from django.contrib import messages
@@ -12,6 +14,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from novacron import errors
 
 from accounts.services import SessionExpired
+from lib.times import zone_of
 from partners import reachability
 
 logger = logging.getLogger(__name__)
@@ -53,6 +57,38 @@ class NovaCronClientMiddleware(_EitherModeMiddleware):
 
         # Where the attribute is born: HttpRequest has none, accounts.http declares it for the views.
         request.novacron = SimpleLazyObject(lambda: user_client(user=request.user))  # type: ignore[attr-defined]
+
+
+class TimeZoneMiddleware(_EitherModeMiddleware):
+    """Activates the signed-in person's zone, so every page, table and notification is rendered in it
+    (lib/times.py); UTC for everyone else.
+
+    Under ASGI every request passes here in async mode (the chain is async for the live stream's
+    sake); the zone, a context variable, reaches the sync view's thread. Fragments pushed live are
+    rendered in UTC for many viewers at once and rewritten in the page's zone by the page itself.
+    """
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if self.is_async:
+            return self._acall(request)
+        timezone.activate(_zone_of_user(request.user))
+        try:
+            return self.get_response(request)
+        finally:
+            # The thread serves other requests next (and tests render outside any): leave UTC behind.
+            timezone.deactivate()
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        timezone.activate(_zone_of_user(await request.auser()))
+        try:
+            return await cast("Awaitable[HttpResponse]", self.get_response(request))
+        finally:
+            timezone.deactivate()
+
+
+def _zone_of_user(user: object) -> tzinfo:
+    name = getattr(user, "time_zone", "") if getattr(user, "is_authenticated", False) else ""
+    return zone_of(name)
 
 
 def _current_page(request: HttpRequest) -> str:

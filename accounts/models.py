@@ -20,6 +20,9 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     novacron_sub = models.CharField(max_length=255, unique=True, null=True, blank=True)
     full_name = models.CharField(max_length=200, blank=True)
+    # The IANA zone every page shows times in (lib/times.py). Empty until the browser's own zone is
+    # detected on the first sign-in; from then on only the person changes it (accounts page).
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return self.full_name or self.email or self.username

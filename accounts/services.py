@@ -319,3 +319,20 @@ def user_disconnect(*, user: User) -> bool:
         logger.warning("revocation at NovaCron failed for user %s: %s", user.pk, error)
     OAuthToken.objects.filter(user=user).delete()
     return revoked
+
+
+def user_time_zone_detected(*, user: User, time_zone: str) -> bool:
+    """Store the zone the browser reported, unless the person already has one (chosen or detected
+    before): True when it was stored. One conditional UPDATE, so two tabs racing store it once."""
+    stored = User.objects.filter(pk=user.pk, time_zone="").update(time_zone=time_zone) == 1
+    if stored:
+        user.time_zone = time_zone
+    else:
+        user.refresh_from_db(fields=["time_zone"])
+    return stored
+
+
+def user_time_zone_set(*, user: User, time_zone: str) -> None:
+    """The person's own choice of zone (the accounts page)."""
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])

@@ -13,4 +13,6 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("grant/", views.grant, name="grant"),
     path("disconnect/", views.disconnect, name="disconnect"),
+    path("time-zone/", views.time_zone_update, name="time_zone"),
+    path("time-zone/detect/", views.time_zone_detect, name="time_zone_detect"),
 ]

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,10 +25,11 @@ from novacron.errors import NovaCronError
 from requests import RequestException
 
 from accounts import oauth, roles, scopes, services
+from accounts.forms import TimeZoneForm
 from accounts.http import SignedInRequest
 from audit.models import AuditEntry
 from audit.services import entry_record
-from audit.trail import DECLARED_ACTIONS, audited, not_audited, note
+from audit.trail import DECLARED_ACTIONS, audited, not_a_write, not_audited, note
 
 logger = logging.getLogger(__name__)
 
@@ -249,9 +250,9 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("accounts:login"))
 
 
-@login_required
-@require_GET
-def account(request: SignedInRequest) -> HttpResponse:
+def _account_page(
+    request: SignedInRequest, time_zone_form: TimeZoneForm, *, status: int = 200
+) -> HttpResponse:
     token = scopes.user_token(request.user)
     missing = scopes.missing_scopes(request.user)
     # A grant the role can't use would only lead to a refusal later: list it apart, without a link.
@@ -264,8 +265,53 @@ def account(request: SignedInRequest) -> HttpResponse:
             "missing": [scope for scope in missing if roles.can(request.user, scope)],
             "beyond_role": [scope for scope in missing if not roles.can(request.user, scope)],
             "grantable": scopes.GRANTABLE_SCOPES,
+            "time_zone_form": time_zone_form,
         },
+        status=status,
     )
+
+
+@login_required
+@require_GET
+def account(request: SignedInRequest) -> HttpResponse:
+    return _account_page(request, TimeZoneForm(initial={"time_zone": request.user.time_zone or "UTC"}))
+
+
+@audited("account.time_zone", object_type="account", parameters=("time_zone",))
+@login_required
+@require_POST
+def time_zone_update(request: SignedInRequest) -> HttpResponse:
+    """The person chooses the zone every page shows times in."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, form, status=400)
+    services.user_time_zone_set(user=request.user, time_zone=form.cleaned_data["time_zone"])
+    messages.success(request, f"Times are now shown in {form.cleaned_data['time_zone']}.")
+    return HttpResponseRedirect(reverse("accounts:account"))
+
+
+@audited("account.time_zone_detect", object_type="account", parameters=("time_zone",))
+@login_required
+@require_POST
+def time_zone_detect(request: SignedInRequest) -> HttpResponse:
+    """The browser's own zone, posted once by static/js/time-zone.js while the person has none:
+    stored only then, never over a zone already set."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "validation_error",
+                    "message": "Not a time zone of the IANA database.",
+                    "details": {"time_zone": form.errors["time_zone"]},
+                }
+            },
+            status=400,
+        )
+    stored = services.user_time_zone_detected(user=request.user, time_zone=form.cleaned_data["time_zone"])
+    if not stored:
+        not_a_write(request)  # the person's zone was already set: nothing changed
+    return JsonResponse({"time_zone": request.user.time_zone, "stored": stored})
 
 
 @audited("account.disconnect", object_type="account")

@@ -18,6 +18,7 @@ from jobs import selectors
 from jobs.models import Job
 from jobs.topics import JOB_TOPIC
 from lib.debounce import run_soon
+from lib.times import rendered_in_utc
 from live.services import publish
 from webhooks.models import Notification
 from webhooks.services import notification_publish
@@ -41,6 +42,7 @@ def progress_context(job: Job) -> dict[str, Any]:
 def job_changed(job: Job) -> None:
     """Publish the job's progress card once the current transaction commits."""
 
+    @rendered_in_utc
     def send() -> None:
         fresh = Job.objects.select_related("partner").get(pk=job.pk)
         html = render_to_string("jobs/_progress.html", {**progress_context(fresh), "oob": True})

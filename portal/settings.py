@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.NovaCronClientMiddleware",
     "accounts.middleware.NovaCronErrorMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     # Last, as django-axes asks: it answers a locked-out admin sign-in with the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -127,6 +128,8 @@ TEMPLATES = [
                 "webhooks.context_processors.live_and_notifications",
                 "jobs.context_processors.live_topics",
             ],
+            # `{{ value|instant }}` and `{% current_time_zone %}` in every template, without a load.
+            "builtins": ["accounts.templatetags.times"],
         },
     },
 ]

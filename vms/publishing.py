@@ -39,6 +39,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from lib.times import rendered_in_utc
 from live.services import publish, publish_with_controls
 from partners.models import Partner
 from vms import selectors
@@ -195,6 +196,7 @@ def vms_changed(
     transaction.on_commit(lambda: _publish_vms(partner, updated, gone), robust=True)
 
 
+@rendered_in_utc
 def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM]) -> None:
     rows = {
         vm.vm_id: vm
@@ -274,6 +276,7 @@ def migrations_changed(*, partner: Partner, migration_ids: Iterable[str]) -> Non
     transaction.on_commit(lambda: _publish_migrations(partner, ids), robust=True)
 
 
+@rendered_in_utc
 def _publish_migrations(partner: Partner, migration_ids: Sequence[str]) -> None:
     # One event per migration: its panel and its row are the units a page adds to its lists
     # (data-live-containers); a page shows one or the other, and ignores the id it does not have.

@@ -13,6 +13,7 @@ from celery import current_app
 from django.template.loader import render_to_string
 
 from lib.debounce import run_soon
+from lib.times import rendered_in_utc
 from live.services import publish
 from partners.models import Partner
 from vms import selectors
@@ -65,6 +66,7 @@ def quota_gauges_context(*, partner: Partner) -> dict[str, Any]:
     }
 
 
+@rendered_in_utc
 def quota_gauges_publish(*, partner: Partner) -> None:
     """Send the partner's current quota cards to their open overview pages (replacing `#quota-gauges`)."""
     html = render_to_string("vms/overview.html#quota_gauges", quota_gauges_context(partner=partner))

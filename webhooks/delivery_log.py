@@ -16,6 +16,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from accounts.roles import PARTNER_ADMIN
+from lib.times import rendered_in_utc
 from partners.models import Partner
 from webhooks.models import WebhookEvent, WebhookRejection
 from webhooks.topics import WEBHOOK_LOG_TOPIC
@@ -71,6 +72,7 @@ def rows_html(*, partner: Partner, request: Any = None) -> str:
     )
 
 
+@rendered_in_utc
 def webhook_log_publish(*, partner: Partner) -> None:
     """Push the refreshed log rows to the partner's open log pages (replaces `#received-rows` and `#refusal-rows`).
 

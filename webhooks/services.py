@@ -26,6 +26,7 @@ from novacron import webhooks as novacron_webhooks
 from novacron.errors import SignatureVerificationError
 
 from lib.debounce import run_soon
+from lib.times import rendered_in_utc
 from live.services import publish
 from partners.models import Partner
 from vms import publishing
@@ -369,6 +370,7 @@ def notification_from_event(*, event: WebhookEvent) -> Notification | None:
     return notification if created else None
 
 
+@rendered_in_utc
 def notification_publish(*, notification: Notification) -> None:
     html = render_to_string("webhooks/_notification_toast.html", {"notification": notification})
     publish(partner=notification.partner, topic=NOTIFICATION_TOPIC, html=html)

@@ -23,8 +23,8 @@
   }
   readThemeColors();
   var UNITS = { "1h": "minute", "6h": "hour", "24h": "hour", "7d": "day", "30d": "day" };
-  // 24-hour labels, the same on every machine whatever its locale.
-  var FORMATS = { minute: "HH:mm", hour: "HH:mm", day: "MMM d" };
+  // Ticks and tooltips in the person's zone (static/js/chart-time-zone.js), 24-hour, whatever the locale.
+  var TIME_ZONE = section.dataset.timeZone || "UTC";
   var status = section.querySelector("[data-chart-status]");
   var charts = {};
   var state = { range: section.dataset.range || "1h", aggregate: section.dataset.aggregate || "avg" };
@@ -84,7 +84,12 @@
         interaction: { mode: "index", intersect: false },
         plugins: { legend: { display: chart.datasets.length > 1 } },
         scales: {
-          x: { type: "time", time: { unit: UNITS[state.range], displayFormats: FORMATS, tooltipFormat: "yyyy-MM-dd HH:mm" } },
+          x: {
+            type: "time",
+            adapters: { date: { timeZone: TIME_ZONE } },
+            time: { unit: UNITS[state.range], tooltipFormat: "datetime" },
+            title: { display: true, text: TIME_ZONE.replace(/_/g, " ") },
+          },
           y: { beginAtZero: true, title: { display: Boolean(chart.unit), text: chart.unit } },
         },
       },

@@ -24,7 +24,11 @@
   var LABELS = { connecting: "Connecting…", up: "Live", reconnecting: "Reconnecting…", polling: "Polling" };
   var lastUpdate = null;
 
+  // The time of day in the page's zone (static/js/time-zone.js, loaded before this file).
   function clock(date) {
+    if (window.PortalTime) {
+      return window.PortalTime.clock(date.getTime(), window.PortalTime.zone());
+    }
     return date.toISOString().slice(11, 19) + " UTC";
   }
 

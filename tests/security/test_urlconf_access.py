@@ -63,6 +63,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "accounts/login/": EVERYONE,  # starts the sign-in at NovaCron
     "accounts/logout/": EVERYONE,
     "accounts/disconnect/": EVERYONE,  # revokes the person's own NovaCron token
+    "accounts/time-zone/": EVERYONE,  # the person's own time zone
+    "accounts/time-zone/detect/": EVERYONE,  # the browser's zone, stored only while none is set
     "webhooks/notifications/<int:pk>/acknowledge/": EVERYONE,
     "vms/new/": OPERATORS,
     "vms/<str:vm_id>/start/": OPERATORS,

@@ -8,8 +8,9 @@ from urllib.parse import quote, urlencode
 
 from django import template
 from django.http import QueryDict
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+
+from lib.times import instant_html
 
 register = template.Library()
 
@@ -122,7 +123,7 @@ def vm_row(vm: Any, list_url: str, *, oob: bool = False) -> str:
         cluster=_e(vm.cluster),
         ip=_e(vm.ip_address),
         tags="".join(_TAG.format(_e(key), _e(value)) for key, value in tags.items()),
-        created=timezone.localtime(vm.created_at).strftime("%Y-%m-%d %H:%M"),
+        created=instant_html(vm.created_at),
     )
 
 

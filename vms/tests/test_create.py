@@ -173,7 +173,10 @@ def test_an_exhausted_quota_disables_the_button_with_the_numbers_and_reset_time(
     body = client_of(writer).get(URL).content.decode()
 
     assert 'id="create-vm" disabled' in body
-    assert "200 of 200 VMs created today" in body and "resets at 2026-01-16 00:00 UTC" in body
+    assert (
+        "200 of 200 VMs created today" in body
+        and 'resets at <time datetime="2026-01-16T00:00:00Z">16 Jan 2026, 00:00 UTC</time>' in body
+    )
 
 
 def test_an_exhausted_quota_refuses_a_post_without_calling_create(
@@ -204,7 +207,7 @@ def test_a_quota_exceeded_answer_to_create_shows_the_numbers(
 
     body = client_of(writer).post(URL, valid_form()).content.decode()
 
-    assert "200 of 200 VMs created today" in body and "2026-01-16 00:00" in body
+    assert "200 of 200 VMs created today" in body and "16 Jan 2026, 00:00 UTC" in body
     assert 'id="create-vm" disabled' in body
 
 

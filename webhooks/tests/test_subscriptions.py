@@ -218,7 +218,7 @@ def test_the_delivery_log_shows_status_codes_latency_and_next_retry(
     assert "42 ms" in response.text
     assert "connection refused" in response.text
     assert "<pre" in response.text and "boom" in response.text  # the endpoint's answer, for debugging
-    assert "2026-01-15 10:31:00" in response.text
+    assert "15 Jan 2026, 10:31:00 UTC" in response.text
     assert "retrying" in response.text
     assert api.calls[-1].request.params["status"] == "retrying"
 
