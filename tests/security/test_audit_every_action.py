@@ -105,6 +105,8 @@ SUBSCRIPTION = f"{PARTNER_API}/webhooks/whs-00001"
 
 CASES: dict[str, Case] = {
     "accounts/disconnect/": Case(),
+    "accounts/time-zone/": Case({"time_zone": "Asia/Kolkata"}),
+    "accounts/time-zone/detect/": Case({"time_zone": "America/Sao_Paulo"}),
     "webhooks/notifications/<int:pk>/acknowledge/": Case(),
     "vms/new/": Case(VM_FORM, ("POST", f"{ROOT}/vms", _ok(vm_payload(77, name="audited-vm"), 201))),
     "vms/<str:vm_id>/start/": Case(
@@ -229,13 +231,20 @@ PORTAL_REFUSALS: dict[str, Callable[[Portal], None]] = {
     "partner/webhooks/received/<int:pk>/reprocess/": lambda portal: WebhookEvent.objects.filter(
         partner=portal.partner
     ).update(status=WebhookEvent.Status.IGNORED),
+    # A zone the IANA database does not have: nothing stored.
+    "accounts/time-zone/": lambda portal: None,
+    "accounts/time-zone/detect/": lambda portal: None,
     # No action chosen: the job form is invalid and nothing is created.
     "jobs/new/": lambda portal: None,
     # A job that has ended cannot be cancelled; one without failed items has nothing to retry.
     "jobs/<str:job_id>/cancel/": _job_finished,
     "jobs/<str:job_id>/retry/": lambda portal: _failed_item(portal, status="pending"),
 }
-PORTAL_REFUSAL_FORMS = {"jobs/new/": {"selection": "filter"}}
+PORTAL_REFUSAL_FORMS = {
+    "jobs/new/": {"selection": "filter"},
+    "accounts/time-zone/": {"time_zone": "Mars/Olympus"},
+    "accounts/time-zone/detect/": {"time_zone": "Mars/Olympus"},
+}
 # Disconnect cannot be refused: revoking at NovaCron may fail, but the tokens are forgotten all the same
 # (the row says whether NovaCron revoked them: parameters.revoked_at_novacron).
 UNREFUSABLE = {"accounts/disconnect/"}
