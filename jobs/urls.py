@@ -9,6 +9,7 @@ app_name = "jobs"
 urlpatterns = [
     path("", views.job_list, name="list"),
     path("new/", views.job_new, name="new"),
+    path("plan/", views.migration_plan, name="plan"),
     path("<str:job_id>/", views.job_detail, name="detail"),
     path("<str:job_id>/progress/", views.job_progress, name="progress"),
     path("<str:job_id>/cancel/", views.job_cancel, name="cancel"),

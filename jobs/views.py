@@ -21,9 +21,9 @@ from accounts.decorators import partner_required
 from accounts.http import PortalRequest
 from accounts.roles import role_required
 from audit.trail import audited, identify, not_a_write, refuse
-from jobs import publishing, selectors, services
+from jobs import planner, publishing, selectors, services
 from jobs.budget import JobsPacer
-from jobs.eligibility import preview
+from jobs.eligibility import preview, verdict
 from jobs.forms import JobForm
 from jobs.models import Job, JobItem
 from jobs.permissions import job_refusal
@@ -92,6 +92,9 @@ def job_new(request: PortalRequest) -> HttpResponse:
         migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
         rows = vms.only("vm_id", "name", "status", "cloud_provider", "cluster").iterator(chunk_size=2000)
         shown = preview(kind, rows, migrating_ids=migrating, target=target)
+    migration_plan = None
+    if kind == Job.Kind.MIGRATE and shown is not None and target is not None and shown.eligible:
+        migration_plan = _plan(request, form, vms, target)
     if request.method == "POST" and data.get("preview"):
         not_a_write(request)
     elif request.method == "POST" and refusal:
@@ -108,6 +111,9 @@ def job_new(request: PortalRequest) -> HttpResponse:
         elif not shown.eligible:
             form.add_error(None, "No VM of this selection can be acted on: nothing to do.")
             refuse(request, "no VM of the selection can be acted on", "nothing_to_do")
+        elif migration_plan is not None and migration_plan.refusal:
+            form.add_error(None, migration_plan.refusal)
+            refuse(request, "the plan would overcommit the target cluster", "overcommit")
         else:
             job = services.job_create(
                 partner=partner,
@@ -127,6 +133,7 @@ def job_new(request: PortalRequest) -> HttpResponse:
     context = {
         "form": form,
         "kind": kind,
+        "plan": migration_plan,
         "refusal": refusal,
         "needs_grant": needs_grant,
         "preview": shown,
@@ -138,6 +145,58 @@ def job_new(request: PortalRequest) -> HttpResponse:
         "target": target,
     }
     return render(request, "jobs/new.html", context)
+
+
+PLAN_MAX_VMS = 2000
+
+
+def _plan(request: PortalRequest, form: JobForm, vms: QuerySet[VM], target: Any) -> planner.Plan:
+    """The planner's view of migrating the selection's eligible VMs to `target` (at most PLAN_MAX_VMS)."""
+    partner = request.partner
+    migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
+    rows = vms.only(
+        "vm_id", "name", "status", "cloud_provider", "cluster", "cpu_cores", "memory_gb", "disk_size_gb"
+    )
+    eligible = [
+        vm
+        for vm in rows[:PLAN_MAX_VMS]
+        if verdict(Job.Kind.MIGRATE, vm, migrating=vm.vm_id in migrating, target=target).eligible
+    ]
+    return planner.plan_for(
+        partner=partner,
+        vms=eligible,
+        target=target,
+        migration_type=form.cleaned_data.get("migration_type") or "live",
+        concurrency=migration_concurrency_quota(partner=partner).limit,
+    )
+
+
+@require_GET
+@partner_required
+@role_required(roles.MIGRATION_EXECUTE)
+def migration_plan(request: PortalRequest) -> HttpResponse:
+    """ "Plan a migration": the planner for a selection of the VM list (its filter, or ids picked) and
+    a target cluster, with nothing started; the bulk-migrate preview shows the same plan."""
+    partner = request.partner
+    data = request.GET.copy()
+    data["action"] = Job.Kind.MIGRATE
+    form = JobForm(data, clusters=list(vm_selectors.cluster_list(partner=partner)))
+    shown = None
+    vms, filters, selection = _selection(request, form)
+    if request.GET.get("target_cluster") and form.is_valid() and (target := form.target()) is not None:
+        shown = _plan(request, form, vms, target)
+    elif not request.GET.get("target_cluster"):
+        form.errors.pop("target_cluster", None)
+    context = {
+        "form": form,
+        "plan": shown,
+        "filters": filters,
+        "selection": selection,
+        "picked": form.picked() if selection == "picked" else [],
+        "list_url": "/vms/?" + urlencode(filters) if filters else "/vms/",
+        "plan_max": PLAN_MAX_VMS,
+    }
+    return render(request, "jobs/plan.html", context)
 
 
 @require_GET

@@ -76,6 +76,9 @@ PAGES: dict[str, int] = {
     "/jobs/": 8,
     "/jobs/new/?action=stop&selection=filter&status=running": 11,
     "/jobs/job-00001/": 12,
+    # The planner: clusters, the selection, active migrations, the quota, the finished migrations and
+    # their VMs' sizes.
+    "/jobs/plan/?status=running&target_cluster=cl-aws-use1-b": 14,
     "/jobs/job-00001/progress/": 7,
     # The audit log: the partner's people for the filter, one keyset page of entries.
     "/audit/": 9,
