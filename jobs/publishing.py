@@ -70,7 +70,8 @@ def job_notify(job: Job) -> None:
     attention = progress.failed > 0
     kind = "job.attention" if attention else "job.finished"
     verb = {"start": "Start", "stop": "Stop", "delete": "Delete", "migrate": "Migration"}[job.kind]
-    title = f"{verb} of {progress.total} VMs {'needs attention' if attention else job.status}"
+    vms = "1 VM" if progress.total == 1 else f"{progress.total} VMs"
+    title = f"{verb} of {vms} {'needs attention' if attention else job.status}"
     message = f"{progress.done} done, {progress.failed} failed, {progress.skipped} skipped."
     notification, created = Notification.objects.get_or_create(
         partner=job.partner,

@@ -7,6 +7,7 @@ import re
 import uuid
 from typing import Any
 
+import novacron
 import pytest
 
 from tests.servers import PortalServer
@@ -89,3 +90,14 @@ def test_an_admin_creates_an_integration_subscribes_and_watches_a_test_event_arr
     assert second_id != event_id
     page.locator(f"#received-rows tr[data-event-id='{second_id}']").wait_for(timeout=30_000)
     assert "valid" in page.locator(f"#received-rows tr[data-event-id='{second_id}']").inner_text()
+
+    # The subscription made here goes again, so the portal's own (made by the worker) stays its only one.
+    credentials = portal_server.sandbox.credentials["partner-acme"]
+    novacron.Client(
+        novacron.SDKConfig(
+            base_url=portal_server.sandbox.url,
+            partner_id="partner-acme",
+            api_key=credentials["api_key"],
+            api_secret=credentials["api_secret"],
+        )
+    ).delete_webhook(subscription_id)

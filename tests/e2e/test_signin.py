@@ -30,7 +30,8 @@ def test_a_person_signs_in_through_novacron_and_sees_their_name_and_partner(
 def test_deny_on_the_consent_page_ends_on_a_friendly_page(page: Any, portal_server: PortalServer) -> None:
     page.goto(f"{portal_server.url}/accounts/login/")
     page.click("#sign-in")
-    sign_in_at_sandbox(page, portal_server.sandbox, "viewer@acme.example", allow=False)
+    # Someone no other browser test signs in (NovaCron remembers consent for the run, and would not ask).
+    sign_in_at_sandbox(page, portal_server.sandbox, "viewer@initech.example", allow=False)
 
     page.wait_for_url(re.compile(re.escape(portal_server.url) + "/accounts/callback/"))
     assert "You declined access" in page.locator("#sign-in-failed").inner_text()
