@@ -11,7 +11,6 @@ with Django's test client, the audit pages and the bare page interleaved so all 
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -74,6 +73,7 @@ from accounts.decorators import partner_required  # noqa: E402
 from accounts.models import User  # noqa: E402
 from audit.models import AuditEntry  # noqa: E402
 from audit.selectors import AuditFilters, Cursor, entry_list  # noqa: E402
+from bench import timing  # noqa: E402
 from partners.models import Partner  # noqa: E402
 
 ITERATIONS = 150
@@ -153,24 +153,9 @@ def fill(partners: list[Partner], people: list[User]) -> float:
     return time.perf_counter() - started
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def measure(client: Client, urls: dict[str, str]) -> dict[str, tuple[float, float]]:
-    """p50 and p95 (ms) of each URL, requests interleaved."""
-    times: dict[str, list[float]] = {name: [] for name in urls}
-    for iteration in range(WARMUP + ITERATIONS):
-        for name, url in urls.items():
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{url} answered {response.status_code}")
-            if iteration >= WARMUP:
-                times[name].append(elapsed)
-    return {name: (statistics.median(samples), percentile(samples, 0.95)) for name, samples in times.items()}
+    """p50 and p95 (ms) of each URL, requests interleaved (bench/timing.py)."""
+    return timing.measure(client, urls, warmup=WARMUP, iterations=ITERATIONS)
 
 
 def deep_cursor(partner: Partner, filters: AuditFilters, position: int) -> str:

@@ -67,6 +67,7 @@ from django.urls import clear_url_caches, path  # noqa: E402
 import portal.urls  # noqa: E402
 from accounts.decorators import partner_required  # noqa: E402
 from accounts.models import User  # noqa: E402
+from bench import timing  # noqa: E402
 from partners.models import Partner  # noqa: E402
 from vms import sync  # noqa: E402
 from vms.models import VM, Cluster, SyncRun  # noqa: E402
@@ -150,24 +151,9 @@ def fill(partner: Partner, start: int, count: int) -> None:
         cursor.execute("VACUUM ANALYZE vms_vm" if connection.vendor == "postgresql" else "ANALYZE")
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def measure(client: Client, urls: dict[str, str]) -> dict[str, tuple[float, float]]:
-    """p50 and p95 (ms) of each URL, requests interleaved."""
-    times: dict[str, list[float]] = {name: [] for name in urls}
-    for iteration in range(WARMUP + ITERATIONS):
-        for name, url in urls.items():
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{url} answered {response.status_code}")
-            if iteration >= WARMUP:
-                times[name].append(elapsed)
-    return {name: (statistics.median(samples), percentile(samples, 0.95)) for name, samples in times.items()}
+    """p50 and p95 (ms) of each URL, requests interleaved (bench/timing.py)."""
+    return timing.measure(client, urls, warmup=WARMUP, iterations=ITERATIONS)
 
 
 def compare(client: Client, title: str, urls: dict[str, str]) -> dict[str, float]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ from django.urls import clear_url_caches, path  # noqa: E402
 import portal.urls  # noqa: E402
 from accounts.decorators import partner_required  # noqa: E402
 from accounts.models import User  # noqa: E402
+from bench import timing  # noqa: E402
 from partners.models import Partner  # noqa: E402
 from usage.models import VMDayUsage  # noqa: E402
 from usage.services import usage_refresh  # noqa: E402
@@ -125,23 +125,9 @@ def fill(partner: Partner) -> int:
     return written + len(batch)
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def measure(client: Client, urls: dict[str, str]) -> dict[str, tuple[float, float]]:
-    times: dict[str, list[float]] = {name: [] for name in urls}
-    for iteration in range(WARMUP + ITERATIONS):
-        for name, url in urls.items():
-            started = time.perf_counter()
-            response = client.get(url)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{url} answered {response.status_code}")
-            if iteration >= WARMUP:
-                times[name].append(elapsed)
-    return {name: (statistics.median(samples), percentile(samples, 0.95)) for name, samples in times.items()}
+    """p50 and p95 (ms) of each URL, requests interleaved (bench/timing.py)."""
+    return timing.measure(client, urls, warmup=WARMUP, iterations=ITERATIONS)
 
 
 def csv_bench(client: Client) -> tuple[float, int, float, float]:

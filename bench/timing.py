@@ -1,0 +1,33 @@
+"""Server times of pages measured in-process, interleaved so every URL sees the same machine load.
+
+Shared by the benches that compare a page with the bare layout page (inventory, usage, audit).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(
+    client: Any, urls: dict[str, str], *, warmup: int, iterations: int
+) -> dict[str, tuple[float, float]]:
+    """p50 and p95 (ms) of each URL through Django's test `client`, requests interleaved; the first
+    `warmup` rounds are not counted. A URL that does not answer 200 ends the bench."""
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    for iteration in range(warmup + iterations):
+        for name, url in urls.items():
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+            if iteration >= warmup:
+                times[name].append(elapsed)
+    return {name: (statistics.median(samples), percentile(samples, 0.95)) for name, samples in times.items()}
