@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,3 +42,24 @@ def sign_in_at_sandbox(page: Any, sandbox: SandboxServer, email: str, *, allow: 
         page.click("button[type=submit]")
     if "/oauth/authorize/" in page.url and page.locator("button[name=allow], button[name=deny]").count():
         page.click("button[name=allow]" if allow else "button[name=deny]")
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, timeout_s: float = 30) -> None:
+    """Poll a page expression from here (the portal's CSP forbids the eval that wait_for_function uses)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression} on {page.url}")
+        time.sleep(0.2)
+
+
+def reload_until(page: Any, url: str, selector: str, timeout_s: float = 120) -> None:
+    """Reload `url` until `selector` shows up: the worker syncs on its own schedule."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.goto(url)
+        if page.locator(selector).count():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector} never appeared on {url}")
+        time.sleep(2)

@@ -8,38 +8,17 @@ The VMs stopped are started again at the end so the other browser tests keep the
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import novacron
 import pytest
 
+from tests.browser import reload_until, wait_until
 from tests.servers import PortalServer, Process
 
 pytestmark = pytest.mark.browser
 
-SYNC_TIMEOUT_S = 120
 JOB_TIMEOUT_S = 90
-
-
-def _wait_until(page: Any, expression: str, arg: Any = None, timeout_s: float = 20) -> None:
-    """Poll a page expression from here (the CSP forbids the eval that wait_for_function uses)."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression, arg):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression} on {page.url}")
-        time.sleep(0.2)
-
-
-def _reload_until(page: Any, url: str, selector: str, timeout_s: float = SYNC_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        page.goto(url)
-        if page.locator(selector).count():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{selector} never appeared on {url}")
-        time.sleep(2)
 
 
 def _smallest_running_cluster(client: novacron.Client) -> tuple[str, str]:
@@ -67,15 +46,15 @@ def test_stop_every_vm_matching_a_filter_as_a_job_and_watch_it_finish_without_a_
     stopped: set[str] = set()
     try:
         # The list, filtered through its own form to the running VMs of one cluster of one region.
-        _reload_until(page, f"{url}/vms/", "#vm-table tbody tr[data-vm-id]")
+        reload_until(page, f"{url}/vms/", "#vm-table tbody tr[data-vm-id]")
         page.evaluate("window.__sameDocument = true")
         page.select_option("#id_status", "running")
-        _wait_until(page, "() => new URLSearchParams(location.search).get('status') === 'running'")
+        wait_until(page, "() => new URLSearchParams(location.search).get('status') === 'running'")
         page.select_option("#id_region", region)
-        _wait_until(page, "(r) => new URLSearchParams(location.search).get('region') === r", region)
+        wait_until(page, "(r) => new URLSearchParams(location.search).get('region') === r", region)
         page.select_option("#id_cluster", cluster)
-        _wait_until(page, "(c) => new URLSearchParams(location.search).get('cluster') === c", cluster)
-        _wait_until(
+        wait_until(page, "(c) => new URLSearchParams(location.search).get('cluster') === c", cluster)
+        wait_until(
             page,
             "(n) => document.querySelector('label[for=vm-select-all]')?.textContent === "
             "`Select all ${n} matching this filter`",
@@ -106,7 +85,7 @@ def test_stop_every_vm_matching_a_filter_as_a_job_and_watch_it_finish_without_a_
         page.evaluate("window.__sameDocument = true")
         card = f"#job-progress-{job_id}"
         assert page.get_attribute(card, "data-total") == str(len(expected))
-        _wait_until(
+        wait_until(
             page,
             "(c) => { const e = document.querySelector(c); return !!e && e.dataset.status === 'finished'; }",
             card,

@@ -18,22 +18,13 @@ from zoneinfo import ZoneInfo
 import novacron
 import pytest
 
-from tests.browser import sign_in_at_sandbox
+from tests.browser import sign_in_at_sandbox, wait_until
 from tests.servers import PortalServer
 
 pytestmark = pytest.mark.browser
 
 # Nobody else's tests change this person's zone; theirs is put back at the end.
 ZONE_PERSON = "viewer@acme.example"
-
-
-def _wait_until(page: Any, expression: str, arg: Any = None, timeout_s: float = 30) -> None:
-    """Poll a page expression from here (the CSP forbids the eval that wait_for_function uses)."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression, arg):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression} on {page.url}")
-        time.sleep(0.2)
 
 
 def _sandbox_vms_named(client: novacron.Client, name: str) -> list[Any]:
@@ -132,7 +123,7 @@ def test_a_chosen_time_zone_reaches_a_table_cell_and_a_chart_axis(
     try:
         # First sign-in: the browser's zone (Sao Paulo here) is taken.
         page = _sign_in(browser, portal_server, ZONE_PERSON, browser_zone="America/Sao_Paulo")
-        _wait_until(page, "() => document.documentElement.dataset.timeZoneDetected === 'America/Sao_Paulo'")
+        wait_until(page, "() => document.documentElement.dataset.timeZoneDetected === 'America/Sao_Paulo'")
         page.reload()
         assert _stored_zone(page) == "America/Sao_Paulo"
 
@@ -158,7 +149,7 @@ def test_a_chosen_time_zone_reaches_a_table_cell_and_a_chart_axis(
         # A chart's time axis: every tick label is the tick's instant on Kolkata's clock.
         page.click("#vm-table tbody tr[data-vm-id] a")
         page.wait_for_url(re.compile(r"/vms/[^/]+/$"))
-        _wait_until(
+        wait_until(
             page,
             "() => { const c = document.querySelector('canvas[data-chart=cpu]');"
             " const chart = c && window.Chart && window.Chart.getChart(c);"

@@ -7,38 +7,15 @@ list, opens a VM, sees its charts drawn, stops and starts it, and reads the quot
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.browser import reload_until, wait_until
 from tests.servers import PortalServer, Process
 
 pytestmark = pytest.mark.browser
-
-SYNC_TIMEOUT_S = 120
-
-
-def _wait_until(page: Any, expression: str, arg: Any = None, timeout_s: float = 20) -> None:
-    """Poll a page expression from here (the CSP forbids the eval that wait_for_function uses)."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression, arg):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression} on {page.url}")
-        time.sleep(0.2)
-
-
-def _reload_until(page: Any, url: str, selector: str, timeout_s: float = SYNC_TIMEOUT_S) -> None:
-    """Reload `url` until `selector` shows up: the worker syncs on its own schedule."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        page.goto(url)
-        if page.locator(selector).count():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{selector} never appeared on {url}")
-        time.sleep(2)
 
 
 def _statuses(page: Any) -> set[str]:
@@ -52,17 +29,17 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
     page = signed_in_page("operator@acme.example", scopes=["vm:write"])
 
     # The overview: a quota gauge, once the worker's partner sync has run.
-    _reload_until(page, f"{url}/", ".quota-gauge[data-quota=vm_create_per_day]")
+    reload_until(page, f"{url}/", ".quota-gauge[data-quota=vm_create_per_day]")
     gauge = page.locator(".quota-gauge[data-quota=vm_create_per_day]")
     assert re.search(r"used \d+ of \d+", gauge.inner_text())
     assert gauge.get_attribute("data-level") in {"success", "warning", "danger"}
 
     # The list, filtered by status then region through htmx, with the URL following along.
-    _reload_until(page, f"{url}/vms/", "#vm-table tbody tr[data-vm-id]")
+    reload_until(page, f"{url}/vms/", "#vm-table tbody tr[data-vm-id]")
     page.evaluate("window.__sameDocument = true")
     page.select_option("#id_status", "running")
-    _wait_until(page, "() => location.search === '?status=running'")
-    _wait_until(
+    wait_until(page, "() => location.search === '?status=running'")
+    wait_until(
         page,
         "() => document.querySelector('#id_status').value === 'running' && "
         "[...document.querySelectorAll('#vm-table [data-vm-status]')].every(b => b.textContent === 'running')",
@@ -70,8 +47,8 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
     assert _statuses(page) == {"running"}
     region = page.locator("#id_region option:not([value=''])").first.get_attribute("value")
     page.select_option("#id_region", region)
-    _wait_until(page, "(r) => new URLSearchParams(location.search).get('region') === r", region)
-    _wait_until(page, "(r) => document.querySelector('#id_region').value === r", region)
+    wait_until(page, "(r) => new URLSearchParams(location.search).get('region') === r", region)
+    wait_until(page, "(r) => document.querySelector('#id_region').value === r", region)
     rows = page.locator("#vm-table tbody tr[data-vm-id]")
     assert rows.count() > 0
     assert set(page.locator("#vm-table tbody tr[data-vm-id] td.vm-region").all_inner_texts()) == {region}
@@ -82,15 +59,15 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
 
     # The back button returns to the status-only view.
     page.go_back()
-    _wait_until(page, "() => location.search === '?status=running'")
-    _wait_until(page, "() => document.querySelector('#id_region').value === ''")
+    wait_until(page, "() => location.search === '?status=running'")
+    wait_until(page, "() => document.querySelector('#id_region').value === ''")
 
     # A VM's page: a chart with points drawn.
     page.goto(f"{url}/vms/?status=running&region={region}")
     vm_id = rows.first.get_attribute("data-vm-id")
     page.click(f"#vm-table tr[data-vm-id='{vm_id}'] a")
     page.wait_for_url(f"{url}/vms/{vm_id}/")
-    _wait_until(
+    wait_until(
         page,
         "() => { const c = document.querySelector('canvas[data-chart=cpu]');"
         " const chart = c && window.Chart && window.Chart.getChart(c);"
@@ -109,5 +86,5 @@ def test_a_person_filters_opens_a_vm_sees_charts_stops_and_starts_it_and_reads_q
     page.click("button[data-action=start]")
     page.wait_for_url(f"{url}/vms/{vm_id}/")
     assert page.get_attribute(f"#vm-status-{vm_id}", "data-vm-status") in {"provisioning", "running"}
-    _reload_until(page, f"{url}/vms/{vm_id}/", f"#vm-status-{vm_id}[data-vm-status=running]", timeout_s=30)
+    reload_until(page, f"{url}/vms/{vm_id}/", f"#vm-status-{vm_id}[data-vm-status=running]", timeout_s=30)
     assert page.locator("button[data-action=start]").is_disabled()

@@ -31,7 +31,7 @@ import novacron
 import pytest
 from novacron.errors import NovaCronError
 
-from tests.browser import sign_in_at_sandbox
+from tests.browser import sign_in_at_sandbox, wait_until
 from tests.servers import PortalServer
 
 pytestmark = pytest.mark.browser
@@ -243,7 +243,7 @@ def test_every_page_passes_axe_fits_a_phone_and_is_photographed(
                 page.emulate_media(color_scheme=theme)
                 page.set_viewport_size({"width": WIDE, "height": 900})
                 # static/js/theme.js follows the change event, which a busy machine delivers a moment later.
-                page.wait_for_function("(t) => document.documentElement.dataset.bsTheme === t", arg=theme)
+                wait_until(page, "(t) => document.documentElement.dataset.bsTheme === t", theme, timeout_s=5)
                 _settle(page)
                 if checked:
                     found = _axe(page)
