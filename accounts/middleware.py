@@ -59,6 +59,9 @@ class NovaCronClientMiddleware(_EitherModeMiddleware):
         request.novacron = SimpleLazyObject(lambda: user_client(user=request.user))  # type: ignore[attr-defined]
 
 
+LIVE_STREAM_PATH = "/live/stream/"
+
+
 class TimeZoneMiddleware(_EitherModeMiddleware):
     """Activates the signed-in person's zone, so every page, table and notification is rendered in it
     (lib/times.py); UTC for everyone else.
@@ -79,6 +82,10 @@ class TimeZoneMiddleware(_EitherModeMiddleware):
             timezone.deactivate()
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(LIVE_STREAM_PATH):
+            # The stream renders no time (its fragments are drawn in UTC), and reading the person here
+            # would take a database connection for an open page that must hold none (live/streams.py).
+            return await cast("Awaitable[HttpResponse]", self.get_response(request))
         timezone.activate(_zone_of_user(await request.auser()))
         try:
             return await cast("Awaitable[HttpResponse]", self.get_response(request))
