@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_inventory import _reload_until, _wait_until
+from tests.browser import reload_until as _reload_until
+from tests.browser import wait_until as _wait_until
 from tests.servers import PortalServer, Process
 
 pytestmark = pytest.mark.browser
