@@ -19,23 +19,10 @@ from django.db.models import QuerySet
 from partners.models import Partner
 from vms.list_pages import SORT_KEY, beyond
 from vms.models import VM
-from vms.selectors import VMFilters, sort_of, vm_list
+from vms.selectors import VM_LIST_COLUMNS, VMFilters, sort_of, vm_list
 
-COLUMNS = [
-    "vm_id",
-    "name",
-    "status",
-    "template",
-    "cpu_cores",
-    "memory_gb",
-    "disk_size_gb",
-    "cloud_provider",
-    "region",
-    "cluster",
-    "ip_address",
-    "tags",
-    "created_at",
-]
+# The CSV has the list's own columns, in its order.
+COLUMNS = VM_LIST_COLUMNS
 # The first chunk is small so the download starts at once; later ones are larger, for throughput.
 FIRST_CHUNK_ROWS = 200
 CHUNK_ROWS = 2000
