@@ -261,7 +261,7 @@ class Portal:
                 event_type="alert.critical",
                 payload=payload,
                 received_at=now,
-                processing_ms=12.5,
+                processed_at=now + timedelta(milliseconds=12.5),
                 status=WebhookEvent.Status.PROCESSED,
             )
             self.event = self.event or event.pk

@@ -25,8 +25,6 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)
-    # Milliseconds from receipt to the end of processing: how far behind the cache runs.
-    processing_ms = models.FloatField(null=True, blank=True)
     attempts = models.IntegerField(default=0)
 
     class Meta:
@@ -41,6 +39,13 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.status})"
+
+    @property
+    def processing_ms(self) -> float | None:
+        """Milliseconds from receipt to the commit of its processing: how far behind the cache runs."""
+        if self.status != self.Status.PROCESSED or self.processed_at is None:
+            return None
+        return (self.processed_at - self.received_at).total_seconds() * 1000
 
 
 class WebhookRejection(models.Model):

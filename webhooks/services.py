@@ -30,7 +30,7 @@ from lib.times import rendered_in_utc
 from live.services import publish
 from partners.models import Partner
 from vms import publishing
-from vms.cache import store_migration, store_vm
+from vms.cache import store_migration, store_vm, store_vm_events
 from vms.metrics import METRIC_LABELS
 from vms.models import VM
 from vms.quota_gauges import quota_refresh_soon
@@ -404,7 +404,8 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     (status failed, error) and the others of the batch go on; this event's failure is re-raised for
     the task's retry, and another's is retried by that event's own task.
     """
-    event = WebhookEvent.objects.get(pk=event_pk)
+    # Most tasks of a burst find their event done by an earlier one's batch: read no payload to see that.
+    event = WebhookEvent.objects.defer("payload").get(pk=event_pk)
     while event.status in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
         # More waiting than a batch holds, this one not among the oldest: they go first, then again.
         event, failure = _process_batch(partner_pk=event.partner_id, event_pk=event_pk)
@@ -435,43 +436,93 @@ def _process_batch(*, partner_pk: int, event_pk: int) -> tuple[WebhookEvent, Exc
         if event.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
             return event, None  # a batch that held the partner before us took it
         batch = _claim_batch(partner=partner, event=event)
+        for claimed in batch:
+            claimed.partner = partner
+        errors: dict[int, Exception | None] = {}
         with publishing.coalesced():
-            for claimed in batch:
-                claimed.partner = partner
-                error = _apply_recording(claimed)
-                if claimed.pk == event_pk:
-                    event, failure = claimed, error
-                quota_moved = quota_moved or (
-                    error is None
-                    and event_changes_quota_usage(
-                        event_type=claimed.event_type, data=claimed.payload.get("data") or {}
-                    )
+            for run in _runs(batch):
+                errors.update(_apply_run(run))
+        now = timezone.now()
+        for claimed in batch:
+            error = errors[claimed.pk]
+            if claimed.pk == event_pk:
+                event, failure = claimed, error
+            quota_moved = quota_moved or (
+                error is None
+                and event_changes_quota_usage(
+                    event_type=claimed.event_type, data=claimed.payload.get("data") or {}
                 )
-        WebhookEvent.objects.bulk_update(
-            batch, ["status", "error", "processed_at", "processing_ms", "attempts"]
-        )
+            )
+        _record_outcomes(batch, errors, now=now)
         transaction.on_commit(lambda: webhook_log_refresh_soon(partner_pk=partner_pk))
         if quota_moved:
             transaction.on_commit(lambda: quota_refresh_soon(partner_pk=partner_pk))
     return event, failure
 
 
-def _apply_recording(event: WebhookEvent) -> Exception | None:
-    """Apply one event in a savepoint of its own and record the outcome on it (saved by the caller)."""
-    event.attempts += 1
+def _runs(batch: Sequence[WebhookEvent]) -> list[list[WebhookEvent]]:
+    """The batch cut into runs: consecutive VM events together, every other event on its own."""
+    runs: list[list[WebhookEvent]] = []
+    for event in batch:
+        if event.event_type in VM_EVENTS and runs and runs[-1][0].event_type in VM_EVENTS:
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
+
+
+def _apply_run(run: Sequence[WebhookEvent]) -> dict[int, Exception | None]:
+    """Apply a run of events, each one's error (None when applied).
+
+    A run of VM events is written as one page (`store_vm_events`: the same outcome as one by one, in a
+    few queries); when that fails, its events are applied one at a time, so the failure is recorded on
+    the event that caused it and the others go on.
+    """
+    if len(run) > 1:
+        try:
+            with transaction.atomic():
+                store_vm_events(
+                    partner=run[0].partner,
+                    events=[(e.payload.get("data") or {}, e.event_type == "vm.deleted") for e in run],
+                )
+        except Exception:
+            logger.warning("a run of %d VM events failed as one page; applying them one by one", len(run))
+        else:
+            return {event.pk: None for event in run}
+    return {event.pk: _apply_one(event) for event in run}
+
+
+def _apply_one(event: WebhookEvent) -> Exception | None:
+    """Apply one event in a savepoint of its own; its error, or None."""
     try:
         with transaction.atomic():
             _apply(event)
     except Exception as exc:
-        event.status = WebhookEvent.Status.FAILED
-        event.error = f"{type(exc).__name__}: {exc}"[:2000]
         logger.exception("webhook event %s failed", event.event_id)
         return exc
-    event.status = WebhookEvent.Status.PROCESSED
-    event.error = ""
-    event.processed_at = timezone.now()
-    event.processing_ms = (event.processed_at - event.received_at).total_seconds() * 1000
     return None
+
+
+def _record_outcomes(
+    batch: Sequence[WebhookEvent], errors: Mapping[int, Exception | None], *, now: datetime
+) -> None:
+    """Write each event's outcome: one UPDATE for all the applied ones, one per failure (rare)."""
+    applied = [event for event in batch if errors[event.pk] is None]
+    for event in batch:
+        event.attempts += 1
+        error = errors[event.pk]
+        if error is None:
+            event.status, event.error, event.processed_at = WebhookEvent.Status.PROCESSED, "", now
+        else:
+            event.status = WebhookEvent.Status.FAILED
+            event.error = f"{type(error).__name__}: {error}"[:2000]
+            WebhookEvent.objects.filter(pk=event.pk).update(
+                status=event.status, error=event.error, attempts=F("attempts") + 1
+            )
+    if applied:
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in applied]).update(
+            status=WebhookEvent.Status.PROCESSED, error="", processed_at=now, attempts=F("attempts") + 1
+        )
 
 
 def webhook_events_pending(*, older_than: timedelta, partners: Sequence[Partner] | None = None) -> list[int]:

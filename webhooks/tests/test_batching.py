@@ -165,14 +165,21 @@ def test_one_failing_event_does_not_stop_its_batch_and_its_own_task_retries_it(
 ):
     from webhooks import services
 
-    real = services.vm_apply_event
+    real, real_run = services.vm_apply_event, services.store_vm_events
 
     def flaky(**kwargs: Any) -> Any:
         if kwargs["data"]["vm_id"] == "vm-0002":
             raise RuntimeError("database on fire")
         return real(**kwargs)
 
+    def flaky_run(**kwargs: Any) -> Any:
+        # The run of VM events written as one page fails with it; then each is applied on its own.
+        if any(data["vm_id"] == "vm-0002" for data, _ in kwargs["events"]):
+            raise RuntimeError("database on fire")
+        return real_run(**kwargs)
+
     monkeypatch.setattr(services, "vm_apply_event", flaky)
+    monkeypatch.setattr(services, "store_vm_events", flaky_run)
     stored = store(*(event("vm.started", vm_data(f"vm-{n:04d}", updated=n)) for n in (1, 2, 3)))
     run(stored[0])
     assert [s for s, _ in _statuses().values()] == ["processed", "failed", "processed"]
@@ -180,6 +187,7 @@ def test_one_failing_event_does_not_stop_its_batch_and_its_own_task_retries_it(
     with pytest.raises(RuntimeError):
         run(stored[1])  # its own task: tried again, failing again, raised for Celery's retry
     monkeypatch.setattr(services, "vm_apply_event", real)
+    monkeypatch.setattr(services, "store_vm_events", real_run)
     retried = run(stored[1])
     assert (retried.status, retried.attempts) == ("processed", 3)
     assert VM.objects.filter(vm_id="vm-0002").exists()
