@@ -22,6 +22,7 @@ from novacron.models import VM as ApiVM
 from novacron.models import Cluster as ApiCluster
 from novacron.models import MigrationStatus as ApiMigration
 
+from lib.bulk import insert_many
 from partners.models import Partner
 from vms import intervals, publishing
 from vms.freshness import VMVersion, migration_is_newer, vm_is_newer
@@ -393,12 +394,11 @@ def _store_vm_page(
     if removed:
         result.deleted, _ = VM.objects.filter(partner=partner, vm_id__in=removed).delete()
     if newer:
-        VM.objects.bulk_create(
+        insert_many(
             [_vm_row(partner, vm, cached=cached.get(vm.vm_id), now=now) for vm in newer],
-            update_conflicts=True,
+            on_conflict="update",
             unique_fields=["partner", "vm_id"],
             update_fields=VM_UPDATE_FIELDS,
-            batch_size=500,
         )
     if seen and mark_seen:
         VM.objects.filter(partner=partner, vm_id__in=seen).update(synced_at=now)
