@@ -4,7 +4,6 @@ the job's downtime window and verify options as NovaCron accepted and reported t
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone

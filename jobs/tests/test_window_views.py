@@ -125,7 +125,7 @@ def test_a_weekly_window_job_shows_its_rule_and_next_occurrence(partner, operato
     ],
 )
 def test_the_schedule_refuses_with_a_clear_error(fields, error):
-    # 29 March 2099 is the Sunday the clocks skip 02:00–03:00 in Berlin.
+    # 29 March 2099 is the Sunday the clocks skip 02:00 to 03:00 in Berlin.
     form = ScheduleForm(fields, time_zone="Europe/Berlin")
 
     assert not form.is_valid()
