@@ -201,3 +201,47 @@ def test_the_bulk_migrations_downtime_window_and_verify_reach_novacron(
         options == {"verify_after_migration": False, "downtime_window_minutes": 20} for options in sent
     )
     assert "downtime window 20 min, not verified" in client.get(f"/jobs/{job.job_id}/").content.decode()
+
+
+def test_a_running_weekly_job_shows_when_its_next_occurrence_opens(partner, operator, runner, grant):
+    _fleet(partner)
+    client = _signed_in(operator, grant)
+    form = {
+        "action": "stop",
+        "selection": "filter",
+        "when": "weekly",
+        "weekdays": ["1"],
+        "window_start": "22:00",
+    }
+    client.post("/jobs/new/", {**form, "window_hours": "4", **form_key()})
+    job = Job.objects.get(partner=partner)
+    # Its window of Tuesday 23 March 2027 is open; the next opens after the change to summer time.
+    Job.objects.filter(pk=job.pk).update(
+        status="running",
+        starts_at=datetime(2027, 3, 23, 21, tzinfo=UTC),
+        finish_by=datetime(2027, 3, 24, 1, tzinfo=UTC),
+    )
+
+    page = client.get(f"/jobs/{job.job_id}/").content.decode()
+
+    assert (
+        '<span class="job-next-window"><time datetime="2027-03-30T20:00:00Z">30 Mar 2027, 22:00 UTC+02:00'
+        in page
+    )
+
+
+def test_the_planners_way_to_a_job_offers_the_schedule(partner, operator, runner, grant):
+    _fleet(partner)
+    client = _signed_in(operator, grant)
+
+    plan = client.get(
+        "/jobs/plan/", {"selection": "filter", "target_cluster": "cl-aws-use1-b"}
+    ).content.decode()
+    job_form = client.get(
+        "/jobs/new/", {"action": "migrate", "selection": "filter", "target_cluster": "cl-aws-use1-b"}
+    )
+
+    assert 'id="plan-to-job"' in plan
+    assert (
+        'id="job-schedule"' in job_form.content.decode() and 'name="finish_by"' in job_form.content.decode()
+    )
