@@ -36,9 +36,18 @@ class JobForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if not self.data.get("migration_options"):
+            # Not the job form's own options (the VM list's bulk bar, the planner's link): an absent
+            # checkbox there is the default, not "unchecked".
+            cleaned["verify_after_migration"] = True
         if cleaned.get("action") == Job.Kind.MIGRATE and not cleaned.get("target_cluster"):
             self.add_error("target_cluster", "Choose the cluster to migrate to.")
         return cleaned
+
+    @property
+    def verify_checked(self) -> bool:
+        """The verify box as the form shows it back: ticked unless the person unticked it."""
+        return bool(getattr(self, "cleaned_data", {}).get("verify_after_migration", True))
 
     def picked(self) -> list[str]:
         getlist = getattr(self.data, "getlist", None)

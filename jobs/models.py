@@ -26,6 +26,7 @@ class Job(models.Model):
         MIGRATE = "migrate"
 
     class Status(models.TextChoices):
+        SCHEDULED = "scheduled"  # waiting for its start time or its window's next occurrence
         RUNNING = "running"
         FINISHED = "finished"  # every item is done, failed or skipped
         CANCELLED = "cancelled"
@@ -50,6 +51,12 @@ class Job(models.Model):
     selection = models.CharField(max_length=16, default="filter")  # "filter" or "picked"
     # When it finished or needs attention, the notification says so once.
     notified = models.BooleanField(default=False)
+    # A maintenance window (jobs/windows.py): the current or next window's opening and end, in UTC
+    # (null: it started when created / has no end), and the rule as entered: its zone, what late
+    # items do, and a weekly recurrence ({} for a job that runs at once with no end).
+    starts_at = models.DateTimeField(null=True, blank=True)
+    finish_by = models.DateTimeField(null=True, blank=True)
+    window = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -68,6 +75,11 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.RUNNING
+
+    @property
+    def is_open(self) -> bool:
+        """Not over yet: running, or scheduled to run (either may be cancelled)."""
+        return self.status in (self.Status.RUNNING, self.Status.SCHEDULED)
 
 
 class JobItem(models.Model):
@@ -101,6 +113,9 @@ class JobItem(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Position in the snapshot: items run in this order.
     position = models.IntegerField(default=0)
+    # The planner's estimate of a migration's duration (null: a fixed allowance, jobs/windows.py),
+    # what a maintenance window's "must finish by" is checked against.
+    estimated_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "pk"]

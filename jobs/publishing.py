@@ -14,7 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from jobs import selectors
+from jobs import selectors, windows
 from jobs.models import Job
 from jobs.topics import JOB_TOPIC
 from lib.debounce import run_soon
@@ -36,6 +36,9 @@ def progress_context(job: Job) -> dict[str, Any]:
         "recent": selectors.job_recent_items(job=job),
         "throughput": progress.throughput_per_minute(),
         "eta": progress.eta_seconds(),
+        "window": windows.window_view(
+            job.window, starts_at=job.starts_at, finish_by=job.finish_by, status=job.status
+        ),
     }
 
 

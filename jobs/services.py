@@ -17,13 +17,17 @@ Execution stays inside three bounds:
 Every request of an item carries the item's Idempotency-Key: a worker killed mid-request leaves the
 item running, the redelivered task sends the same key again and NovaCron replays its first answer,
 so nothing is done twice.
+
+A job in a maintenance window (jobs/windows.py) is "scheduled" until its window opens (the beat's
+tick starts it); inside the window an item is claimed only when its estimate ends by the window's
+end, the others waiting for the next occurrence or skipped, as chosen.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from functools import partial
 from itertools import batched
 from typing import Any
@@ -31,6 +35,8 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from novacron.errors import (
     ConflictError,
@@ -41,7 +47,7 @@ from novacron.errors import (
 )
 from novacron.models import MigrationSpec
 
-from jobs import publishing
+from jobs import publishing, windows
 from jobs.budget import BudgetExhausted, JobsPacer
 from jobs.eligibility import REASONS, verdict
 from jobs.models import Job, JobItem
@@ -73,15 +79,30 @@ def job_create(
     selection: str,
     parameters: dict[str, Any] | None = None,
     form_key: str = "",
+    schedule: windows.Schedule | None = None,
+    estimates: Mapping[str, float] | None = None,
 ) -> Job:
     """Snapshot the selection as items (eligible ones pending, the others skipped with their reason)
     and queue the job. `vms` is read once, here: the job acts on the VMs that matched now.
 
-    `form_key`: the asking form's Idempotency-Key; a second request with it gets the first's job."""
+    `form_key`: the asking form's Idempotency-Key; a second request with it gets the first's job.
+    `schedule`: its maintenance window (None: at once); `estimates`: the planner's seconds per VM id
+    (a VM past the plan's reach gets its longest, the window's check erring on the safe side)."""
     if form_key and (existing := Job.objects.filter(partner=partner, form_key=form_key).first()):
         return existing
     try:
-        return _job_create(partner, user, kind, vms, filters, selection, dict(parameters or {}), form_key)
+        return _job_create(
+            partner,
+            user,
+            kind,
+            vms,
+            filters,
+            selection,
+            dict(parameters or {}),
+            form_key,
+            schedule or windows.Schedule(),
+            dict(estimates or {}),
+        )
     except IntegrityError:
         if not form_key:
             raise
@@ -98,16 +119,21 @@ def _job_create(
     selection: str,
     parameters: dict[str, Any],
     form_key: str,
+    schedule: windows.Schedule,
+    estimates: dict[str, float],
 ) -> Job:
     target = None
     if kind == Job.Kind.MIGRATE:
         target = Cluster.objects.filter(partner=partner, cluster_id=parameters.get("target_cluster")).first()
     migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
     now = timezone.now()
+    starts_at, finish_by = schedule.first_window(now)
+    longest = max(estimates.values(), default=None)
     with transaction.atomic():
         job = Job.objects.create(
             partner=partner,
             kind=kind,
+            status=Job.Status.SCHEDULED if starts_at and starts_at > now else Job.Status.RUNNING,
             created_by=user,
             created_by_email=getattr(user, "email", "") or "",
             created_at=now,
@@ -115,6 +141,9 @@ def _job_create(
             filters=filters,
             selection=selection,
             form_key=form_key,
+            starts_at=starts_at,
+            finish_by=finish_by,
+            window=schedule.as_json(),
         )
         items = []
         for position, vm in enumerate(vms):
@@ -129,11 +158,13 @@ def _job_create(
                     skip_code=check.code,
                     skip_reason=check.reason,
                     finished_at=None if check.eligible else now,
+                    estimated_seconds=estimates.get(vm.vm_id, longest) if kind == Job.Kind.MIGRATE else None,
                 )
             )
         for chunk in batched(items, 1000):
             JobItem.objects.bulk_create(chunk)
-        transaction.on_commit(lambda: queue_advance(job.pk))
+        if job.status == Job.Status.RUNNING:
+            transaction.on_commit(lambda: queue_advance(job.pk))
     logger.info(
         "job %s (%s, %d items) created by user %s", job.job_id, kind, len(items), getattr(user, "pk", None)
     )
@@ -163,35 +194,74 @@ def _migration_slots_free(job: Job) -> int:
     return max(0, (quota.remaining or 0) - claimed)
 
 
-def job_advance(job_pk: int) -> list[int]:
-    """Claim as many pending items as the bounds allow and queue them; finish the job when all are.
+def _in_window(job: Job, items: QuerySet[JobItem], now: datetime) -> QuerySet[JobItem]:
+    """The pending items that may start now: all of them, or, inside a window, those whose estimate
+    ends by its end. The others are skipped now, or, when they wait for the next occurrence, left
+    pending (an item longer than a whole occurrence is skipped: it would wait for ever)."""
+    pending = items.filter(status=JobItem.Status.PENDING)
+    if job.finish_by is None:
+        return pending
+    estimate = Coalesce(F("estimated_seconds"), Value(windows.ACTION_ITEM_SECONDS))
+    pending = pending.alias(estimate=estimate)
+    left = (job.finish_by - now).total_seconds()
+    weekly = windows.weekly_of(job.window)
+    limit = weekly.length.total_seconds() if weekly is not None and windows.waits(job.window) else left
+    hopeless = list(pending.filter(estimate__gt=limit).values_list("pk", flat=True))
+    if hopeless:
+        JobItem.objects.filter(pk__in=hopeless, status=JobItem.Status.PENDING).update(
+            status=JobItem.Status.SKIPPED,
+            skip_code="window",
+            skip_reason=windows.late_reason(job.finish_by, job.window.get("time_zone", "UTC")),
+            finished_at=now,
+        )
+        publishing.job_changed_soon(job)
+    return pending.filter(estimate__lte=left)
+
+
+def _wait_for_next_window(job: Job, now: datetime) -> bool:
+    """Nothing left fits this occurrence: the job is scheduled again for the next one."""
+    weekly = windows.weekly_of(job.window)
+    if weekly is None or job.finish_by is None:
+        return False
+    job.starts_at, job.finish_by = weekly.occurrence(max(now, job.finish_by))
+    job.status = Job.Status.SCHEDULED
+    job.save(update_fields=["status", "starts_at", "finish_by"])
+    publishing.job_changed_soon(job)
+    logger.info("job %s waits for its next window at %s", job.job_id, job.starts_at.isoformat())
+    return True
+
+
+def job_advance(job_pk: int, *, now: datetime | None = None) -> list[int]:
+    """Claim as many pending items as the bounds (and the window) allow and queue them; finish the
+    job when all are settled, or schedule it for its window's next occurrence when the rest wait.
 
     Returns the claimed items' pks. Serialized per job by a lock on its row, so two workers asking at
     once never claim past the bounds.
     """
+    now = now or timezone.now()
     with transaction.atomic():
         job = Job.objects.select_for_update().select_related("partner").filter(pk=job_pk).first()
         if job is None or job.status != Job.Status.RUNNING:
             return []
         items = JobItem.objects.filter(job=job)
+        startable = _in_window(job, items, now)
         running = items.filter(status=JobItem.Status.RUNNING).count()
         free = settings.JOBS_CONCURRENCY - running
         if job.kind == Job.Kind.MIGRATE:
             free = min(free, _migration_slots_free(job))
         claimed: list[int] = []
         if free > 0:
-            claimed = list(
-                items.filter(status=JobItem.Status.PENDING)
-                .order_by("position")
-                .values_list("pk", flat=True)[:free]
-            )
+            claimed = list(startable.order_by("position").values_list("pk", flat=True)[:free])
             if claimed:
                 JobItem.objects.filter(pk__in=claimed, status=JobItem.Status.PENDING).update(
-                    status=JobItem.Status.RUNNING, started_at=timezone.now()
+                    status=JobItem.Status.RUNNING, started_at=now
                 )
-        if not claimed and not running and not items.filter(status=JobItem.Status.PENDING).exists():
+        waiting = not claimed and not running and items.filter(status=JobItem.Status.PENDING).exists()
+        if waiting and not startable.exists():
+            _wait_for_next_window(job, now)
+        elif not claimed and not running and not waiting:
             job.status = Job.Status.FINISHED
-            job.finished_at = timezone.now()
+            job.finished_at = now
             job.save(update_fields=["status", "finished_at"])
             transaction.on_commit(lambda: job_finished(job))
         for pk in claimed:
@@ -393,10 +463,37 @@ def migration_slot_freed(partner: Partner, migration: Migration) -> None:
 # --- the beat's safety net ------------------------------------------------------------------------
 
 
-def jobs_tick(*, now: Any = None) -> int:
-    """Every running job is advanced, and items whose task was lost (a worker died and its task did
-    not come back) are queued again with the same key. Returns the items queued again."""
+def job_start_scheduled(job_pk: int, *, now: datetime | None = None) -> bool:
+    """A scheduled job whose window has opened runs. One whose whole window went by unseen (no beat
+    for hours) waits for the next occurrence when it recurs; a one-off starts, late items being
+    handled as the person chose. True when it started."""
     now = now or timezone.now()
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_pk, status=Job.Status.SCHEDULED).first()
+        if job is None or (job.starts_at is not None and job.starts_at > now):
+            return False
+        weekly = windows.weekly_of(job.window)
+        if weekly is not None and job.finish_by is not None and job.finish_by <= now:
+            job.starts_at, job.finish_by = weekly.occurrence(now)
+            if job.starts_at > now:
+                job.save(update_fields=["starts_at", "finish_by"])
+                return False
+        job.status = Job.Status.RUNNING
+        job.save(update_fields=["status", "starts_at", "finish_by"])
+        logger.info("job %s: its window opened", job.job_id)
+        transaction.on_commit(lambda: queue_advance(job.pk))
+        publishing.job_changed_soon(job)
+    return True
+
+
+def jobs_tick(*, now: Any = None) -> int:
+    """Scheduled jobs whose window opened start; every running job is advanced, and items whose task
+    was lost (a worker died and its task did not come back) are queued again with the same key.
+    Returns the items queued again."""
+    now = now or timezone.now()
+    due = Job.objects.filter(status=Job.Status.SCHEDULED, starts_at__lte=now)
+    for job_pk in due.values_list("pk", flat=True):
+        job_start_scheduled(job_pk, now=now)
     stalled_before = now - timedelta(seconds=settings.JOBS_STALL_SECONDS)
     requeued = 0
     for job_pk in Job.objects.filter(status=Job.Status.RUNNING).values_list("pk", flat=True):
@@ -415,8 +512,9 @@ def jobs_tick(*, now: Any = None) -> int:
 
 
 def job_cancel(*, job: Job, cancel_migrations: bool = False) -> int:
-    """Skip the pending items; running ones finish (their request is sent). With `cancel_migrations`,
-    running migrations are cancelled at NovaCron too. Returns the items skipped."""
+    """Skip the pending items (a scheduled job's are all pending); running ones finish (their request
+    is sent). With `cancel_migrations`, running migrations are cancelled at NovaCron too. Returns the
+    items skipped."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(pk=job.pk)
         skipped = JobItem.objects.filter(job=job, status=JobItem.Status.PENDING).update(
@@ -425,7 +523,7 @@ def job_cancel(*, job: Job, cancel_migrations: bool = False) -> int:
             skip_reason=REASONS["cancelled"],
             finished_at=timezone.now(),
         )
-        if job.status == Job.Status.RUNNING:
+        if job.is_open:
             job.status = Job.Status.CANCELLED
             job.finished_at = timezone.now()
             job.save(update_fields=["status", "finished_at"])
@@ -476,7 +574,9 @@ def job_retry(*, job: Job) -> int:
                 "finished_at",
             ],
         )
-        if failed:
+        if failed and job.status == Job.Status.SCHEDULED:
+            publishing.job_changed_soon(job)  # they run in the job's next window
+        elif failed:
             job.status = Job.Status.RUNNING
             job.finished_at = None
             job.notified = False

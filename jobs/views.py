@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import roles
@@ -21,14 +22,16 @@ from accounts.decorators import partner_required
 from accounts.http import PortalRequest
 from accounts.roles import role_required
 from audit.trail import audited, identify, not_a_write, refuse
-from jobs import planner, publishing, selectors, services
+from jobs import planner, publishing, selectors, services, windows
 from jobs.budget import JobsPacer
 from jobs.eligibility import preview, verdict
 from jobs.forms import JobForm
 from jobs.models import Job, JobItem
 from jobs.permissions import job_refusal
+from jobs.schedule_forms import ScheduleForm
 from lib.forms import action_idempotency_key
 from lib.http_errors import organisation_object_or_404
+from lib.times import instant_text
 from vms import selectors as vm_selectors
 from vms.forms import VMFilterForm
 from vms.migration_selectors import migration_active_list, migration_concurrency_quota
@@ -69,7 +72,21 @@ def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
     "job.create",
     object_type="job",
     link="jobs:detail",
-    parameters=("action", "selection", "target_cluster", "migration_type"),
+    parameters=(
+        "action",
+        "selection",
+        "target_cluster",
+        "migration_type",
+        "downtime_window_minutes",
+        "verify_after_migration",
+        "when",
+        "start_at",
+        "finish_by",
+        "window_start",
+        "window_hours",
+        "on_late",
+        "time_zone",
+    ),
 )
 @require_http_methods(["GET", "POST"])
 @partner_required
@@ -77,11 +94,13 @@ def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
 def job_new(request: PortalRequest) -> HttpResponse:
     """GET: what the action would do to the selection (eligible, skipped and why, the cost).
     POST: create the job from a fresh snapshot of the selection, and go to its page; a POST with
-    `preview` shows the preview again (a POST, so the form's CSRF token never lands in a URL)."""
+    `preview` shows the preview again (a POST, so the form's CSRF token never lands in a URL). The
+    job may wait for a maintenance window (jobs/schedule_forms.py) instead of starting at once."""
     partner = request.partner
     clusters = vm_selectors.cluster_list(partner=partner)
     data = request.POST if request.method == "POST" else request.GET
     form = JobForm(data, clusters=list(clusters))
+    schedule_form = ScheduleForm(data, time_zone=timezone.get_current_timezone_name())
     valid = form.is_valid()
     kind = form.cleaned_data.get("action", "") if valid else data.get("action", "")
     refusal, needs_grant = job_refusal(request.user, kind) if kind in Job.Kind.values else ("", False)
@@ -95,6 +114,8 @@ def job_new(request: PortalRequest) -> HttpResponse:
     migration_plan = None
     if kind == Job.Kind.MIGRATE and shown is not None and target is not None and shown.eligible:
         migration_plan = _plan(request, form, vms, target)
+    if shown is not None and shown.eligible and schedule_form.is_valid():
+        schedule_form.check_window(_shortest_item(migration_plan))
     if request.method == "POST" and data.get("preview"):
         not_a_write(request)
     elif request.method == "POST" and refusal:
@@ -114,6 +135,8 @@ def job_new(request: PortalRequest) -> HttpResponse:
         elif migration_plan is not None and migration_plan.refusal:
             form.add_error(None, migration_plan.refusal)
             refuse(request, "the plan would overcommit the target cluster", "overcommit")
+        elif not schedule_form.is_valid():
+            refuse(request, "the schedule is invalid", "invalid")
         else:
             job = services.job_create(
                 partner=partner,
@@ -126,12 +149,18 @@ def job_new(request: PortalRequest) -> HttpResponse:
                 selection=selection,
                 parameters=form.parameters(),
                 form_key=key,
+                schedule=schedule_form.schedule,
+                estimates={e.vm.vm_id: e.seconds for e in migration_plan.estimates}
+                if migration_plan
+                else None,
             )
             identify(request, job.job_id)
-            messages.success(request, f"Job {job.job_id} started.")
+            messages.success(request, f"Job {job.job_id} {_started_text(job)}.")
             return redirect("jobs:detail", job_id=job.job_id)
     context = {
         "form": form,
+        "schedule_form": schedule_form,
+        "weekday_choices": list(enumerate(windows.WEEKDAYS)),
         "kind": kind,
         "plan": migration_plan,
         "refusal": refusal,
@@ -145,6 +174,19 @@ def job_new(request: PortalRequest) -> HttpResponse:
         "target": target,
     }
     return render(request, "jobs/new.html", context)
+
+
+def _shortest_item(plan: planner.Plan | None) -> float:
+    """The shortest item's expected seconds: the plan's shortest migration, else a fixed allowance."""
+    if plan is not None and plan.estimates:
+        return min(estimate.seconds for estimate in plan.estimates)
+    return windows.ACTION_ITEM_SECONDS
+
+
+def _started_text(job: Job) -> str:
+    if job.status == Job.Status.SCHEDULED and job.starts_at is not None:
+        return f"scheduled: it starts {instant_text(job.starts_at)}"
+    return "started"
 
 
 PLAN_MAX_VMS = 2000
@@ -250,7 +292,7 @@ def _may_change(request: PortalRequest, job: Job) -> bool:
 def job_cancel(request: PortalRequest, job_id: str) -> HttpResponse:
     job = organisation_object_or_404(Job, "job", partner=request.partner, job_id=job_id)
     if _may_change(request, job):
-        if job.status != Job.Status.RUNNING:
+        if not job.is_open:
             refuse(request, "the job is no longer running", "not_running")
             messages.info(request, "This job is no longer running.")
         else:
