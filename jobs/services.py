@@ -22,7 +22,8 @@ so nothing is done twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from itertools import batched
@@ -43,7 +44,7 @@ from novacron.models import MigrationSpec
 
 from jobs import publishing
 from jobs.budget import BudgetExhausted, JobsPacer
-from jobs.eligibility import REASONS, verdict
+from jobs.eligibility import REASONS, Verdict, verdict
 from jobs.models import Job, JobItem
 from partners.clients import partner_client
 from partners.models import Partner
@@ -73,20 +74,33 @@ def job_create(
     selection: str,
     parameters: dict[str, Any] | None = None,
     form_key: str = "",
+    targets: Mapping[str, str] | None = None,
+    skips: Mapping[str, tuple[str, str]] | None = None,
 ) -> Job:
     """Snapshot the selection as items (eligible ones pending, the others skipped with their reason)
     and queue the job. `vms` is read once, here: the job acts on the VMs that matched now.
 
-    `form_key`: the asking form's Idempotency-Key; a second request with it gets the first's job."""
+    `form_key`: the asking form's Idempotency-Key; a second request with it gets the first's job.
+    Migrate only: `targets` gives VMs their own target cluster (an evacuation), and `skips` the VMs
+    a plan left out, with their (code, reason)."""
     if form_key and (existing := Job.objects.filter(partner=partner, form_key=form_key).first()):
         return existing
+    plan = _ItemPlan(targets=dict(targets or {}), skips=dict(skips or {}))
     try:
-        return _job_create(partner, user, kind, vms, filters, selection, dict(parameters or {}), form_key)
+        return _job_create(
+            partner, user, kind, vms, filters, selection, dict(parameters or {}), form_key, plan
+        )
     except IntegrityError:
         if not form_key:
             raise
         # The other click of a double click made it between our look and our insert.
         return Job.objects.get(partner=partner, form_key=form_key)
+
+
+@dataclass(frozen=True)
+class _ItemPlan:
+    targets: dict[str, str]
+    skips: dict[str, tuple[str, str]]
 
 
 def _job_create(
@@ -98,10 +112,13 @@ def _job_create(
     selection: str,
     parameters: dict[str, Any],
     form_key: str,
+    plan: _ItemPlan,
 ) -> Job:
     target = None
+    clusters: dict[str, Cluster] = {}
     if kind == Job.Kind.MIGRATE:
-        target = Cluster.objects.filter(partner=partner, cluster_id=parameters.get("target_cluster")).first()
+        clusters = {c.cluster_id: c for c in Cluster.objects.filter(partner=partner)}
+        target = clusters.get(parameters.get("target_cluster") or "")
     migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
     now = timezone.now()
     with transaction.atomic():
@@ -118,13 +135,18 @@ def _job_create(
         )
         items = []
         for position, vm in enumerate(vms):
-            check = verdict(kind, vm, migrating=vm.vm_id in migrating, target=target)
+            item_target = clusters.get(plan.targets[vm.vm_id]) if vm.vm_id in plan.targets else target
+            if vm.vm_id in plan.skips:
+                check = Verdict(False, *plan.skips[vm.vm_id])
+            else:
+                check = verdict(kind, vm, migrating=vm.vm_id in migrating, target=item_target)
             items.append(
                 JobItem(
                     job=job,
                     vm_id=vm.vm_id,
                     vm_name=vm.name,
                     position=position,
+                    target_cluster=plan.targets.get(vm.vm_id, ""),
                     status=JobItem.Status.PENDING if check.eligible else JobItem.Status.SKIPPED,
                     skip_code=check.code,
                     skip_reason=check.reason,
@@ -245,7 +267,7 @@ def _send(job: Job, item: JobItem, client: Any) -> Any:
         options["downtime_window_minutes"] = int(parameters["downtime_window_minutes"])
     spec = MigrationSpec(
         source_vm_id=item.vm_id,
-        target_cluster=parameters["target_cluster"],
+        target_cluster=item.target_cluster or parameters["target_cluster"],
         migration_type=parameters.get("migration_type", "live"),
         options=options,
     )
