@@ -330,10 +330,17 @@ def _estimate(
 
 
 def evacuation_for(
-    *, partner: Any, source: Any, vms: Sequence[Any], choices: Mapping[str, str], migration_type: str
+    *,
+    partner: Any,
+    source: Any,
+    vms: Sequence[Any],
+    choices: Mapping[str, str],
+    migration_type: str,
+    concurrency: int | None,
 ) -> Evacuation:
-    """The plan from the cache: `vms` the partner's VMs on `source` (vms.models rows)."""
-    from vms.migration_selectors import migration_active_list, migration_concurrency_quota
+    """The plan from the cache: `vms` the partner's VMs on `source` (vms.models rows), `concurrency`
+    the partner's `migration_concurrent`."""
+    from vms.migration_selectors import migration_active_list
     from vms.models import Cluster
 
     clusters, history = planner.planning_facts(partner=partner)
@@ -351,5 +358,5 @@ def evacuation_for(
         inactive=list(inactive),
         history=history,
         migration_type=migration_type,
-        concurrency=migration_concurrency_quota(partner=partner).limit,
+        concurrency=concurrency,
     )

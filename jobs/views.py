@@ -32,7 +32,11 @@ from lib.forms import action_idempotency_key
 from lib.http_errors import organisation_object_or_404
 from vms import selectors as vm_selectors
 from vms.forms import VMFilterForm
-from vms.migration_selectors import migration_active_list, migration_concurrency_quota
+from vms.migration_selectors import (
+    ConcurrencyQuota,
+    migration_active_list,
+    migration_concurrency_quota,
+)
 from vms.models import VM, Cluster
 
 FILTER_FIELDS = ("q", "status", "cloud_provider", "region", "cluster", "tag")
@@ -51,7 +55,9 @@ def _selection(request: PortalRequest, form: JobForm) -> tuple[QuerySet[VM], dic
     return vms, filters, "filter"
 
 
-def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
+def _cost(
+    request: PortalRequest, kind: str, eligible: int, quota: ConcurrencyQuota | None = None
+) -> dict[str, Any]:
     pacer = JobsPacer(partner=request.partner)
     cost: dict[str, Any] = {
         "api_calls": eligible,
@@ -59,7 +65,7 @@ def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
         "minutes": math.ceil(eligible / pacer.per_minute) if pacer.per_minute and eligible else 0,
     }
     if kind == Job.Kind.MIGRATE:
-        quota = migration_concurrency_quota(partner=request.partner)
+        quota = quota or migration_concurrency_quota(partner=request.partner)
         cost["migration_limit"] = quota.limit
         cost["migration_free"] = quota.remaining
         cost["waves"] = math.ceil(eligible / quota.limit) if quota.limit and eligible else None
@@ -315,14 +321,19 @@ def evacuate_choose(request: PortalRequest) -> HttpResponse:
 )
 @require_http_methods(["GET", "POST"])
 @partner_required
-@role_required(roles.MIGRATION_EXECUTE)
 def evacuate(request: PortalRequest, cluster_id: str) -> HttpResponse:
     """GET: the plan of moving every one of the partner's VMs off the cluster. POST with `replan`:
     the plan again with the person's edits (each VM's target, or left out). POST: the plan made
     afresh from the cache and, unless it is refused, one migrate job whose items carry their own
     target cluster (the bulk jobs' engine runs it within `migration_concurrent`)."""
     partner = request.partner
+    # The cluster first, then the role (as for a single VM's migration): another partner's cluster is
+    # the same 404 to everyone.
     source = organisation_object_or_404(Cluster, "cluster", partner=partner, cluster_id=cluster_id)
+    if not roles.can(request.user, roles.MIGRATION_EXECUTE):
+        reason = roles.refusal_reason(request.user, roles.MIGRATION_EXECUTE)
+        context = {"action": roles.MIGRATION_EXECUTE, "reason": reason}
+        return render(request, "roles/forbidden.html", context, status=403)
     refusal, needs_grant = job_refusal(request.user, Job.Kind.MIGRATE)
     form = EvacuationForm(request.POST if request.method == "POST" else None)
     valid = form.is_valid() if form.is_bound else False
@@ -333,12 +344,14 @@ def evacuate(request: PortalRequest, cluster_id: str) -> HttpResponse:
             identify(request, done.job_id)
             return redirect("jobs:detail", job_id=done.job_id)
     vms = selectors.vms_on_cluster(partner=partner, cluster_id=source.cluster_id, limit=EVACUATE_MAX_VMS + 1)
+    quota = migration_concurrency_quota(partner=partner)
     shown = evacuation_for(
         partner=partner,
         source=source,
         vms=vms,
         choices=form.choices(),
         migration_type=form.migration_type_value(),
+        concurrency=quota.limit,
     )
     if request.method == "POST" and not writing:
         not_a_write(request)
@@ -374,6 +387,6 @@ def evacuate(request: PortalRequest, cluster_id: str) -> HttpResponse:
         "evacuation": shown,
         "refusal": refusal,
         "needs_grant": needs_grant,
-        "cost": _cost(request, Job.Kind.MIGRATE, len(shown.moving)),
+        "cost": _cost(request, Job.Kind.MIGRATE, len(shown.moving), quota),
     }
     return render(request, "jobs/evacuate.html", context)
