@@ -332,8 +332,8 @@ def evacuate(request: PortalRequest, cluster_id: str) -> HttpResponse:
     source = organisation_object_or_404(Cluster, "cluster", partner=partner, cluster_id=cluster_id)
     if not roles.can(request.user, roles.MIGRATION_EXECUTE):
         reason = roles.refusal_reason(request.user, roles.MIGRATION_EXECUTE)
-        context = {"action": roles.MIGRATION_EXECUTE, "reason": reason}
-        return render(request, "roles/forbidden.html", context, status=403)
+        forbidden = {"action": roles.MIGRATION_EXECUTE, "reason": reason}
+        return render(request, "roles/forbidden.html", forbidden, status=403)
     refusal, needs_grant = job_refusal(request.user, Job.Kind.MIGRATE)
     form = EvacuationForm(request.POST if request.method == "POST" else None)
     valid = form.is_valid() if form.is_bound else False
