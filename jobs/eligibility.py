@@ -25,6 +25,10 @@ REASONS: dict[str, str] = {
     "quota": "NovaCron's quota refused it.",
     "cancelled": "The job was cancelled.",
     "conflict": "NovaCron refused it in its current state.",
+    # An evacuation's VMs that stay where they are (jobs.evacuation).
+    "excluded": "Left out of the evacuation.",
+    "no_cluster": "No other cluster in the same cloud and region.",
+    "no_capacity": "No cluster of the same cloud and region has room for it.",
 }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from jobs.models import Job
+from lib.forms import IdempotentForm
 from vms.models import Cluster
 
 SELECTION_CHOICES = [("filter", "Every VM matching the filter"), ("picked", "The VMs picked")]
@@ -62,6 +63,45 @@ class JobForm(forms.Form):
             return {}
         return {
             "target_cluster": self.cleaned_data["target_cluster"],
+            "migration_type": self.cleaned_data.get("migration_type") or "live",
+            "verify_after_migration": bool(self.cleaned_data.get("verify_after_migration")),
+            "downtime_window_minutes": self.cleaned_data.get("downtime_window_minutes"),
+        }
+
+
+class EvacuationForm(IdempotentForm):
+    """ "Evacuate cluster X": the migrations' options, and per VM its target (`target-<vm_id>`: blank
+    for the plan's own choice, a cluster id, or `exclude`), read against the plan's candidates."""
+
+    migration_type = forms.ChoiceField(required=False, choices=MIGRATION_TYPES, initial="live")
+    verify_after_migration = forms.BooleanField(required=False, initial=True)
+    downtime_window_minutes = forms.IntegerField(required=False, min_value=1, max_value=1440)
+
+    CHOICE_PREFIX = "target-"
+
+    def migration_type_value(self) -> str:
+        if self.is_bound and self.is_valid():
+            return self.cleaned_data.get("migration_type") or "live"
+        value = self.data.get("migration_type") if self.is_bound else ""
+        return value if value in dict(MIGRATION_TYPES) else "live"
+
+    def verify_checked(self) -> bool:
+        """Checked on the first render; as sent afterwards."""
+        return not self.is_bound or bool(self.data.get("verify_after_migration"))
+
+    def choices(self) -> dict[str, str]:
+        """vm_id -> the target chosen on the plan (values checked by jobs.evacuation)."""
+        if not self.is_bound:
+            return {}
+        return {
+            name.removeprefix(self.CHOICE_PREFIX): str(value)[:64]
+            for name, value in self.data.items()
+            if name.startswith(self.CHOICE_PREFIX) and value
+        }
+
+    def parameters(self, *, source_cluster: str) -> dict[str, Any]:
+        return {
+            "source_cluster": source_cluster,
             "migration_type": self.cleaned_data.get("migration_type") or "live",
             "verify_after_migration": bool(self.cleaned_data.get("verify_after_migration")),
             "downtime_window_minutes": self.cleaned_data.get("downtime_window_minutes"),

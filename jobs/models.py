@@ -81,6 +81,18 @@ class Job(models.Model):
         """Not over yet: running, or scheduled to run (either may be cancelled)."""
         return self.status in (self.Status.RUNNING, self.Status.SCHEDULED)
 
+    @property
+    def evacuated_cluster(self) -> str:
+        """The cluster an evacuation empties ("" for any other job)."""
+        return str(self.parameters.get("source_cluster") or "") if self.kind == self.Kind.MIGRATE else ""
+
+    @property
+    def label(self) -> str:
+        """What the job does, as lists and titles name it: its kind, or "Evacuate <cluster>"."""
+        if self.evacuated_cluster:
+            return f"Evacuate {self.evacuated_cluster}"
+        return str(self.get_kind_display())
+
 
 class JobItem(models.Model):
     class Status(models.TextChoices):
@@ -109,6 +121,9 @@ class JobItem(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4, editable=False)
     attempt = models.IntegerField(default=1)
     migration_id = models.CharField(max_length=64, blank=True)
+    # Migrate: this item's own target cluster (an evacuation spreads its VMs); blank when the job's
+    # `parameters["target_cluster"]` applies to every item.
+    target_cluster = models.CharField(max_length=64, blank=True, default="")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Position in the snapshot: items run in this order.

@@ -342,17 +342,22 @@ RISK_RANK = {"low": 0, "unknown": 1, "medium": 2, "high": 3}
 
 
 def _order_and_schedule(result: Plan) -> None:
-    """Short first, risky last; each into the first free slot of `concurrency`."""
-    result.estimates.sort(key=lambda e: (RISK_RANK[e.risk], e.seconds, e.vm.name, e.vm.vm_id))
-    free_at = [0.0] * result.concurrency
+    result.total_seconds = schedule(result.estimates, result.concurrency)
+
+
+def schedule(estimates: list[VMEstimate], concurrency: int) -> float:
+    """Short first, risky last (sorts `estimates` in place); each into the first free slot of
+    `concurrency`. Returns the wall-clock total."""
+    estimates.sort(key=lambda e: (RISK_RANK[e.risk], e.seconds, e.vm.name, e.vm.vm_id))
+    free_at = [0.0] * max(1, concurrency)
     heapq.heapify(free_at)
-    for position, estimate in enumerate(result.estimates, start=1):
+    for position, estimate in enumerate(estimates, start=1):
         start = heapq.heappop(free_at)
         estimate.order = position
         estimate.start_offset = start
         estimate.finish_offset = start + estimate.seconds
         heapq.heappush(free_at, estimate.finish_offset)
-    result.total_seconds = max((e.finish_offset for e in result.estimates), default=0.0)
+    return max((e.finish_offset for e in estimates), default=0.0)
 
 
 def _capacity(target: ClusterFacts, vms: Sequence[VMFacts]) -> Capacity:
@@ -393,6 +398,19 @@ def plan_for(
     *, partner: Any, vms: Iterable[Any], target: Any, migration_type: str, concurrency: int | None
 ) -> Plan:
     """The plan from the cache: the partner's clusters, and its completed migrations newest first."""
+    clusters, history = planning_facts(partner=partner)
+    return plan(
+        [vm_facts(vm) for vm in vms],
+        target=cluster_facts(target),
+        clusters=clusters,
+        history=history,
+        migration_type=migration_type,
+        concurrency=concurrency,
+    )
+
+
+def planning_facts(*, partner: Any) -> tuple[dict[str, ClusterFacts], list[PastMigration]]:
+    """The partner's clusters, and its completed migrations newest first, as the planner takes them."""
     from vms.models import VM, Cluster, Migration
 
     clusters = {c.cluster_id: cluster_facts(c) for c in Cluster.objects.filter(partner=partner)}
@@ -431,14 +449,7 @@ def plan_for(
         for m in finished
         if m.started_at and m.finished_at
     ]
-    return plan(
-        [vm_facts(vm) for vm in vms],
-        target=cluster_facts(target),
-        clusters=clusters,
-        history=history,
-        migration_type=migration_type,
-        concurrency=concurrency,
-    )
+    return clusters, history
 
 
 def _mean_rate(migration: Any) -> float:

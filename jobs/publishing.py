@@ -75,6 +75,10 @@ def job_notify(job: Job) -> None:
     verb = {"start": "Start", "stop": "Stop", "delete": "Delete", "migrate": "Migration"}[job.kind]
     vms = "1 VM" if progress.total == 1 else f"{progress.total} VMs"
     title = f"{verb} of {vms} {'needs attention' if attention else job.status}"
+    if job.evacuated_cluster:
+        title = (
+            f"Evacuation of {job.evacuated_cluster} ({vms}) {'needs attention' if attention else job.status}"
+        )
     message = f"{progress.done} done, {progress.failed} failed, {progress.skipped} skipped."
     notification, created = Notification.objects.get_or_create(
         partner=job.partner,

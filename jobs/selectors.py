@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from jobs.models import Job, JobItem
 from partners.models import Partner
+from vms.models import VM
 
 RECENT_ITEMS = 10
 
@@ -99,3 +100,38 @@ def job_items(*, job: Job, status: str = "") -> QuerySet[JobItem]:
     if status:
         items = items.filter(status=status)
     return items.order_by("position", "pk")
+
+
+def job_for_form_key(*, partner: Partner, form_key: str) -> Job | None:
+    """The job a form already made (the first of a double submit), if any."""
+    return Job.objects.filter(partner=partner, form_key=form_key).first() if form_key else None
+
+
+EVACUEE_COLUMNS = (
+    "vm_id",
+    "name",
+    "status",
+    "cloud_provider",
+    "cluster",
+    "cpu_cores",
+    "memory_gb",
+    "disk_size_gb",
+)
+
+
+def vms_on_cluster(*, partner: Partner, cluster_id: str, limit: int) -> list[VM]:
+    """The partner's VMs on a cluster (at most `limit`), by name: what an evacuation moves."""
+    vms = VM.objects.filter(partner=partner, cluster=cluster_id).exclude(status=VM.Status.DELETED)
+    return list(vms.only(*EVACUEE_COLUMNS).order_by("name", "pk")[:limit])
+
+
+def vm_counts_by_cluster(*, partner: Partner) -> dict[str, int]:
+    """How many of the partner's VMs each cluster holds: one grouped query."""
+    rows = (
+        VM.objects.filter(partner=partner)
+        .exclude(status=VM.Status.DELETED)
+        .order_by()
+        .values_list("cluster")
+        .annotate(count=Count("*"))
+    )
+    return dict(rows)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import batched
@@ -49,7 +50,7 @@ from novacron.models import MigrationSpec
 
 from jobs import publishing, windows
 from jobs.budget import BudgetExhausted, JobsPacer
-from jobs.eligibility import REASONS, verdict
+from jobs.eligibility import REASONS, Verdict, verdict
 from jobs.models import Job, JobItem
 from partners.clients import partner_client
 from partners.models import Partner
@@ -81,15 +82,20 @@ def job_create(
     form_key: str = "",
     schedule: windows.Schedule | None = None,
     estimates: Mapping[str, float] | None = None,
+    targets: Mapping[str, str] | None = None,
+    skips: Mapping[str, tuple[str, str]] | None = None,
 ) -> Job:
     """Snapshot the selection as items (eligible ones pending, the others skipped with their reason)
     and queue the job. `vms` is read once, here: the job acts on the VMs that matched now.
 
     `form_key`: the asking form's Idempotency-Key; a second request with it gets the first's job.
+    Migrate only: `targets` gives VMs their own target cluster (an evacuation), and `skips` the VMs
+    a plan left out, with their (code, reason).
     `schedule`: its maintenance window (None: at once); `estimates`: the planner's seconds per VM id
     (a VM past the plan's reach gets its longest, the window's check erring on the safe side)."""
     if form_key and (existing := Job.objects.filter(partner=partner, form_key=form_key).first()):
         return existing
+    plan = _ItemPlan(targets=dict(targets or {}), skips=dict(skips or {}))
     try:
         return _job_create(
             partner,
@@ -102,12 +108,19 @@ def job_create(
             form_key,
             schedule or windows.Schedule(),
             dict(estimates or {}),
+            plan,
         )
     except IntegrityError:
         if not form_key:
             raise
         # The other click of a double click made it between our look and our insert.
         return Job.objects.get(partner=partner, form_key=form_key)
+
+
+@dataclass(frozen=True)
+class _ItemPlan:
+    targets: dict[str, str]
+    skips: dict[str, tuple[str, str]]
 
 
 def _job_create(
@@ -121,10 +134,13 @@ def _job_create(
     form_key: str,
     schedule: windows.Schedule,
     estimates: dict[str, float],
+    plan: _ItemPlan,
 ) -> Job:
     target = None
+    clusters: dict[str, Cluster] = {}
     if kind == Job.Kind.MIGRATE:
-        target = Cluster.objects.filter(partner=partner, cluster_id=parameters.get("target_cluster")).first()
+        clusters = {c.cluster_id: c for c in Cluster.objects.filter(partner=partner)}
+        target = clusters.get(parameters.get("target_cluster") or "")
     migrating = set(migration_active_list(partner=partner).values_list("source_vm_id", flat=True))
     now = timezone.now()
     starts_at, finish_by = schedule.first_window(now)
@@ -147,13 +163,18 @@ def _job_create(
         )
         items = []
         for position, vm in enumerate(vms):
-            check = verdict(kind, vm, migrating=vm.vm_id in migrating, target=target)
+            item_target = clusters.get(plan.targets[vm.vm_id]) if vm.vm_id in plan.targets else target
+            if vm.vm_id in plan.skips:
+                check = Verdict(False, *plan.skips[vm.vm_id])
+            else:
+                check = verdict(kind, vm, migrating=vm.vm_id in migrating, target=item_target)
             items.append(
                 JobItem(
                     job=job,
                     vm_id=vm.vm_id,
                     vm_name=vm.name,
                     position=position,
+                    target_cluster=plan.targets.get(vm.vm_id, ""),
                     status=JobItem.Status.PENDING if check.eligible else JobItem.Status.SKIPPED,
                     skip_code=check.code,
                     skip_reason=check.reason,
@@ -315,7 +336,7 @@ def _send(job: Job, item: JobItem, client: Any) -> Any:
         options["downtime_window_minutes"] = int(parameters["downtime_window_minutes"])
     spec = MigrationSpec(
         source_vm_id=item.vm_id,
-        target_cluster=parameters["target_cluster"],
+        target_cluster=item.target_cluster or parameters["target_cluster"],
         migration_type=parameters.get("migration_type", "live"),
         options=options,
     )

@@ -25,7 +25,8 @@ from audit.trail import audited, identify, not_a_write, refuse
 from jobs import planner, publishing, selectors, services, windows
 from jobs.budget import JobsPacer
 from jobs.eligibility import preview, verdict
-from jobs.forms import JobForm
+from jobs.evacuation import EVACUATE_MAX_VMS, evacuation_for
+from jobs.forms import EvacuationForm, JobForm
 from jobs.models import Job, JobItem
 from jobs.permissions import job_refusal
 from jobs.schedule_forms import ScheduleForm
@@ -34,8 +35,12 @@ from lib.http_errors import organisation_object_or_404
 from lib.times import instant_text
 from vms import selectors as vm_selectors
 from vms.forms import VMFilterForm
-from vms.migration_selectors import migration_active_list, migration_concurrency_quota
-from vms.models import VM
+from vms.migration_selectors import (
+    ConcurrencyQuota,
+    migration_active_list,
+    migration_concurrency_quota,
+)
+from vms.models import VM, Cluster
 
 FILTER_FIELDS = ("q", "status", "cloud_provider", "region", "cluster", "tag")
 
@@ -53,7 +58,9 @@ def _selection(request: PortalRequest, form: JobForm) -> tuple[QuerySet[VM], dic
     return vms, filters, "filter"
 
 
-def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
+def _cost(
+    request: PortalRequest, kind: str, eligible: int, quota: ConcurrencyQuota | None = None
+) -> dict[str, Any]:
     pacer = JobsPacer(partner=request.partner)
     cost: dict[str, Any] = {
         "api_calls": eligible,
@@ -61,7 +68,7 @@ def _cost(request: PortalRequest, kind: str, eligible: int) -> dict[str, Any]:
         "minutes": math.ceil(eligible / pacer.per_minute) if pacer.per_minute and eligible else 0,
     }
     if kind == Job.Kind.MIGRATE:
-        quota = migration_concurrency_quota(partner=request.partner)
+        quota = quota or migration_concurrency_quota(partner=request.partner)
         cost["migration_limit"] = quota.limit
         cost["migration_free"] = quota.remaining
         cost["waves"] = math.ceil(eligible / quota.limit) if quota.limit and eligible else None
@@ -317,3 +324,111 @@ def job_retry(request: PortalRequest, job_id: str) -> HttpResponse:
             request, f"{retried} failed items queued again." if retried else "No failed items to retry."
         )
     return redirect("jobs:detail", job_id=job.job_id)
+
+
+# --- evacuate a cluster ---------------------------------------------------------------------------
+
+
+@require_GET
+@partner_required
+@role_required(roles.MIGRATION_EXECUTE)
+def evacuate_choose(request: PortalRequest) -> HttpResponse:
+    """ "Evacuate a cluster": the partner's clusters, how many of its VMs each holds, and where
+    their VMs could go (the other active clusters of the same cloud and region)."""
+    partner = request.partner
+    clusters = vm_selectors.cluster_list(partner=partner)
+    counts = selectors.vm_counts_by_cluster(partner=partner)
+    rows = [
+        {
+            "cluster": cluster,
+            "vms": counts.get(cluster.cluster_id, 0),
+            "targets": [
+                other
+                for other in clusters
+                if other.cluster_id != cluster.cluster_id
+                and other.status == "active"
+                and (other.cloud_provider, other.region) == (cluster.cloud_provider, cluster.region)
+            ],
+        }
+        for cluster in clusters
+    ]
+    return render(request, "jobs/evacuate_choose.html", {"rows": rows})
+
+
+@audited(
+    "job.evacuate",
+    object_type="job",
+    link="jobs:detail",
+    parameters=("migration_type", "verify_after_migration", "downtime_window_minutes"),
+)
+@require_http_methods(["GET", "POST"])
+@partner_required
+def evacuate(request: PortalRequest, cluster_id: str) -> HttpResponse:
+    """GET: the plan of moving every one of the partner's VMs off the cluster. POST with `replan`:
+    the plan again with the person's edits (each VM's target, or left out). POST: the plan made
+    afresh from the cache and, unless it is refused, one migrate job whose items carry their own
+    target cluster (the bulk jobs' engine runs it within `migration_concurrent`)."""
+    partner = request.partner
+    # The cluster first, then the role (as for a single VM's migration): another partner's cluster is
+    # the same 404 to everyone.
+    source = organisation_object_or_404(Cluster, "cluster", partner=partner, cluster_id=cluster_id)
+    if not roles.can(request.user, roles.MIGRATION_EXECUTE):
+        reason = roles.refusal_reason(request.user, roles.MIGRATION_EXECUTE)
+        forbidden = {"action": roles.MIGRATION_EXECUTE, "reason": reason}
+        return render(request, "roles/forbidden.html", forbidden, status=403)
+    refusal, needs_grant = job_refusal(request.user, Job.Kind.MIGRATE)
+    form = EvacuationForm(request.POST if request.method == "POST" else None)
+    valid = form.is_valid() if form.is_bound else False
+    writing = request.method == "POST" and not request.POST.get("replan")
+    if writing and valid and not refusal:
+        done = selectors.job_for_form_key(partner=partner, form_key=form.cleaned_data["idempotency_key"])
+        if done is not None:  # the second click of a double click: the first one's job
+            identify(request, done.job_id)
+            return redirect("jobs:detail", job_id=done.job_id)
+    vms = selectors.vms_on_cluster(partner=partner, cluster_id=source.cluster_id, limit=EVACUATE_MAX_VMS + 1)
+    quota = migration_concurrency_quota(partner=partner)
+    shown = evacuation_for(
+        partner=partner,
+        source=source,
+        vms=vms,
+        choices=form.choices(),
+        migration_type=form.migration_type_value(),
+        concurrency=quota.limit,
+    )
+    if request.method == "POST" and not writing:
+        not_a_write(request)
+    elif writing and refusal:
+        refuse(request, refusal, "not_allowed")
+    elif writing and not valid:
+        refuse(request, "the form was out of date or invalid", "invalid")
+    elif writing and not shown.moving:
+        form.add_error(None, "No VM of this cluster can be moved: nothing to do.")
+        refuse(request, "no VM of the cluster can be moved", "nothing_to_do")
+    elif writing and shown.refusal:
+        form.add_error(None, shown.refusal)
+        refuse(request, "the plan would overcommit a target cluster", "overcommit")
+    elif writing:
+        job = services.job_create(
+            partner=partner,
+            user=request.user,
+            kind=Job.Kind.MIGRATE,
+            vms=vms,
+            filters={"cluster": source.cluster_id},
+            selection="filter",
+            parameters=form.parameters(source_cluster=source.cluster_id),
+            form_key=form.cleaned_data["idempotency_key"],
+            targets=shown.targets,
+            skips=shown.skips,
+        )
+        identify(request, job.job_id)
+        messages.success(request, f"Evacuation of {source.name} started as job {job.job_id}.")
+        return redirect("jobs:detail", job_id=job.job_id)
+    context = {
+        "form": form,
+        "source": source,
+        "evacuation": shown,
+        "refusal": refusal,
+        "needs_grant": needs_grant,
+        "cost": _cost(request, Job.Kind.MIGRATE, len(shown.moving), quota),
+    }
+    return render(request, "jobs/evacuate.html", context)

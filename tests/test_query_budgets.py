@@ -80,6 +80,10 @@ PAGES: dict[str, int] = {
     # their VMs' sizes.
     "/jobs/plan/?status=running&target_cluster=cl-aws-use1-b": 14,
     "/jobs/job-00001/progress/": 7,
+    # Evacuate a cluster: the clusters and the partner's VMs per cluster; then one cluster's plan (the
+    # cluster, its VMs, the planner's facts as for /jobs/plan/, the inactive clusters, the budget).
+    "/jobs/evacuate/": 9,
+    "/jobs/evacuate/cl-aws-use1-a/": 15,
     # The audit log: the partner's people for the filter, one keyset page of entries.
     "/audit/": 9,
     "/audit/export.csv": 9,

@@ -155,6 +155,7 @@ CASES: dict[str, Case] = {
     "jobs/new/": Case({"action": "stop", "selection": "filter"}),
     "jobs/<str:job_id>/cancel/": Case(),
     "jobs/<str:job_id>/retry/": Case(setup=lambda portal: _failed_item(portal)),
+    "jobs/evacuate/<str:cluster_id>/": Case({"migration_type": "live"}),
 }
 
 
@@ -239,9 +240,12 @@ PORTAL_REFUSALS: dict[str, Callable[[Portal], None]] = {
     # A job that has ended cannot be cancelled; one without failed items has nothing to retry.
     "jobs/<str:job_id>/cancel/": _job_finished,
     "jobs/<str:job_id>/retry/": lambda portal: _failed_item(portal, status="pending"),
+    # Every VM of the cluster left out: nothing to move.
+    "jobs/evacuate/<str:cluster_id>/": lambda portal: None,
 }
 PORTAL_REFUSAL_FORMS = {
     "jobs/new/": {"selection": "filter"},
+    "jobs/evacuate/<str:cluster_id>/": {f"target-vm-{n:05d}": "exclude" for n in range(1, 60)},
     "accounts/time-zone/": {"time_zone": "Mars/Olympus"},
     "accounts/time-zone/detect/": {"time_zone": "Mars/Olympus"},
 }

@@ -22,7 +22,7 @@ import responses
 from django.conf import settings
 from django.test import Client
 
-from tests.factories import make_job, make_migration, make_vm
+from tests.factories import make_cluster, make_job, make_migration, make_vm
 from tests.fakes import ROOT
 from tests.test_query_budgets import (
     ALL_SCOPES,
@@ -85,6 +85,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "jobs/new/": OPERATORS,
     "jobs/<str:job_id>/cancel/": OPERATORS,
     "jobs/<str:job_id>/retry/": OPERATORS,
+    # Evacuating a cluster: bulk migrate's roles.
+    "jobs/evacuate/<str:cluster_id>/": OPERATORS,
 }
 
 # GET pages with no method guard, which would render themselves for a POST: none (every page answers
@@ -141,6 +143,7 @@ def _own_ids(portal: Portal) -> dict[str, str | int]:
         "subscription_id": "whs-00001",
         "delivery_id": "dlv-00001",
         "job_id": "job-00001",
+        "cluster_id": "cl-aws-use1-a",
         "partner_id": portal.partner.partner_id,
     }
 
@@ -214,6 +217,7 @@ def globex(other_partner: Any) -> dict[str, str | int]:
     make_vm(other_partner, 9999)
     make_migration(other_partner, "mig-09999", "vm-09999")
     make_job(other_partner, "job-09999", ["vm-09999"])
+    make_cluster(other_partner, "cl-globex-09999", "aws", "us-east-1")
     now = timezone.now()
     Notification.objects.create(
         partner=other_partner, kind="alert.critical", source_event_id="evt_g", title="t", created_at=now
@@ -233,6 +237,7 @@ def globex(other_partner: Any) -> dict[str, str | int]:
         "subscription_id": "whs-09999",
         "delivery_id": "dlv-09999",
         "job_id": "job-09999",
+        "cluster_id": "cl-globex-09999",
         "partner_id": other_partner.partner_id,
     }
 
