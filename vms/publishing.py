@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, wraps
 from itertools import batched
 from typing import Any
 
@@ -73,6 +73,29 @@ def fleet_context(*, partner: Partner) -> dict[str, Any]:
             ("By region", breakdown.by_region, "region"),
         ],
     }
+
+
+# --- one partner's publishes, in the order of its writes -------------------------------------------
+
+# A publish runs after its write committed and renders the rows as they are then. Two publishes of
+# one partner running at once (two workers, a webhook batch beside a sync) could still cross: A reads
+# a migration at 4 %, B's batch commits 10 % and publishes it, then A's older render lands after B's
+# and the panel moves backwards. So each publish holds the partner's row lock (the lock a webhook batch
+# holds while it writes) from its reads to its outbox rows' commit: publishes of one partner run one at
+# a time, each one sees every write committed before it, and their outbox rows commit in that order.
+# (On SQLite, whose write transactions begin IMMEDIATE, the database's one writer serializes them.)
+
+
+def _in_write_order[**P, R](publish: Callable[P, R]) -> Callable[P, R]:
+    @wraps(publish)
+    def serialized(*args: P.args, **kwargs: P.kwargs) -> R:
+        partner = args[0]
+        assert isinstance(partner, Partner)
+        with transaction.atomic():
+            list(Partner.objects.select_for_update().filter(pk=partner.pk).values_list("pk", flat=True))
+            return publish(*args, **kwargs)
+
+    return serialized
 
 
 # --- many changes, one publish ------------------------------------------------------------------
@@ -196,6 +219,7 @@ def vms_changed(
     transaction.on_commit(lambda: _publish_vms(partner, updated, gone), robust=True)
 
 
+@_in_write_order
 @rendered_in_utc
 def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM]) -> None:
     rows = {
@@ -229,6 +253,7 @@ def _publish_vms(partner: Partner, vm_ids: Sequence[str], removed: Sequence[VM])
     _publish_fleet(partner)
 
 
+@_in_write_order
 def _publish_fleet(partner: Partner) -> None:
     fleet = {**fleet_context(partner=partner), "oob": True}
     html = render_to_string("vms/overview.html#fleet_total", fleet) + render_to_string(
@@ -276,6 +301,7 @@ def migrations_changed(*, partner: Partner, migration_ids: Iterable[str]) -> Non
     transaction.on_commit(lambda: _publish_migrations(partner, ids), robust=True)
 
 
+@_in_write_order
 @rendered_in_utc
 def _publish_migrations(partner: Partner, migration_ids: Sequence[str]) -> None:
     # One event per migration: its panel and its row are the units a page adds to its lists
