@@ -88,8 +88,10 @@ e2e: install chromium
 smoke: install chromium
 	$(BIN)/pytest tests/smoke -q
 
+# Every benchmark on the embedded default and, when PostgreSQL and Redis answer on 127.0.0.1 (or
+# BENCH_DATABASE_URL / BENCH_REDIS_URL name others), on PostgreSQL + Redis too, each in a database of its own.
 bench: install
-	@for b in $(filter-out bench/trivial_%,$(wildcard bench/*.py)); do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in $(filter-out bench/trivial_% bench/timing.py,$(wildcard bench/*.py)); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

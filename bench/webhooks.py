@@ -5,9 +5,9 @@ For each configuration the portal runs under uvicorn (one process, as `make run`
 bench/trivial_settings.py (the portal's settings plus /bench/trivial/, a view that answers 200 "ok"):
 
 - the embedded default: SQLite and the filesystem broker, one worker process;
-- PostgreSQL + Redis, when BENCH_DATABASE_URL and BENCH_REDIS_URL are given (the database is dropped
-  and made again; e.g. postgresql://postgres@127.0.0.1:5432/bench_whk and redis://127.0.0.1:6379/6),
-  two worker processes.
+- PostgreSQL + Redis, two worker processes: the server BENCH_DATABASE_URL names (default
+  postgresql://postgres@127.0.0.1:5432/postgres), in a database `bench_webhooks` dropped and made again,
+  and BENCH_REDIS_URL (default redis://127.0.0.1:6379/6, flushed), when both answer.
 
 Steps, with THREADS client threads:
 1. the trivial view flat out (same middleware, same server);
@@ -360,19 +360,35 @@ def _targets(result: Result) -> None:
     print(f"target {name} processed twice: {result.twice} (goal 0) {_verdict(result.twice == 0)}")
 
 
+def _postgres_and_redis() -> tuple[str, str] | None:
+    """BENCH_DATABASE_URL's server and BENCH_REDIS_URL, by default this machine's when both answer."""
+    import psycopg
+    import redis
+
+    server = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+    try:
+        psycopg.connect(server, connect_timeout=2).close()
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        print(f"pg-redis: not measured ({type(exc).__name__}: {exc})")
+        return None
+    # A database of the bench's own on that server, dropped and made again: never the one named.
+    return server.rsplit("/", 1)[0] + "/bench_webhooks", redis_url
+
+
 def main() -> int:
     results = [_bench(Result("embedded", workers=1), {})]
-    database_url, redis_url = os.environ.get("BENCH_DATABASE_URL"), os.environ.get("BENCH_REDIS_URL")
-    if database_url and redis_url:
+    found = _postgres_and_redis()
+    if found:
         import redis
 
+        database_url, redis_url = found
         _fresh_postgres_database(database_url)
         redis.Redis.from_url(redis_url).flushdb()
         results.append(
             _bench(Result("pg-redis", workers=2), {"DATABASE_URL": database_url, "REDIS_URL": redis_url})
         )
-    else:
-        print("pg-redis: not measured (set BENCH_DATABASE_URL and BENCH_REDIS_URL)")
     for result in results:
         _targets(result)
     return 0
