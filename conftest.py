@@ -36,6 +36,18 @@ def _no_network() -> Iterator[None]:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_fleet_figures() -> None:
+    """Each test starts without the figures an earlier one left in this process's memory
+    (vms/fleet_version.py): its database is new, and so are its partners' fleets."""
+    from django.conf import settings
+
+    if settings.configured and "fleet_figures" in getattr(settings, "CACHES", {}):
+        from django.core.cache import caches
+
+        caches["fleet_figures"].clear()
+
+
 # --- the portal's tenants: two partners and their people ------------------------------------
 
 

@@ -205,6 +205,13 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+# Figures of a partner's whole fleet (the VM list's status counts), kept by each process under the
+# fleet's shared stamp until the next write (vms/fleet_version.py): memory, never a shared write.
+CACHES["fleet_figures"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fleet-figures",
+    "OPTIONS": {"MAX_ENTRIES": 5_000},
+}
 # The webhook receiver's per-address refusal counters (webhooks/throttle.py): an atomic increment
 # that must cost no database write, since it is what stands between a flood and the database. Redis
 # when configured (shared by every web process); otherwise each process's memory, so on the embedded

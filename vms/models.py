@@ -89,6 +89,9 @@ class VM(models.Model):
             models.Index(fields=["partner", "region", "id"], name="vm_sort_region"),
             models.Index(fields=["partner", "cpu_cores", "id"], name="vm_sort_cpu"),
             models.Index(fields=["partner", "memory_gb", "id"], name="vm_sort_memory"),
+            # By region within a cloud: a cloud's regions are a run of the region order, so walking
+            # vm_sort_region for one cloud would first skip every other cloud's VMs.
+            models.Index(fields=["partner", "cloud_provider", "region", "id"], name="vm_sort_cloud_region"),
             # Search: a pasted IP address is an exact lookup (a VM id has the unique constraint's index).
             models.Index(fields=["partner", "ip_address"], name="vm_partner_ip"),
         ]

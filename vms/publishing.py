@@ -44,6 +44,7 @@ from live.services import publish, publish_with_controls
 from partners.models import Partner
 from vms import selectors
 from vms.actions import vm_can_migrate, vm_state_actions
+from vms.fleet_version import fleet_changed
 from vms.models import VM, Cluster, Migration
 from vms.templatetags.inventory import vm_row
 from vms.topics import FLEET_TOPIC, MIGRATION_TOPIC, VM_TOPIC
@@ -212,6 +213,8 @@ def vms_changed(
     updated, gone = sorted(set(vm_ids)), list(removed)
     if not (updated or gone or added):
         return
+    # Every write of a VM row is announced here: figures kept for the fleet as it was are now stale.
+    fleet_changed(partner_pk=partner.pk)
     gathered = _gathering()
     if gathered is not None:
         gathered.of(partner).add_vms(updated, gone)

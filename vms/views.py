@@ -81,7 +81,7 @@ def vm_list(request: PortalRequest) -> HttpResponse:
         context = {"filters": filters, "counts": counts, "total": sum(counts.values()), "changed": changed}
         return render(request, "vms/list.html#live_counts", {**context, "oob": True})
     page = vm_page(
-        selectors.vm_list(partner=partner, filters=filters),
+        selectors.vm_list(partner=partner, filters=filters, matching=count),
         filters=filters,
         count=count,
         per_page=form.page_size(),
