@@ -14,6 +14,8 @@ admin are recorded as the person's `account.sign_in` / `account.sign_out` (audit
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +33,7 @@ from django.urls import NoReverseMatch, reverse
 from audit import sessions
 from audit.models import AuditEntry
 from audit.services import entry_record
+from partners.models import Partner
 
 ACTION_OF_FLAG = {ADDITION: "admin.add", CHANGE: "admin.change", DELETION: "admin.delete"}
 ACTION_OF_VIEW = {
@@ -43,7 +46,8 @@ ACTION_OF_VIEW = {
 ADMIN_ACTION = "admin.action"
 # How many object ids one action's row names (the count is always there).
 ACTION_IDS_KEPT = 50
-# Objects deleted during an admin request: (model label, pk) -> the partner they belonged to.
+# Objects deleted during an admin request: (model label, pk) -> the pk of the partner they belonged to
+# (the partner itself may be what is deleted: once it is gone, its instance has no pk).
 _deleted_partners: ContextVar[dict[tuple[str, str], Any] | None] = ContextVar(
     "audit_admin_deleted", default=None
 )
@@ -61,7 +65,7 @@ def partner_of(obj: Model | None) -> Any:
 def _remember_deleted(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     deleted = _deleted_partners.get()
     if deleted is not None:
-        deleted[(instance._meta.label_lower, str(instance.pk))] = partner_of(instance)
+        deleted[(instance._meta.label_lower, str(instance.pk))] = getattr(partner_of(instance), "pk", None)
 
 
 pre_delete.connect(_remember_deleted, dispatch_uid="audit.admin_site.remember_deleted")
@@ -96,6 +100,12 @@ def _audited_action(func: Callable[..., Any], name: str) -> Callable[..., Any]:
         if ran is not None:
             ran.append(True)
         objects = list(queryset)
+        if not objects:
+            # Django runs the action on the selection as this person may see it: none of it.
+            _record_action_refusal(
+                request, model_admin, name, "none of the selected objects is yours", "not_found"
+            )
+            return None
         before = _last_log_entry(request)
         response = func(model_admin, request, queryset)
         if response is None and not LogEntry.objects.filter(user_id=request.user.pk, pk__gt=before).exists():
@@ -108,12 +118,11 @@ def _audited_action(func: Callable[..., Any], name: str) -> Callable[..., Any]:
 class AuditedActions:
     """Mixed into every registered ModelAdmin: its actions are recorded (see `_audited_action`)."""
 
-    def get_action(self, action: Any) -> tuple[Callable[..., Any], str, str] | None:
-        found: tuple[Callable[..., Any], str, str] | None = super().get_action(action)  # type: ignore[misc]
+    def get_action(self, action: Any, *args: Any, **kwargs: Any) -> Any:
+        found = super().get_action(action, *args, **kwargs)  # type: ignore[misc]
         if found is None:
             return None
-        func, name, description = found
-        return _audited_action(func, name), name, description
+        return dataclasses.replace(found, func=_audited_action(found.func, found.name))
 
 
 class AuditedAdminSite(AdminSite):
@@ -216,13 +225,16 @@ def _record_own_password_change(request: HttpRequest, response: HttpResponse) ->
     context = getattr(response, "context_data", None) or {}
     form = context.get("form")
     refused = form is not None and bool(form.errors)
+    link = ""
+    with contextlib.suppress(NoReverseMatch):
+        link = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user.pk])
     entry_record(
         request=request,
         actor=user,
         action="admin.change",
         object_type=opts.label_lower,
         object_id=str(user.pk),
-        object_link=reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user.pk]),
+        object_link=link,
         parameters={"object": str(user), "change": "Changed password."} if not refused else {},
         outcome=AuditEntry.Outcome.REFUSED_BY_PORTAL if refused else AuditEntry.Outcome.SUCCESS,
         error_code="invalid" if refused else "",
@@ -268,9 +280,11 @@ def _record_change(request: HttpRequest, entry: LogEntry, deleted: dict[tuple[st
             obj = entry.get_edited_object()
         except Exception:  # the model is gone from the code, or the row from the database
             obj = None
-    partner = (
-        deleted.get((label, entry.object_id or "")) if entry.action_flag == DELETION else partner_of(obj)
-    )
+    if entry.action_flag == DELETION:
+        partner_pk = deleted.get((label, entry.object_id or ""))
+        partner = Partner(pk=partner_pk) if partner_pk is not None else None
+    else:
+        partner = partner_of(obj)
     link = ""
     if entry.action_flag != DELETION and entry.content_type:
         try:
@@ -325,6 +339,21 @@ def _record_action(
             parameters={"action": name, "count": len(ids), "objects": ids[:ACTION_IDS_KEPT]},
             outcome=AuditEntry.Outcome.SUCCESS,
         )
+
+
+def _record_action_refusal(
+    request: HttpRequest, model_admin: ModelAdmin[Any], name: str, reason: str, code: str
+) -> None:
+    entry_record(
+        request=request,
+        actor=request.user,
+        action="admin.delete" if name == "delete_selected" else ADMIN_ACTION,
+        object_type=model_admin.model._meta.label_lower,
+        parameters={"action": name, "count": len(request.POST.getlist("_selected_action"))},
+        outcome=AuditEntry.Outcome.REFUSED_BY_PORTAL,
+        error_code=code,
+        reason=reason,
+    )
 
 
 def _record_refusal(
