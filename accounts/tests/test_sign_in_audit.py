@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import responses
 from django.test import Client
 
 from accounts.models import User
+from accounts.tests import fake_novacron
 from accounts.tests.fake_novacron import Authorization, FakeNovaCron
 from audit.models import AuditEntry
 from audit.sessions import SIGN_IN, SIGN_OUT
@@ -144,3 +146,29 @@ def test_disconnect_is_one_row_not_a_second_for_its_sign_out(client_of: Any, own
     client.post("/accounts/disconnect/")
 
     assert [row.action for row in rows()] == ["account.disconnect"]
+
+
+@pytest.mark.urls("accounts.tests.urls")
+def test_a_session_novacron_ended_is_recorded_as_a_sign_out(
+    client_of: Any, owner: Any, grant: Any, novacron: FakeNovaCron
+) -> None:
+    grant(owner)
+    novacron.answer_token_error("invalid_grant")
+    novacron.mock.add(
+        responses.GET,
+        fake_novacron.API_URL + "/api/v1/partners/partner-acme",
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        json={"error": {"code": "unauthorized", "message": "revoked"}},
+    )
+
+    response = client_of(owner).get("/accounts/_probe/novacron/")
+
+    assert response.status_code == 302
+    [row] = rows()
+    assert (row.action, row.outcome, row.actor, row.parameters["why"]) == (
+        SIGN_OUT,
+        Outcome.SUCCESS,
+        owner,
+        "NovaCron session ended",
+    )
