@@ -25,10 +25,14 @@
     "--bs-primary", "--bs-orange", "--bs-success", "--bs-purple", "--bs-pink",
     "--bs-teal", "--bs-yellow", "--bs-cyan", "--bs-gray",
   ];
+  // Bootstrap's light values, for a variable the theme does not define.
+  var FALLBACK = ["#0d6efd", "#fd7e14", "#198754", "#6f42c1", "#d63384", "#20c997", "#ffc107", "#0dcaf0", "#6c757d"];
   var colors = [];
   function readThemeColors() {
     var style = window.getComputedStyle(document.documentElement);
-    colors = COLOR_VARIABLES.map(function (name) { return style.getPropertyValue(name).trim(); });
+    colors = COLOR_VARIABLES.map(function (name, index) {
+      return style.getPropertyValue(name).trim() || FALLBACK[index];
+    });
     window.Chart.defaults.color = style.getPropertyValue("--bs-secondary-color").trim();
     window.Chart.defaults.borderColor = style.getPropertyValue("--bs-border-color-translucent").trim();
   }
@@ -54,6 +58,8 @@
     options: {
       animation: false,
       responsive: true,
+      // The box's height (static/css/portal.css), not the width's aspect ratio: readable on a phone too.
+      maintainAspectRatio: false,
       scales: {
         x: {
           type: "time",
