@@ -22,6 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from novacron import errors
 
 from accounts.services import SessionExpired
+from audit import sessions
 from lib.times import zone_of
 from partners import reachability
 
@@ -180,6 +181,8 @@ class NovaCronErrorMiddleware(_EitherModeMiddleware):
 
     def _sign_in_again(self, request: HttpRequest) -> HttpResponse:
         next_path = _current_page(request) if request.method == "GET" else _page_before(request)
+        if request.user.is_authenticated:
+            sessions.signed_out(request, request.user, method="novacron", reason="NovaCron session ended")
         logout(request)
         messages.info(request, "Your NovaCron session has ended. Please sign in again.")
         if getattr(request, "htmx", False):

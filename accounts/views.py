@@ -27,6 +27,7 @@ from requests import RequestException
 from accounts import oauth, roles, scopes, services
 from accounts.forms import TimeZoneForm
 from accounts.http import SignedInRequest
+from audit import sessions
 from audit.models import AuditEntry
 from audit.services import entry_record
 from audit.trail import DECLARED_ACTIONS, audited, not_a_write, not_audited, note
@@ -123,19 +124,29 @@ def callback(request: HttpRequest) -> HttpResponse:
     if flow is None:
         # Unknown, forged or already used state: clear Authlib's copy too, and stop here.
         app.framework.clear_state_data(request.session, state)
+        _record_refusal(request, flow, "expired_state", "the sign-in link had expired or was already used")
         return _failure(request, "This sign-in link has expired or was already used.")
     try:
         token = app.authorize_access_token(request)
     except MismatchingStateError:
+        _record_refusal(request, flow, "expired_state", "the sign-in link had expired or was already used")
         return _failure(request, "This sign-in link has expired or was already used.", next_path=next_path)
     except AuthlibBaseError as error:
         return _oauth_error(request, error, flow)
     except JoseError as error:
         # The ID token's signature, issuer, audience, expiry or nonce did not check out.
         logger.warning("NovaCron ID token rejected: %s", error)
+        _record_refusal(request, flow, "invalid_id_token", "NovaCron's ID token did not verify")
         return _failure(request, "NovaCron's answer could not be verified.", next_path=next_path)
     except (RequestException, NovaCronError) as error:
         logger.warning("NovaCron token exchange failed: %s", error)
+        _record_refusal(
+            request,
+            flow,
+            type(error).__name__,
+            "NovaCron's token endpoint did not answer",
+            outcome=AuditEntry.Outcome.FAILED,
+        )
         return _failure(
             request,
             "NovaCron's sign-in service cannot be reached right now.",
@@ -147,6 +158,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         claims = services.Claims.from_mapping(oauth.identity_claims(token))
     except (ValueError, AuthlibBaseError, RequestException, NovaCronError) as error:
         logger.warning("NovaCron gave no usable identity: %s", error)
+        _record_refusal(request, flow, "no_identity", "NovaCron gave no usable identity")
         return _failure(request, "NovaCron did not tell us who you are.", next_path=next_path)
 
     if flow["intent"] == "grant":
@@ -154,10 +166,37 @@ def callback(request: HttpRequest) -> HttpResponse:
     try:
         user = services.user_sign_in(claims=claims)
     except services.UnknownPartner:
+        _record_refusal(
+            request,
+            flow,
+            "unknown_partner",
+            f"partner {claims.partner_id or '(none)'} is not set up in this portal",
+            label=claims.email or claims.sub,
+        )
         return render(request, "accounts/unknown_partner.html", {"claims": claims}, status=403)
     services.token_store(user=user, token=token, requested_scopes=flow["requested"])
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    sessions.signed_in(request, user, method="novacron")
     return HttpResponseRedirect(safe_next(request, next_path))
+
+
+def _record_refusal(
+    request: HttpRequest,
+    flow: dict[str, Any] | None,
+    code: str,
+    reason: str,
+    *,
+    outcome: str = AuditEntry.Outcome.REFUSED_BY_PORTAL,
+    label: str = "",
+) -> None:
+    """A callback that signs nobody in: the sign-in's failure, or (a step-up) the grant's."""
+    if flow is not None and flow["intent"] == "grant":
+        if request.user.is_authenticated:
+            _audit_grant(request, flow["scope"], refused=code, reason=reason, outcome=outcome)
+        return
+    sessions.sign_in_refused(
+        request, code=code, reason=reason, method="novacron", label=label, outcome=outcome
+    )
 
 
 def _oauth_error(request: HttpRequest, error: AuthlibBaseError, flow: dict[str, Any]) -> HttpResponse:
@@ -170,11 +209,17 @@ def _oauth_error(request: HttpRequest, error: AuthlibBaseError, flow: dict[str, 
             messages.info(request, "Access was not granted; nothing changed.")
             return HttpResponseRedirect(safe_next(request, flow["next"]))
         reason = "You declined access on NovaCron's consent page, so you are not signed in."
+        recorded = "declined at NovaCron's consent page"
     elif code == "invalid_grant":
         reason = "NovaCron did not accept this sign-in (the code or its PKCE verifier did not match)."
+        recorded = "NovaCron refused the code (or its PKCE verifier)"
     else:
         reason = "NovaCron could not complete the sign-in."
+        recorded = "NovaCron could not complete the sign-in"
     logger.info("sign-in with NovaCron failed: %s", error)
+    _record_refusal(
+        request, flow, code or "oauth_error", recorded, outcome=AuditEntry.Outcome.REFUSED_BY_NOVACRON
+    )
     return _failure(request, reason, next_path=flow["next"])
 
 
@@ -204,13 +249,17 @@ def _finish_grant(
     return HttpResponseRedirect(safe_next(request, flow["next"]))
 
 
-def _audit_grant(request: HttpRequest, scope: str, *, refused: str, reason: str) -> None:
+def _audit_grant(
+    request: HttpRequest, scope: str, *, refused: str, reason: str, outcome: str | None = None
+) -> None:
     """A scope grant ends in the callback (a GET), so it is recorded here rather than by `@audited`."""
-    outcome = AuditEntry.Outcome
-    if refused == "another_user":
-        result = outcome.REFUSED_BY_PORTAL
+    outcomes = AuditEntry.Outcome
+    if outcome is not None:
+        result = outcome
+    elif refused == "another_user":
+        result = outcomes.REFUSED_BY_PORTAL
     else:
-        result = outcome.REFUSED_BY_NOVACRON if refused else outcome.SUCCESS
+        result = outcomes.REFUSED_BY_NOVACRON if refused else outcomes.SUCCESS
     entry_record(
         request=request,
         actor=request.user,
@@ -242,9 +291,10 @@ def grant(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@not_audited("ends the person's own session here; changes nothing of the partner or at NovaCron")
+@audited(sessions.SIGN_OUT, object_type="session")
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    note(request, method="novacron")
     logout(request)
     messages.info(request, "You are signed out.")
     return HttpResponseRedirect(reverse("accounts:login"))

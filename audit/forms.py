@@ -12,7 +12,7 @@ from audit.selectors import AuditFilters
 from audit.services import PRUNE_ACTION
 from audit.trail import DECLARED_ACTIONS
 
-ADMIN_ACTIONS = ("admin.add", "admin.change", "admin.delete")
+ADMIN_ACTIONS = ("admin.add", "admin.change", "admin.delete", "admin.action")
 
 
 def action_choices() -> list[tuple[str, str]]:

@@ -38,8 +38,10 @@ def entry_record(
     error_code: str = "",
     novacron_request_id: str = "",
     reason: str = "",
+    actor_label: str = "",
 ) -> AuditEntry:
     """Append one row. The partner is the person's unless given (an admin change of a partner's object).
+    `actor_label` names someone who has no account here (a failed sign-in), when nobody signed in acted.
 
     Written in the caller's transaction when there is one (a write rolled back is then not recorded as
     done); views run in autocommit, where the row lands at once.
@@ -50,7 +52,9 @@ def entry_record(
     return AuditEntry.objects.create(
         partner=partner,
         actor=person,
-        actor_label=(getattr(person, "email", "") or getattr(person, "username", "")) if person else "",
+        actor_label=(
+            (getattr(person, "email", "") or getattr(person, "username", "")) if person else actor_label
+        )[:254],
         actor_role=getattr(person, "role", "") if person else "",
         address=client_address(request) if request is not None else None,
         action=action,

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from novacron import errors as novacron_errors
 
@@ -24,7 +25,7 @@ from integrations.forms import (
     integration_body,
     integration_initial,
 )
-from lib.forms import apply_api_field_errors
+from lib.forms import action_idempotency_key, apply_api_field_errors, form_outcome, form_outcome_remember
 
 
 @require_GET
@@ -106,6 +107,9 @@ def integration_edit(request: PortalRequest, integration_id: str) -> HttpRespons
         endpoints = EndpointFormSet(request.POST, prefix="endpoints", initial=rows)
 
         def update(body: dict[str, Any]) -> Any:
+            # No Idempotency-Key: NovaCron honours one on POST only (docs/partner-api.md), and the SDK's
+            # update_integration takes none. A PATCH is idempotent by itself: the same body twice
+            # (a double click) leaves the integration as once.
             return client.update_integration(integration_id, body)
 
         if _integration_save(form, endpoints, update):
@@ -124,9 +128,20 @@ def integration_edit(request: PortalRequest, integration_id: str) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def integration_delete(request: PortalRequest, integration_id: str) -> HttpResponse:
     client = request.novacron
+    # The DELETE itself carries no Idempotency-Key (NovaCron honours one on POST only, and the SDK's
+    # delete_integration takes none). The confirmation form carries the portal's own key instead, so
+    # the second of a double click, arriving once the first is done, goes where the first went
+    # rather than to a 404 for the integration it just deleted.
+    key = action_idempotency_key(request.POST) if request.method == "POST" else None
+    done = form_outcome(partner_pk=request.partner.pk, path=request.path, key=key) if key else None
+    if done:
+        return redirect(done)
     integration = client.get_integration(integration_id)
     if request.method == "POST":
         client.delete_integration(integration_id)
         messages.success(request, f"Integration “{integration.name}” deleted.")
-        return redirect("integrations:integration_list")
+        target = reverse("integrations:integration_list")
+        if key:
+            form_outcome_remember(partner_pk=request.partner.pk, path=request.path, key=key, location=target)
+        return redirect(target)
     return render(request, "integrations/integration_confirm_delete.html", {"integration": integration})

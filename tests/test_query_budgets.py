@@ -110,8 +110,9 @@ HTMX_FRAGMENTS: dict[str, int] = {
 # Pages answered to a visitor who is not signed in.
 SIGNED_OUT_PAGES: dict[str, int] = {
     "/accounts/login/": 0,
-    # With no sign-in under way it still saves a new session (Authlib clears its state keys).
-    "/accounts/callback/": 4,
+    # With no sign-in under way it still saves a new session (Authlib clears its state keys), and
+    # records the refused sign-in in the audit log (one INSERT).
+    "/accounts/callback/": 5,
     "/healthz": 1,
     "/healthz/live": 0,
     "/healthz/ready": 1,

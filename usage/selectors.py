@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Max, Sum
 
 from partners.models import Partner, Quota
 from usage.models import DimensionDayUsage, DimensionMonthUsage, UsageDay, UsageRefresh, VMDayUsage
-from usage.services import PLACEMENT_DIMENSIONS
+from usage.services import PLACEMENT_DIMENSIONS, day_bounds, zone_of
 
 CHART_SERIES = 8  # the largest values get a series each; the rest are stacked as "other"
 TABLE_ROWS = 50
@@ -70,6 +71,8 @@ class UsageMonth:
     computed_at: datetime | None
     refreshed_at: datetime | None
     missing_days: int
+    # Every state change the portal recorded up to this instant is in the figures.
+    counted_until: datetime | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,8 +96,14 @@ def _totals(partner: Partner, month: date) -> dict[str, float]:
     return {name: float(value or 0) for name, value in figures.items()}
 
 
+def _midday_ms(day: date, zone: ZoneInfo) -> int:
+    start, end = day_bounds(day, zone)
+    return round((start.timestamp() + end.timestamp()) / 2 * 1000)
+
+
 def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
     days = month_days(month)
+    zone = zone_of(partner)
     values = DimensionDayUsage.objects.filter(
         partner=partner, dimension=dimension, day__range=(days[0], days[-1])
     )
@@ -145,6 +154,10 @@ def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
         hidden_rows=max(0, len(rows) - TABLE_ROWS),
         chart={
             "labels": [day.isoformat() for day in days],
+            # Where each day's bar stands on the time axis: the middle of that day in the partner's
+            # zone (the one the days are counted in), an instant the chart labels in the person's zone.
+            "x": [_midday_ms(day, zone) for day in days],
+            "day_zone": str(zone),
             "unit": "vCPU-hours",
             "datasets": [
                 {"label": value, "data": [round(v, 2) for v in data]} for value, data in series.items()
@@ -156,6 +169,7 @@ def usage_month(*, partner: Partner, month: date, dimension: str) -> UsageMonth:
         create_quota=quota,
         computed_at=computed,
         refreshed_at=refresh.refreshed_at if refresh else None,
+        counted_until=refresh.recorded_until if refresh else None,
         missing_days=len(days) - len(created),
     )
 

@@ -61,7 +61,9 @@ def usage_page(request: PortalRequest) -> HttpResponse:
         "form": form,
         "report": report,
         "previous": selectors.previous_month(month),
-        "time_zone": request.partner.time_zone,
+        "time_zone": request.partner.time_zone or "UTC",
+        # The person's own zone, which every time on the page and the chart's dates are written in.
+        "person_zone": timezone.get_current_timezone_name(),
     }
     return render(request, "usage/page.html", context)
 

@@ -15,13 +15,14 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from novacron import errors as novacron_errors
 
 from accounts.decorators import needs_partner_admin_scope, partner_admin_page
 from accounts.http import PortalRequest
 from audit.trail import audited, identify, refuse
-from lib.forms import action_idempotency_key, apply_api_field_errors
+from lib.forms import action_idempotency_key, apply_api_field_errors, form_outcome, form_outcome_remember
 from lib.http_errors import NotInYourOrganisation
 from webhooks import delivery_log, subscriptions
 from webhooks.forms import SubscriptionForm
@@ -126,11 +127,21 @@ def _subscription(request: PortalRequest, subscription_id: str) -> Any:
 @needs_partner_admin_scope
 @require_http_methods(["GET", "POST"])
 def webhook_delete(request: PortalRequest, subscription_id: str) -> HttpResponse:
+    # The DELETE carries no Idempotency-Key (NovaCron honours one on POST only; the SDK's
+    # delete_webhook takes none). The confirmation form carries the portal's own key: the second of a
+    # double click, once the first is done, goes where the first went instead of to a 404.
+    key = action_idempotency_key(request.POST) if request.method == "POST" else None
+    done = form_outcome(partner_pk=request.partner.pk, path=request.path, key=key) if key else None
+    if done:
+        return redirect(done)
     subscription = _subscription(request, subscription_id)
     if request.method == "POST":
         request.novacron.delete_webhook(subscription_id)
         messages.success(request, f"Unsubscribed {subscription.url}.")
-        return redirect("webhooks:webhook_list")
+        target = reverse("webhooks:webhook_list")
+        if key:
+            form_outcome_remember(partner_pk=request.partner.pk, path=request.path, key=key, location=target)
+        return redirect(target)
     return render(request, "webhooks/webhook_confirm_delete.html", {"subscription": subscription})
 
 

@@ -44,7 +44,7 @@ pytestmark = pytest.mark.django_db
 
 Outcome = AuditEntry.Outcome
 # POST routes that are no person's write, each with the reason its view declares.
-NOT_AUDITED = {*CSRF_EXEMPT, "accounts/login/", "accounts/logout/"}
+NOT_AUDITED = {*CSRF_EXEMPT, "accounts/login/"}
 # NovaCron's refusal of a write in every case: its 403 `forbidden`, which every page answers with a page.
 REFUSAL = {"status": 403, "body": error_body("forbidden", "Your role may not do this"), "headers": RATE_LIMIT}
 
@@ -105,6 +105,7 @@ SUBSCRIPTION = f"{PARTNER_API}/webhooks/whs-00001"
 
 CASES: dict[str, Case] = {
     "accounts/disconnect/": Case(),
+    "accounts/logout/": Case(),
     "accounts/time-zone/": Case({"time_zone": "Asia/Kolkata"}),
     "accounts/time-zone/detect/": Case({"time_zone": "America/Sao_Paulo"}),
     "webhooks/notifications/<int:pk>/acknowledge/": Case(),
@@ -251,7 +252,8 @@ PORTAL_REFUSAL_FORMS = {
 }
 # Disconnect cannot be refused: revoking at NovaCron may fail, but the tokens are forgotten all the same
 # (the row says whether NovaCron revoked them: parameters.revoked_at_novacron).
-UNREFUSABLE = {"accounts/disconnect/"}
+# Signing out cannot be refused either: the session ends whatever else happens.
+UNREFUSABLE = {"accounts/disconnect/", "accounts/logout/"}
 
 
 @pytest.mark.parametrize("name", sorted(set(CASES) - UNREFUSABLE))
