@@ -81,9 +81,10 @@ def fleet_context(*, partner: Partner) -> dict[str, Any]:
 # A publish runs after its write committed and renders the rows as they are then. Two publishes of
 # one partner running at once (two workers, a webhook batch beside a sync) could still cross: A reads
 # a migration at 4 %, B's batch commits 10 % and publishes it, then A's older render lands after B's
-# and the panel moves backwards. So each publish holds the partner's row lock (the lock a webhook batch
-# holds while it writes) from its reads to its outbox rows' commit: publishes of one partner run one at
-# a time, each one sees every write committed before it, and their outbox rows commit in that order.
+# and the panel moves backwards. So each publish holds the partner's row lock (FOR NO KEY UPDATE, as a
+# webhook batch holds it while it writes; foreign-key checks on the partner still pass) from its reads
+# to its outbox rows' commit: publishes of one partner run one at a time, each one sees every write
+# committed before it, and their outbox rows commit in that order.
 # (On SQLite, whose write transactions begin IMMEDIATE, the database's one writer serializes them.)
 
 
@@ -93,7 +94,11 @@ def _in_write_order[**P, R](publish: Callable[P, R]) -> Callable[P, R]:
         partner = args[0]
         assert isinstance(partner, Partner)
         with transaction.atomic():
-            list(Partner.objects.select_for_update().filter(pk=partner.pk).values_list("pk", flat=True))
+            list(
+                Partner.objects.select_for_update(no_key=True)
+                .filter(pk=partner.pk)
+                .values_list("pk", flat=True)
+            )
             return publish(*args, **kwargs)
 
     return serialized
