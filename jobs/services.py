@@ -47,6 +47,7 @@ from jobs.eligibility import REASONS, verdict
 from jobs.models import Job, JobItem
 from partners.clients import partner_client
 from partners.models import Partner
+from vms import publishing as vm_publishing
 from vms.cache import forget_vm, store_migration, store_vm
 from vms.migration_selectors import migration_active_list, migration_concurrency_quota
 from vms.models import VM, Cluster, Migration
@@ -311,7 +312,15 @@ def _item_run_once(item_pk: int, *, tools: _Tools, tries: int) -> tuple[str, int
         tools.client = partner_client(partner, max_retries=0)
     if tools.pacer is None:
         tools.pacer = JobsPacer(partner=partner)
-    client, pacer = tools.client, tools.pacer
+    # The VM's own fragments go out at once; the fleet's counts once a second for all the items.
+    with vm_publishing.fleet_counts_once(partner=partner, soon=True):
+        return _item_request(job, item, tools.client, tools.pacer, tries)
+
+
+def _item_request(
+    job: Job, item: JobItem, client: Any, pacer: JobsPacer, tries: int
+) -> tuple[str, int | None]:
+    partner = job.partner
     try:
         pacer.acquire()
     except BudgetExhausted:
