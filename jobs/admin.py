@@ -21,8 +21,6 @@ from lib.admin_tenancy import PartnerScopedAdmin, sees_every_partner
 class JobsAdmin(PartnerScopedAdmin):
     """Nothing added, edited or deleted by hand: what a job did stays as it happened."""
 
-    list_select_related = ("partner",)
-
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = tuple(super().get_list_filter(request))
         # Listing partners in a filter would show every partner's name: superusers only.
@@ -40,6 +38,7 @@ class JobsAdmin(PartnerScopedAdmin):
 
 @admin.register(Job)
 class JobAdmin(JobsAdmin):
+    list_select_related = ("partner",)
     list_display = (
         "job_id",
         "partner",
@@ -71,15 +70,13 @@ class JobAdmin(JobsAdmin):
     actions = ["cancel"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                items_total=Count("items"),
-                items_done=Count("items", filter=Q(items__status=JobItem.Status.DONE)),
-                items_failed=Count("items", filter=Q(items__status=JobItem.Status.FAILED)),
-            )
+        jobs: QuerySet[Any] = super().get_queryset(request)
+        counted: QuerySet[Any] = jobs.annotate(
+            items_total=Count("items"),
+            items_done=Count("items", filter=Q(items__status=JobItem.Status.DONE)),
+            items_failed=Count("items", filter=Q(items__status=JobItem.Status.FAILED)),
         )
+        return counted
 
     @admin.display(description="Items")
     def item_counts(self, job: Any) -> str:
