@@ -71,7 +71,7 @@ def migration_concurrency_quota(*, partner: Partner) -> ConcurrencyQuota:
     limit = synced.limit if synced is not None else (partner.quota_limits or {}).get(QUOTA_NAME)
     active = migration_active_list(partner=partner).count()
     used = active
-    if synced is not None:
+    if synced is not None and synced.used > active:  # else our own count is the higher one anyway
         finished_since = Migration.objects.filter(
             partner=partner,
             status__in=Migration.FINISHED,
