@@ -12,7 +12,11 @@ from vms.models import Cluster
 
 SELECTION_CHOICES = [("filter", "Every VM matching the filter"), ("picked", "The VMs picked")]
 MIGRATION_TYPES = [("live", "Live"), ("cold", "Cold")]
-# At most this many VMs picked one by one (a bigger selection is a filter).
+# At most this many VMs picked one by one (a bigger selection is a filter). The picked ids travel in
+# the preview's URL (the list's bulk bar is a GET form): 500 of them (~12 KB of `vm=` pairs) stay under
+# the request line a server takes (uvicorn's h11: 16 KB). The list shows at most 200 rows a page and a
+# tick picks a row of the page shown, so only a hand-made URL can pass it: refused with a message,
+# never cut short in silence.
 MAX_PICKED = 500
 
 
@@ -43,6 +47,12 @@ class JobForm(forms.Form):
             cleaned["verify_after_migration"] = True
         if cleaned.get("action") == Job.Kind.MIGRATE and not cleaned.get("target_cluster"):
             self.add_error("target_cluster", "Choose the cluster to migrate to.")
+        if cleaned.get("selection") != "filter" and len(self._picked()) > MAX_PICKED:
+            self.add_error(
+                None,
+                f"At most {MAX_PICKED} VMs can be picked one by one ({len(self._picked())} were): pick fewer, "
+                "or filter the list and use “Select all matching this filter”.",
+            )
         return cleaned
 
     @property
@@ -50,10 +60,14 @@ class JobForm(forms.Form):
         """The verify box as the form shows it back: ticked unless the person unticked it."""
         return bool(getattr(self, "cleaned_data", {}).get("verify_after_migration", True))
 
-    def picked(self) -> list[str]:
+    def _picked(self) -> list[str]:
         getlist = getattr(self.data, "getlist", None)
         picked = getlist("vm") if getlist else []
-        return [vm_id for vm_id in picked if vm_id][:MAX_PICKED]
+        return [vm_id for vm_id in picked if vm_id]
+
+    def picked(self) -> list[str]:
+        """The ids picked, at most MAX_PICKED (more make the form invalid, with the message)."""
+        return self._picked()[:MAX_PICKED]
 
     def target(self) -> Cluster | None:
         return self.clusters.get(self.cleaned_data.get("target_cluster") or "")

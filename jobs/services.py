@@ -54,6 +54,7 @@ from jobs.eligibility import REASONS, Verdict, verdict
 from jobs.models import Job, JobItem
 from partners.clients import partner_client
 from partners.models import Partner
+from vms import publishing as vm_publishing
 from vms.cache import forget_vm, store_migration, store_vm
 from vms.migration_selectors import migration_active_list, migration_concurrency_quota
 from vms.models import VM, Cluster, Migration
@@ -252,12 +253,16 @@ def _wait_for_next_window(job: Job, now: datetime) -> bool:
     return True
 
 
-def job_advance(job_pk: int, *, now: datetime | None = None) -> list[int]:
+def job_advance(job_pk: int, *, now: datetime | None = None, keep: bool = False) -> list[int]:
     """Claim as many pending items as the bounds (and the window) allow and queue them; finish the
     job when all are settled, or schedule it for its window's next occurrence when the rest wait.
 
     Returns the claimed items' pks. Serialized per job by a lock on its row, so two workers asking at
-    once never claim past the bounds.
+    once never claim past the bounds. `keep`: the first item claimed is not queued, the caller (a
+    worker that just finished an item, `item_run`) runs it itself.
+
+    A migrate item whose migration has started is running at NovaCron, not in a worker: it holds its
+    `migration_concurrent` slot, not one of the JOBS_CONCURRENCY requests in flight.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -266,8 +271,9 @@ def job_advance(job_pk: int, *, now: datetime | None = None) -> list[int]:
             return []
         items = JobItem.objects.filter(job=job)
         startable = _in_window(job, items, now)
-        running = items.filter(status=JobItem.Status.RUNNING).count()
-        free = settings.JOBS_CONCURRENCY - running
+        running = items.filter(status=JobItem.Status.RUNNING)
+        in_flight = running.filter(migration_id="") if job.kind == Job.Kind.MIGRATE else running
+        free = settings.JOBS_CONCURRENCY - in_flight.count()
         if job.kind == Job.Kind.MIGRATE:
             free = min(free, _migration_slots_free(job))
         claimed: list[int] = []
@@ -277,15 +283,16 @@ def job_advance(job_pk: int, *, now: datetime | None = None) -> list[int]:
                 JobItem.objects.filter(pk__in=claimed, status=JobItem.Status.PENDING).update(
                     status=JobItem.Status.RUNNING, started_at=now
                 )
-        waiting = not claimed and not running and items.filter(status=JobItem.Status.PENDING).exists()
+        busy = running.exists()
+        waiting = not claimed and not busy and items.filter(status=JobItem.Status.PENDING).exists()
         if waiting and not startable.exists():
             _wait_for_next_window(job, now)
-        elif not claimed and not running and not waiting:
+        elif not claimed and not busy and not waiting:
             job.status = Job.Status.FINISHED
             job.finished_at = now
             job.save(update_fields=["status", "finished_at"])
             transaction.on_commit(lambda: job_finished(job))
-        for pk in claimed:
+        for pk in claimed[1:] if keep else claimed:
             transaction.on_commit(partial(_queue_item, pk))
         if claimed:
             publishing.job_changed_soon(job)
@@ -343,23 +350,75 @@ def _send(job: Job, item: JobItem, client: Any) -> Any:
     return client.start_migration(spec, idempotency_key=key)
 
 
-def item_run(item_pk: int, *, client: Any = None, pacer: JobsPacer | None = None, tries: int = 0) -> str:
-    """Make an item's one request and record its outcome. Returns what happened (for tests and logs)."""
+# Outcomes after which the worker goes on with the job's next item itself (the request is answered).
+_GO_ON = frozenset({"done", "quota", "conflict", "gone", "failed", "migrating"})
+
+
+def item_run(
+    item_pk: int,
+    *,
+    client: Any = None,
+    pacer: JobsPacer | None = None,
+    tries: int = 0,
+    lane: int | None = None,
+) -> str:
+    """Make an item's one request and record its outcome, then claim the job's next item and run it
+    too, up to `lane` items (JOBS_LANE_ITEMS) before handing on to a fresh `jobs.advance` task.
+
+    Going on in the same task is what keeps JOBS_CONCURRENCY requests in flight: each finished item
+    would otherwise wait for two trips through the broker (advance, then its successor's task) before
+    the next request goes. The bounds are claimed as before (`job_advance`, under the job's lock).
+    Returns what happened to the last item run (for tests and logs)."""
+    lane = settings.JOBS_LANE_ITEMS if lane is None else lane
+    tools = _Tools(client, pacer)
+    outcome, job_pk = _item_run_once(item_pk, tools=tools, tries=tries)
+    for _ in range(max(0, lane - 1)):
+        if job_pk is None:
+            return outcome
+        claimed = job_advance(job_pk, keep=True)
+        if not claimed:
+            return outcome
+        outcome, job_pk = _item_run_once(claimed[0], tools=tools, tries=0)
+    if job_pk is not None:
+        queue_advance(job_pk)
+    return outcome
+
+
+class _Tools:
+    """The partner's client and the jobs' pacer, made once per task and kept along its lane."""
+
+    def __init__(self, client: Any, pacer: JobsPacer | None) -> None:
+        self.client, self.pacer = client, pacer
+
+
+def _item_run_once(item_pk: int, *, tools: _Tools, tries: int) -> tuple[str, int | None]:
+    """One item's request and outcome; with the job's pk when the caller may go on to the next item."""
     item = JobItem.objects.select_related("job", "job__partner").filter(pk=item_pk).first()
     if item is None or item.status != JobItem.Status.RUNNING:
-        return "not running"
+        return "not running", None
     job = item.job
     partner = job.partner
     if job.kind == Job.Kind.MIGRATE and item.migration_id:
-        return "migrating"  # started before a worker died: its migration's end settles it
-    client = client or partner_client(partner, max_retries=0)
-    pacer = pacer or JobsPacer(partner=partner)
+        return "migrating", None  # started before a worker died: its migration's end settles it
+    if tools.client is None:
+        tools.client = partner_client(partner, max_retries=0)
+    if tools.pacer is None:
+        tools.pacer = JobsPacer(partner=partner)
+    # The VM's own fragments go out at once; the fleet's counts once a second for all the items.
+    with vm_publishing.fleet_counts_once(partner=partner, soon=True):
+        return _item_request(job, item, tools.client, tools.pacer, tries)
+
+
+def _item_request(
+    job: Job, item: JobItem, client: Any, pacer: JobsPacer, tries: int
+) -> tuple[str, int | None]:
+    partner = job.partner
     try:
         pacer.acquire()
     except BudgetExhausted:
         _put_back(item)
         queue_advance(job.pk, countdown=5)
-        return "budget"
+        return "budget", None
     outcome = "done"
     try:
         answer = _send(job, item, client)
@@ -389,7 +448,7 @@ def item_run(item_pk: int, *, client: Any = None, pacer: JobsPacer | None = None
         if error.details.get("in_progress"):
             # The same key is still being answered (another delivery of this task): ask again soon.
             _queue_item(item.pk, countdown=2)
-            return "in flight"
+            return "in flight", None
         _settle(
             item,
             JobItem.Status.SKIPPED,
@@ -412,7 +471,7 @@ def item_run(item_pk: int, *, client: Any = None, pacer: JobsPacer | None = None
     except NovaCronError as error:
         if (error.status is None or error.status >= 500) and tries + 1 < MAX_TRANSIENT_TRIES:
             _queue_item(item.pk, countdown=settings.JOBS_RETRY_SECONDS * (tries + 1), tries=tries + 1)
-            return "transient"
+            return "transient", None
         _settle(item, JobItem.Status.FAILED, **_error_fields(error))
         outcome = "failed"
     else:
@@ -421,9 +480,8 @@ def item_run(item_pk: int, *, client: Any = None, pacer: JobsPacer | None = None
         )
         outcome = _record_answer(job, item, answer)
     publishing.job_changed_soon(job)
-    if outcome != "migrating":
-        queue_advance(job.pk)
-    return outcome
+    # Put back for later (rate limited, no migration slot): its delayed advance is queued already.
+    return outcome, job.pk if outcome in _GO_ON else None
 
 
 def _record_answer(job: Job, item: JobItem, answer: Any) -> str:
@@ -508,15 +566,27 @@ def job_start_scheduled(job_pk: int, *, now: datetime | None = None) -> bool:
 
 
 def jobs_tick(*, now: Any = None) -> int:
-    """Scheduled jobs whose window opened start; every running job is advanced, and items whose task
-    was lost (a worker died and its task did not come back) are queued again with the same key.
-    Returns the items queued again."""
+    """Scheduled jobs whose window opened start; every running job is advanced, items whose task was
+    lost (a worker died and its task did not come back) are queued again with the same key, and
+    migrate items whose migration the cache holds as finished are settled (should its announcement
+    have been missed). Returns the items queued again."""
     now = now or timezone.now()
     due = Job.objects.filter(status=Job.Status.SCHEDULED, starts_at__lte=now)
     for job_pk in due.values_list("pk", flat=True):
         job_start_scheduled(job_pk, now=now)
     stalled_before = now - timedelta(seconds=settings.JOBS_STALL_SECONDS)
     requeued = 0
+    # Items whose migration the cache knows finished, however it learnt it: settled, slots freed.
+    waiting = JobItem.objects.filter(
+        job__status=Job.Status.RUNNING, job__kind=Job.Kind.MIGRATE, status=JobItem.Status.RUNNING
+    ).exclude(migration_id="")
+    for item in waiting.select_related("job", "job__partner"):
+        migration = Migration.objects.filter(
+            partner=item.job.partner, migration_id=item.migration_id, status__in=Migration.FINISHED
+        ).first()
+        if migration is not None:
+            _settle_migration(item, migration)
+            publishing.job_changed_soon(item.job)
     for job_pk in Job.objects.filter(status=Job.Status.RUNNING).values_list("pk", flat=True):
         stalled = JobItem.objects.filter(
             job_id=job_pk, status=JobItem.Status.RUNNING, migration_id="", started_at__lt=stalled_before

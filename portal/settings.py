@@ -312,6 +312,9 @@ SYNC_BUDGET_SHARE = float(env("SYNC_BUDGET_SHARE", "0.5"))
 # its same Idempotency-Key), and how long a refused or transient item waits before it is tried again.
 JOBS_BUDGET_SHARE = float(env("JOBS_BUDGET_SHARE", "0.3"))
 JOBS_CONCURRENCY = int(env("JOBS_CONCURRENCY", "10"))
+# Items a worker runs one after another in one task (jobs.services.item_run) before queueing a fresh
+# advance: each finished item goes straight on to the next instead of two trips through the broker.
+JOBS_LANE_ITEMS = int(env("JOBS_LANE_ITEMS", "50"))
 JOBS_STALL_SECONDS = int(env("JOBS_STALL_SECONDS", "120"))
 JOBS_RETRY_SECONDS = float(env("JOBS_RETRY_SECONDS", "5"))
 # The inventory badge turns to a warning when the last successful sync is older than this.

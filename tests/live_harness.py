@@ -83,10 +83,18 @@ def start_live_portal(
 
 
 def start_live_worker(
-    portal: PortalServer, tmp: Path, *, concurrency: int = 4, beat: bool = True, name: str = "worker"
+    portal: PortalServer,
+    tmp: Path,
+    *,
+    concurrency: int = 4,
+    beat: bool = True,
+    name: str = "worker",
+    nice: int = 0,
 ) -> Process:
-    """A Celery worker process; give each of several its own `name` (its node name and log file)."""
+    """A Celery worker process; give each of several its own `name` (its node name and log file).
+    `nice`: run it at that lower CPU priority, as a deployment runs background work under its pages."""
     args = [
+        *(["nice", "-n", str(nice)] if nice else []),
         str(BIN / "celery"),
         "-A",
         "portal",

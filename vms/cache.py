@@ -629,6 +629,11 @@ def store_migrations(
     intervals.record(
         partner=partner, seen=intervals.seen_migrations(partner=partner, migrations=rows), now=now
     )
+    # A finish the sync sees before its webhook frees the slot all the same (the webhook then finds
+    # the row finished already and announces nothing).
+    for row in rows:
+        was = cached.get(row.migration_id)
+        _announce_finished(partner, row, was.status if was is not None else None)
     publishing.migrations_changed(partner=partner, migration_ids=newer)
     result.latest_update = max((m.updated_at for m in newer.values() if m.updated_at), default=None)
     return result

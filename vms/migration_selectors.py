@@ -62,9 +62,21 @@ class ConcurrencyQuota:
 
 
 def migration_concurrency_quota(*, partner: Partner) -> ConcurrencyQuota:
-    """The `migration_concurrent` quota: NovaCron's synced figure, or our own count if that is fresher."""
+    """The `migration_concurrent` quota: NovaCron's synced figure, or our own count if that is fresher.
+
+    The synced figure is as of its sync: the migrations it counted that have finished since (created
+    before the sync, finished after it, as the webhooks or the poll told the cache) no longer hold a
+    slot, so a slot freed between two quota syncs is free at once."""
     synced = Quota.objects.filter(partner=partner, name=QUOTA_NAME).first()
     limit = synced.limit if synced is not None else (partner.quota_limits or {}).get(QUOTA_NAME)
     active = migration_active_list(partner=partner).count()
-    used = max(active, synced.used if synced is not None else 0)
+    used = active
+    if synced is not None and synced.used > active:  # else our own count is the higher one anyway
+        finished_since = Migration.objects.filter(
+            partner=partner,
+            status__in=Migration.FINISHED,
+            created_at__lte=synced.synced_at,
+            finished_at__gt=synced.synced_at,
+        ).count()
+        used = max(active, synced.used - finished_since)
     return ConcurrencyQuota(limit=int(limit) if limit is not None else None, used=used)

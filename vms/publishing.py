@@ -186,12 +186,16 @@ _fleet_deferred: ContextVar[dict[int, bool] | None] = ContextVar("fleet_deferred
 
 
 @contextmanager
-def fleet_counts_once(*, partner: Partner) -> Iterator[None]:
+def fleet_counts_once(*, partner: Partner, soon: bool = False) -> Iterator[None]:
     """Within this block the overview's fleet counts of `partner` are published once, at its end.
 
     A sync writes the fleet page by page; each page still publishes its changed VMs at once, but
     recounting 100,000 VMs after every page of 500 would cost more than the page. The counts go out
     after the last page (once committed), and only when some page changed them.
+
+    `soon`: at the end they are not published there and then but queued to be, within about a
+    second, once for every such block meanwhile (`fleet_counts_soon`): a bulk job's items each change
+    a VM, many a second, and recounting the fleet after each would cost more than the item.
     """
     deferred = dict(_fleet_deferred.get() or {})
     if partner.pk in deferred:
@@ -203,8 +207,41 @@ def fleet_counts_once(*, partner: Partner) -> Iterator[None]:
     finally:
         changed = (_fleet_deferred.get() or {}).get(partner.pk, False)
         _fleet_deferred.reset(token)
-        if changed:
+        if changed and soon:
+            fleet_counts_soon(partner_pk=partner.pk)
+        elif changed:
             transaction.on_commit(lambda: _publish_fleet(partner), robust=True)
+
+
+# vms.tasks imports this module, so the task is looked up by name.
+PUBLISH_FLEET_TASK = "vms.publish_fleet"
+FLEET_SOON_WINDOW_SECONDS = 1.0
+FLEET_SOON_DELAY_SECONDS = 1.2
+
+
+def fleet_counts_soon(*, partner_pk: int) -> None:
+    """Have the partner's fleet counts published in about a second, once for every change meanwhile."""
+    from celery import current_app
+
+    from lib.debounce import run_soon
+
+    transaction.on_commit(
+        lambda: run_soon(
+            current_app.tasks[PUBLISH_FLEET_TASK],
+            name="fleet-counts",
+            key=partner_pk,
+            window=FLEET_SOON_WINDOW_SECONDS,
+            delay=FLEET_SOON_DELAY_SECONDS,
+        ),
+        robust=True,
+    )
+
+
+def fleet_counts_publish(*, partner_pk: int) -> None:
+    """The fleet counts' publish itself (the task `fleet_counts_soon` queues)."""
+    partner = Partner.objects.filter(pk=partner_pk).first()
+    if partner is not None:
+        _publish_fleet(partner)
 
 
 def vms_changed(

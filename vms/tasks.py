@@ -59,6 +59,14 @@ def refresh_quotas(partner_pk: int) -> int | None:
     return run_pk
 
 
+@shared_task(name="vms.publish_fleet")
+def publish_fleet(partner_pk: int) -> None:
+    """The overview's fleet counts to open pages, queued by `vms.publishing.fleet_counts_soon`."""
+    from vms.publishing import fleet_counts_publish
+
+    fleet_counts_publish(partner_pk=partner_pk)
+
+
 @shared_task(name="vms.sync_vms_incremental")
 def sync_vms_incremental(partner_pk: int) -> int | None:
     # Shares the full run's lock: both write the same rows and move the same watermark.

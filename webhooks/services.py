@@ -431,7 +431,11 @@ def _process_batch(*, partner_pk: int, event_pk: int) -> tuple[WebhookEvent, Exc
     failure: Exception | None = None
     quota_moved = False
     with transaction.atomic():
-        partner = Partner.objects.select_for_update().get(pk=partner_pk)
+        # The partner's row serializes its batches. FOR NO KEY UPDATE, not FOR UPDATE: the rows the
+        # batch and everyone else write meanwhile (a job's VM, an outbox event) check their foreign
+        # key to the partner with FOR KEY SHARE, which FOR UPDATE blocks. A job item holding its
+        # VM's row and waiting on that check, while the batch waits on the same VM, was a deadlock.
+        partner = Partner.objects.select_for_update(no_key=True).get(pk=partner_pk)
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
         if event.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
             return event, None  # a batch that held the partner before us took it

@@ -19,6 +19,7 @@ from sandbox.api.errors import Forbidden, InsufficientScope, RateLimited, Unauth
 from sandbox.core.models import APICredential, Partner
 from sandbox.core.services.idempotency import idempotency_begin
 from sandbox.core.services.quotas import rate_limits_of
+from sandbox.engine.counters import counters
 from sandbox.engine.ratelimit import limiter
 
 TIMESTAMP_WINDOW_SECONDS = 300
@@ -106,6 +107,8 @@ def spend_rate_token(request: HttpRequest, partner: Partner | None) -> None:
     else:
         key, (per_minute, burst) = partner.partner_id, rate_limits_of(partner)
     decision = limiter.consume(key, per_minute=per_minute, burst=burst)
+    if partner is not None:
+        counters.call(partner.partner_id, request.method or "GET", allowed=decision.allowed)
     request.sandbox_rate = decision  # type: ignore[attr-defined]
     if not decision.allowed:
         raise RateLimited(

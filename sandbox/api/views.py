@@ -1,4 +1,4 @@
-"""Plain Django views outside the Partner API: health and the fault-injection switchboard."""
+"""Plain Django views outside the Partner API: health, the fault-injection switchboard and the counters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.engine import faults
+from sandbox.engine.counters import counters
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -40,3 +41,24 @@ def faults_view(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "invalid faults", "fields": problems}, status=400)
     faults.replace(config)
     return JsonResponse({"faults": faults.current()})
+
+
+@csrf_exempt  # DELETE only resets counts of a test sandbox; no body, no cookie needed
+def counters_view(request: HttpRequest) -> HttpResponse:
+    """GET `?partner=ID[&since=EPOCH][&until=EPOCH]`: the sandbox's own count of that partner's API calls
+    (allowed by method, refused, peaks per 60 s and 10 s window) and its most active migrations at once
+    (sandbox/engine/counters.py); DELETE starts every count again."""
+    if request.method == "DELETE":
+        counters.reset()
+        return JsonResponse({"reset": True})
+    if request.method != "GET":
+        return JsonResponse({"error": "method not allowed"}, status=405)
+    partner_id = request.GET.get("partner", "")
+    if not partner_id:
+        return JsonResponse({"error": "name a partner: ?partner=ID"}, status=400)
+    try:
+        since = float(request.GET.get("since") or 0)
+        until = float(request.GET["until"]) if request.GET.get("until") else None
+    except ValueError:
+        return JsonResponse({"error": "since and until are epoch seconds"}, status=400)
+    return JsonResponse(counters.report(partner_id, since=since, until=until))

@@ -113,6 +113,21 @@
       });
   }
 
+  // What the person set on an element being replaced stays set: each input marked data-live-keep (a
+  // VM row's bulk-action checkbox) keeps its checked state in the fresh fragment, matched by name and
+  // value, whatever the server rendered.
+  function keepState(current, fragment) {
+    var kept = current.querySelectorAll("input[data-live-keep]");
+    Array.prototype.forEach.call(kept, function (input) {
+      var twins = fragment.querySelectorAll("input[data-live-keep]");
+      for (var i = 0; i < twins.length; i++) {
+        if (twins[i].name === input.name && twins[i].value === input.value) {
+          twins[i].checked = input.checked;
+        }
+      }
+    });
+  }
+
   function apply(html) {
     var template = document.createElement("template");
     template.innerHTML = html.trim();
@@ -134,6 +149,7 @@
       addCsrfToken(fragment);
       var current = document.getElementById(fragment.id);
       if (current) {
+        keepState(current, fragment);
         current.replaceWith(fragment);
       } else {
         var names = (fragment.dataset.liveContainers || "").split(/\s+/);

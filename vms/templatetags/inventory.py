@@ -86,9 +86,10 @@ def age(seconds: float | None) -> str:
 _ROW = (
     # `vm-row-<vm_id>`: a change of the VM replaces the whole row on open list pages (vms.publishing).
     '<tr id="vm-row-{vm_id}" data-vm-id="{vm_id}"{oob}>'
-    # Picks the VM for a bulk action (the list's bulk bar, form `vm-bulk`: jobs).
+    # Picks the VM for a bulk action (the list's bulk bar, form `vm-bulk`: jobs). `data-live-keep`: a
+    # live replace of the row keeps it ticked or not as the person left it (static/js/live-stream.js).
     '<td><input class="form-check-input vm-pick" type="checkbox" name="vm" value="{vm_id}" form="vm-bulk"'
-    ' aria-label="Select {name}"></td>'
+    ' data-live-keep aria-label="Select {name}"></td>'
     '<td><a href="{url}">{name}</a><div class="small text-body-secondary">{template}</div></td>'
     # The status cell is templates/vms/_vm_status.html (id vm-status-<vm_id>), written out here so a
     # page of 200 rows costs no template renders; a change replaces it on open pages by that id.

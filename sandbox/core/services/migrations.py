@@ -16,8 +16,9 @@ from sandbox.core.serializers import migration_event_data, vm_json
 from sandbox.core.services.alerts import alert_raise
 from sandbox.core.services.events import event_emit
 from sandbox.core.services.history import state_changed
-from sandbox.core.services.quotas import quota_require
+from sandbox.core.services.quotas import ACTIVE_MIGRATION_STATUSES, quota_require
 from sandbox.engine.clock import metrics_on_wall_clock, real_delta, simulated_since
+from sandbox.engine.counters import counters
 from sandbox.engine.migration_plan import POINT_OF_NO_RETURN, QUEUE_SECONDS, build_plan, state_at
 
 PROGRESS_EVENT_EVERY_SIMULATED_SECONDS = 2.0
@@ -70,6 +71,10 @@ def migration_create(*, partner: Partner, spec: dict[str, Any], now: datetime | 
         )  # fmt: skip
         vm.status, vm.updated_at = "migrating", now
         state_changed(vm, at=now)
+    counters.migrations_active(
+        partner.partner_id,
+        Migration.objects.filter(partner=partner, status__in=ACTIVE_MIGRATION_STATUSES).count(),
+    )
     return migration
 
 
