@@ -120,7 +120,7 @@ def test_cancelling_a_job_in_the_admin_skips_its_pending_items_and_is_audited(st
     assert response.status_code == 302
     assert Job.objects.get(pk=job.pk).status == Job.Status.CANCELLED
     assert set(JobItem.objects.filter(job=job).values_list("skip_code", flat=True)) == {"cancelled"}
-    [row] = AuditEntry.objects.filter(action="admin.change")
+    [row] = AuditEntry.objects.filter(action="admin.action")
     assert (row.object_type, row.object_id, row.partner, row.actor) == (
         "jobs.job",
         str(job.pk),

@@ -90,6 +90,20 @@ def _live_event(partner: Any) -> Model:
     return Event.objects.create(partner=partner, topic="vms", html="<p>x</p>", created_at=T0)
 
 
+def _job(partner: Any) -> Model:
+    from jobs.models import Job
+
+    return Job.objects.create(
+        partner=partner, kind=Job.Kind.STOP, created_at=T0, created_by_email="op@acme.example"
+    )
+
+
+def _job_item(partner: Any) -> Model:
+    from jobs.models import JobItem
+
+    return JobItem.objects.create(job=_job(partner), vm_id="vm-00001", vm_name="web-1", position=0)
+
+
 def _audit_entry(partner: Any) -> Model:
     return entry_record(request=None, actor=None, partner=partner, action="vm.stop", outcome=Outcome.SUCCESS)
 
@@ -108,6 +122,8 @@ MAKERS: dict[str, Callable[[Any], Model]] = {
     "webhooks.webhookrejection": _webhook_rejection,
     "webhooks.notification": _notification,
     "live.event": _live_event,
+    "jobs.job": _job,
+    "jobs.jobitem": _job_item,
 }
 # What a valid add form needs beyond the defaults the add page renders (admins that allow adding).
 ADD_FIELDS: dict[str, Callable[[Any], dict[str, Any]]] = {
