@@ -165,6 +165,8 @@ def world(acme_ready: novacron.Client, browser: Any, portal_server: PortalServer
         "job-new": "/jobs/new/?action=stop&selection=filter&status=running",
         "job": job_path,
         "job-plan": "/jobs/plan/?selection=filter&status=running",
+        "evacuate-choose": "/jobs/evacuate/",
+        "evacuate-plan": f"/jobs/evacuate/{running[0].cluster}/",
         "audit-log": "/audit/",
         "usage": "/usage/",
         "account": "/accounts/",
