@@ -389,16 +389,10 @@ def _bench(name: str, extra_env: dict[str, str], admin_url: str | None, database
 
 
 def _postgres_and_redis() -> tuple[str, str] | str:
-    try:
-        import psycopg
-        import redis
+    from tests.servers import unreachable
 
-        with psycopg.connect(DATABASE_URL, autocommit=True, connect_timeout=2):
-            pass
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return DATABASE_URL, REDIS_URL
+    reason = unreachable(DATABASE_URL, REDIS_URL)
+    return reason if reason is not None else (DATABASE_URL, REDIS_URL)
 
 
 def main() -> int:

@@ -102,26 +102,15 @@ def _start_sandbox(work: Path) -> tuple[object, str, dict[str, str]]:
     return process, url, credentials[PARTNER]
 
 
-def _reachable(server: str, redis_url: str) -> bool:
-    import psycopg
-    import redis
-
-    try:
-        psycopg.connect(server, connect_timeout=2).close()
-        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
-    except Exception as exc:
-        print(f"postgresql: not measured ({type(exc).__name__}: {exc})")
-        return False
-    return True
-
-
 def _setups() -> list[tuple[str, dict[str, str]]]:
     setups = [("embedded", {})]
     server = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
-    if _reachable(server, redis):
-        from tests.servers import redis_database
+    from tests.servers import redis_database, unreachable
 
+    if (reason := unreachable(server, redis)) is not None:
+        print(f"postgresql: not measured ({reason})")
+    else:
         setups.append(
             (
                 "postgresql",

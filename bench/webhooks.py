@@ -362,16 +362,12 @@ def _targets(result: Result) -> None:
 
 def _postgres_and_redis() -> tuple[str, str] | None:
     """BENCH_DATABASE_URL's server and BENCH_REDIS_URL, by default this machine's when both answer."""
-    import psycopg
-    import redis
+    from tests.servers import unreachable
 
     server = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
-    try:
-        psycopg.connect(server, connect_timeout=2).close()
-        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
-    except Exception as exc:
-        print(f"pg-redis: not measured ({type(exc).__name__}: {exc})")
+    if (reason := unreachable(server, redis_url)) is not None:
+        print(f"pg-redis: not measured ({reason})")
         return None
     # A database of the bench's own on that server, dropped and made again: never the one named.
     return server.rsplit("/", 1)[0] + "/bench_webhooks", redis_url

@@ -36,6 +36,19 @@ def redis_database(url: str, number: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
 
 
+def unreachable(database_url: str, redis_url: str) -> str | None:
+    """Why PostgreSQL at `database_url` or Redis at `redis_url` does not answer; None when both do."""
+    import psycopg
+    import redis
+
+    try:
+        psycopg.connect(database_url, connect_timeout=2).close()
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
